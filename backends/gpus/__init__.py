@@ -1,0 +1,1 @@
+"""GPU inventory: libvirt node devices, sysfs and NVML. No UI code."""

@@ -1,0 +1,1 @@
+"""libvirt adapter: connections per host URI, domains, stats and lifecycle. No UI code."""

@@ -1,0 +1,1 @@
+"""SSH transport shared by the adapters (SLURM CLI over SSH, BeeGFS, guest GPU telemetry)."""

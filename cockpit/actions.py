@@ -1,0 +1,254 @@
+"""The action layer: every change the cockpit makes goes through here.
+
+The screen, the plan runner, SSH sessions and the Python API all call `Dispatcher.invoke`.
+An action has a name, a typed parameter model, a danger level, a confirmation text that says
+exactly what will happen, and it is audited before and after it runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterator, Mapping, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from cockpit.audit import AuditLog
+from cockpit.errors import format_validation_error
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class Danger(str, enum.Enum):
+    READ = "read"
+    CHANGE = "change"
+    DESTROY = "destroy"
+
+    @property
+    def rank(self) -> int:
+        return {"read": 0, "change": 1, "destroy": 2}[self.value]
+
+
+class ActionError(Exception):
+    """An action could not run or failed; the message says what and what to do next."""
+
+
+class UnknownAction(ActionError):
+    pass
+
+
+class InvalidParams(ActionError):
+    pass
+
+
+class ActionRefused(ActionError):
+    """Refused by policy (read-only mode, viewer role) or by a safety check."""
+
+
+class NeedsConfirmation(ActionError):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a local user on the TUI, a plan, an SSH key."""
+
+    name: str
+    via: str = "cli"  # tui | cli | plan | ssh | api
+    role: str = "operator"  # viewer | operator
+    key_fingerprint: str | None = None
+
+    def as_record(self) -> dict[str, Any]:
+        rec = {"name": self.name, "via": self.via, "role": self.role}
+        if self.key_fingerprint:
+            rec["key_fingerprint"] = self.key_fingerprint
+        return rec
+
+
+def local_actor(via: str = "cli") -> Actor:
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        user = "unknown"
+    return Actor(name=user, via=via)
+
+
+@dataclass
+class ActionContext:
+    runtime: "Runtime"
+    actor: Actor
+    progress: Callable[[str], None] = lambda message: None
+
+    def adapter(self, name: str) -> Any:
+        return self.runtime.adapter(name)
+
+
+@dataclass(frozen=True)
+class Action(Generic[P]):
+    name: str
+    params: type[P]
+    danger: Danger
+    run: Callable[[ActionContext, P], Awaitable[Any]]
+    title: str = ""
+    # Text that shows exactly what will happen, built from the validated params.
+    confirm: Callable[[P], str] | None = None
+    # Sources to refresh after the action finished.
+    refresh: tuple[str, ...] = ()
+
+    def confirmation(self, params: P) -> str:
+        if self.confirm is not None:
+            return self.confirm(params)
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.model_dump().items())
+        return f"{self.title or self.name}({shown})"
+
+
+class ActionRegistry:
+    def __init__(self) -> None:
+        self._actions: dict[str, Action[Any]] = {}
+
+    def add(self, action: Action[Any]) -> Action[Any]:
+        if action.name in self._actions:
+            raise ValueError(f"action {action.name!r} registered twice")
+        self._actions[action.name] = action
+        return action
+
+    def action(
+        self,
+        name: str,
+        params: type[P],
+        danger: Danger,
+        *,
+        title: str = "",
+        confirm: Callable[[P], str] | None = None,
+        refresh: tuple[str, ...] = (),
+    ) -> Callable[[Callable[[ActionContext, P], Awaitable[Any]]], Callable[[ActionContext, P], Awaitable[Any]]]:
+        def decorate(fn: Callable[[ActionContext, P], Awaitable[Any]]) -> Callable[[ActionContext, P], Awaitable[Any]]:
+            doc = (fn.__doc__ or "").strip()
+            shown = title or (doc.splitlines()[0] if doc else name)
+            self.add(Action(name=name, params=params, danger=danger, run=fn, title=shown, confirm=confirm, refresh=refresh))
+            return fn
+
+        return decorate
+
+    def get(self, name: str) -> Action[Any]:
+        try:
+            return self._actions[name]
+        except KeyError:
+            known = ", ".join(sorted(self._actions)) or "none"
+            raise UnknownAction(f"unknown action {name!r} (known: {known})") from None
+
+    def __iter__(self) -> Iterator[Action[Any]]:
+        return iter(sorted(self._actions.values(), key=lambda a: a.name))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._actions
+
+
+@dataclass(frozen=True)
+class Prepared:
+    action: Action[Any]
+    params: BaseModel
+    confirmation: str
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    id: str
+    action: str
+    ok: bool
+    result: Any = None
+    error: str | None = None
+    duration_s: float = 0.0
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Dispatcher:
+    def __init__(self, registry: ActionRegistry, audit: AuditLog, runtime: "Runtime", *, read_only: bool = False) -> None:
+        self.registry = registry
+        self.audit = audit
+        self.runtime = runtime
+        self.read_only = read_only
+
+    def prepare(self, name: str, params: Mapping[str, Any] | BaseModel | None = None) -> Prepared:
+        action = self.registry.get(name)
+        if isinstance(params, action.params):
+            model = params
+        else:
+            raw = params.model_dump() if isinstance(params, BaseModel) else dict(params or {})
+            try:
+                model = action.params.model_validate(raw)
+            except ValidationError as exc:
+                raise InvalidParams(f"action {name}: " + "; ".join(format_validation_error(exc))) from None
+        return Prepared(action=action, params=model, confirmation=action.confirmation(model))
+
+    def allowed(self, action: Action[Any], actor: Actor) -> str | None:
+        """None when allowed, else the reason for refusing."""
+        if action.danger is Danger.READ:
+            return None
+        if self.read_only:
+            return f"read-only mode: {action.name} ({action.danger.value}) is refused"
+        if actor.role == "viewer":
+            return f"role viewer may not run {action.name} ({action.danger.value})"
+        return None
+
+    async def invoke(
+        self,
+        name: str,
+        params: Mapping[str, Any] | BaseModel | None = None,
+        *,
+        actor: Actor,
+        confirmed: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> ActionResult:
+        action_id = uuid.uuid4().hex[:12]
+        try:
+            prepared = self.prepare(name, params)
+        except ActionError as exc:
+            self.audit.write({"event": "action.invalid", "id": action_id, "action": name, "actor": actor.as_record(), "error": str(exc)})
+            raise
+        action = prepared.action
+        base = {"id": action_id, "action": name, "danger": action.danger.value, "actor": actor.as_record(),
+                "params": prepared.params.model_dump(mode="json")}
+        reason = self.allowed(action, actor)
+        if reason is not None:
+            self.audit.write({"event": "action.refused", **base, "reason": reason})
+            raise ActionRefused(reason)
+        if action.danger is not Danger.READ and not confirmed:
+            raise NeedsConfirmation(prepared.confirmation)
+        self.audit.write({"event": "action.start", **base, "confirmation": prepared.confirmation})
+        ctx = ActionContext(runtime=self.runtime, actor=actor, progress=progress or (lambda message: None))
+        started = time.perf_counter()
+        try:
+            result = await action.run(ctx, prepared.params)
+        except asyncio.CancelledError:
+            self.audit.write({"event": "action.end", **base, "ok": False, "error": "cancelled",
+                              "duration_s": round(time.perf_counter() - started, 3)})
+            raise
+        except Exception as exc:
+            message = str(exc) or type(exc).__name__
+            self.audit.write({"event": "action.end", **base, "ok": False, "error": message,
+                              "duration_s": round(time.perf_counter() - started, 3)})
+            self._refresh(action)
+            return ActionResult(id=action_id, action=name, ok=False, error=message,
+                                duration_s=time.perf_counter() - started)
+        duration = time.perf_counter() - started
+        outputs = result if isinstance(result, Mapping) else ({"result": result} if result is not None else {})
+        self.audit.write({"event": "action.end", **base, "ok": True, "result": outputs, "duration_s": round(duration, 3)})
+        self._refresh(action)
+        return ActionResult(id=action_id, action=name, ok=True, result=result, duration_s=duration, outputs=dict(outputs))
+
+    def _refresh(self, action: Action[Any]) -> None:
+        hub = self.runtime.hub
+        for source in action.refresh:
+            if source in hub.collectors:
+                hub.collectors[source].poke()

@@ -1,0 +1,250 @@
+"""The `cockpit` command.
+
+    cockpit                         the screen (a one-shot table when not on a terminal)
+    cockpit snapshot --format json  one fetch of every source, the documented JSON contract
+    cockpit config validate FILE    exit 0 valid, 2 invalid (every problem named by path)
+    cockpit config schema           JSON Schema of the config
+    cockpit action list|run         the action layer from a shell (audited)
+    cockpit --run PLAN              a headless plan (see `cockpit plan schema`)
+
+Exit codes: 0 ok, 1 failure, 2 invalid input (config, plan, parameters), 3 interrupted.
+Further subcommands (lab, serve-ssh, plan, ...) register in SUBCOMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+from typing import Any, Callable
+
+from cockpit.errors import ConfigError
+
+EXIT_OK, EXIT_FAIL, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 3
+
+# Modules that add subcommands: each has add_parser(subparsers) setting `func` on its parser.
+SUBCOMMANDS: tuple[str, ...] = (
+    "cockpit.cli_lab",
+    "cockpit.cli_plan",
+    "cockpit.cli_ssh",
+)
+
+
+def _print_err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def load(args: argparse.Namespace) -> Any:
+    from cockpit.config import load_config
+
+    loaded = load_config(args.config)
+    for warning in loaded.warnings:
+        _print_err(f"warning: {warning}")
+    return loaded
+
+
+# -- snapshot -----------------------------------------------------------------------------------
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from cockpit import oneshot
+    from cockpit.snapshot import SOURCE_NAMES
+
+    sources = tuple(s.strip() for s in args.sources.split(",")) if args.sources else SOURCE_NAMES
+    unknown = [s for s in sources if s not in SOURCE_NAMES]
+    if unknown:
+        _print_err(f"--sources: unknown source {unknown[0]!r} (known: {', '.join(SOURCE_NAMES)})")
+        return EXIT_INVALID
+    loaded = load(args)
+    text, _snapshots = oneshot.run(loaded, args.format, sources, args.timeout)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
+
+
+# -- config -------------------------------------------------------------------------------------
+def cmd_config_validate(args: argparse.Namespace) -> int:
+    from cockpit.config import load_config
+
+    try:
+        loaded = load_config(args.file)
+    except ConfigError as exc:
+        _print_err(exc.render())
+        return EXIT_INVALID
+    for warning in loaded.warnings:
+        _print_err(f"warning: {warning}")
+    cfg = loaded.config
+    parts = []
+    if cfg.clusters.hpc:
+        parts.append(f"hpc '{cfg.clusters.hpc.name}' with {len(cfg.clusters.hpc.compute_node_list())} compute nodes")
+    if cfg.clusters.cloud:
+        workers = sum(len(v) for v in cfg.clusters.cloud.worker_nodes.values())
+        parts.append(f"cloud '{cfg.clusters.cloud.name}' with {workers} workers")
+    print(f"{args.file}: valid" + (f" ({'; '.join(parts)})" if parts else ""))
+    return EXIT_OK
+
+
+def cmd_config_schema(args: argparse.Namespace) -> int:
+    from cockpit.config import config_json_schema
+
+    print(json.dumps(config_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def cmd_config_path(args: argparse.Namespace) -> int:
+    from cockpit.config import locate_config
+
+    print(locate_config(args.config))
+    return EXIT_OK
+
+
+# -- actions ------------------------------------------------------------------------------------
+def parse_param(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"parameter {text!r}: expected key=value")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def cmd_action_list(args: argparse.Namespace) -> int:
+    from cockpit.ops import default_registry
+
+    for action in default_registry():
+        fields = ", ".join(action.params.model_fields)
+        print(f"{action.name:<28} {action.danger.value:<8} {action.title}  ({fields})")
+    return EXIT_OK
+
+
+def cmd_action_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from cockpit.actions import ActionError, ActionRefused, InvalidParams, NeedsConfirmation, UnknownAction, local_actor
+    from cockpit.runtime import build_runtime
+
+    try:
+        params = dict(parse_param(p) for p in args.params)
+    except ValueError as exc:
+        _print_err(str(exc))
+        return EXIT_INVALID
+    loaded = load(args)
+
+    async def go() -> int:
+        from backends.libvirt.connection import forget_connections
+
+        runtime = build_runtime(loaded, read_only=True if args.read_only else None)
+        try:
+            result = await runtime.dispatcher.invoke(args.name, params, actor=local_actor("cli"), confirmed=args.yes)
+        except (UnknownAction, InvalidParams) as exc:
+            _print_err(str(exc))
+            return EXIT_INVALID
+        except NeedsConfirmation as exc:
+            _print_err(f"this will: {exc.text}\nre-run with --yes to confirm")
+            return EXIT_INVALID
+        except ActionRefused as exc:
+            _print_err(f"refused: {exc}")
+            return EXIT_FAIL
+        except ActionError as exc:
+            _print_err(str(exc))
+            return EXIT_FAIL
+        finally:
+            await runtime.close()
+            forget_connections()
+        if result.ok:
+            print(json.dumps({"ok": True, "action": result.action, "result": result.outputs}, default=str))
+            return EXIT_OK
+        _print_err(f"{args.name} failed: {result.error}")
+        return EXIT_FAIL
+
+    return asyncio.run(go())
+
+
+# -- the screen -----------------------------------------------------------------------------------
+def interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") not in (None, "", "dumb")
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    if args.run:
+        try:
+            plan_cli = importlib.import_module("cockpit.cli_plan")
+        except ImportError:
+            _print_err("plans are not available in this build")
+            return EXIT_FAIL
+        return plan_cli.run_plan_command(args)
+    if not interactive():
+        args.format, args.sources, args.timeout = "table", None, args.timeout
+        return cmd_snapshot(args)
+    from screens.app import run_app
+
+    loaded = load(args)
+    return run_app(loaded, read_only=args.read_only)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cockpit", description="AI-HOW Cockpit: one screen for a GPU workstation's clusters.")
+    parser.add_argument("--config", help="config file (default: $COCKPIT_CONFIG, $XDG_CONFIG_HOME/cockpit/config.yaml, embedded default)")
+    parser.add_argument("--read-only", action="store_true", help="refuse every action above 'read' (refusals are audited)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="one-shot fetch timeout per source, seconds")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    plan = parser.add_argument_group("headless plans")
+    plan.add_argument("--run", metavar="PLAN", help="run a plan file headless and exit with its verdict")
+    plan.add_argument("--dry-run", action="store_true", help="validate and show the plan's order; run nothing")
+    plan.add_argument("--resume", metavar="STATE", help="continue a killed run from its state file")
+    plan.add_argument("--report-dir", metavar="DIR", help="where the JSONL, JUnit XML and Markdown reports go")
+    plan.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="set a plan variable")
+    parser.set_defaults(func=cmd_default)
+
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    snap = sub.add_parser("snapshot", help="print every source once (JSON contract or a table)")
+    snap.add_argument("--format", choices=("json", "table"), default="json")
+    snap.add_argument("--sources", help="comma-separated subset of: vms,gpus,slurm,storage,kubernetes,mlflow")
+    snap.set_defaults(func=cmd_snapshot)
+
+    cfg = sub.add_parser("config", help="validate the config, print its JSON Schema")
+    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
+    validate = cfg_sub.add_parser("validate", help="exit 0 if FILE is valid, 2 (with every problem) if not")
+    validate.add_argument("file")
+    validate.set_defaults(func=cmd_config_validate)
+    cfg_sub.add_parser("schema", help="JSON Schema of the config").set_defaults(func=cmd_config_schema)
+    cfg_sub.add_parser("path", help="which config file would be used").set_defaults(func=cmd_config_path)
+
+    act = sub.add_parser("action", help="list or run actions (audited)")
+    act_sub = act.add_subparsers(dest="action_command", metavar="SUBCOMMAND", required=True)
+    act_sub.add_parser("list", help="every action with its danger level").set_defaults(func=cmd_action_list)
+    run = act_sub.add_parser("run", help="run one action: cockpit action run vm.start name=hpc-compute-01 --yes")
+    run.add_argument("name")
+    run.add_argument("params", nargs="*", metavar="KEY=VALUE")
+    run.add_argument("--yes", action="store_true", help="confirm an action that changes or destroys something")
+    run.set_defaults(func=cmd_action_run)
+
+    for module_name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage: our "invalid input" code too
+        return int(exc.code or 0)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ConfigError as exc:
+        _print_err(exc.render())
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        _print_err("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_OK

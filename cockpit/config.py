@@ -1,0 +1,406 @@
+"""Configuration: the upstream `ai-how` cluster config as written today, plus a `cockpit:` section.
+
+Loading order: --config, then $COCKPIT_CONFIG, then $XDG_CONFIG_HOME/cockpit/config.yaml, then
+the embedded default (provisioning/samples/default.yaml). Strings may use `${VAR}` and
+`${VAR:-default}`. Every error names the full path: `clusters -> hpc -> compute_nodes[1] ->
+memory_gb: Input should be greater than or equal to 1`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from cockpit import paths
+from cockpit.errors import ConfigError, format_loc, format_validation_error
+
+PCI_ADDRESS = r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$"
+HEX4 = r"^(0x)?[0-9a-fA-F]{4}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Open(BaseModel):
+    """Upstream sections we read only partly: unknown keys are kept, not refused."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Upstream ai-how cluster config
+# --------------------------------------------------------------------------------------------
+class PcieDevice(Strict):
+    pci_address: str = Field(pattern=PCI_ADDRESS)
+    device_type: Literal["gpu", "audio", "network", "storage", "other"] = "gpu"
+    vendor_id: str | None = Field(default=None, pattern=HEX4)
+    device_id: str | None = Field(default=None, pattern=HEX4)
+    iommu_group: int | None = Field(default=None, ge=0)
+
+    @field_validator("pci_address")
+    @classmethod
+    def _lower(cls, v: str) -> str:
+        return v.lower()
+
+    @field_validator("vendor_id", "device_id")
+    @classmethod
+    def _hex(cls, v: str | None) -> str | None:
+        return v.lower().removeprefix("0x") if v else v
+
+
+class PciePassthrough(Strict):
+    enabled: bool = False
+    devices: list[PcieDevice] = Field(default_factory=list)
+
+
+class VirtioFsMount(Open):
+    tag: str
+    host_path: str
+    mount_point: str
+    readonly: bool = False
+
+
+class Network(Strict):
+    subnet: ipaddress.IPv4Network
+    bridge: str = Field(min_length=1, max_length=15)  # Linux interface names are at most 15 chars
+
+
+class NodeSpec(Strict):
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    cpu_cores: int = Field(ge=1, le=1024)
+    memory_gb: int = Field(ge=1)
+    disk_gb: int = Field(default=20, ge=1)
+    ip: str | None = None
+    ip_address: str | None = None
+    mac_address: str | None = None
+    base_image_path: str | None = None
+    auto_start: bool = True
+    pcie_passthrough: PciePassthrough = Field(default_factory=PciePassthrough)
+    virtio_fs_mounts: list[VirtioFsMount] = Field(default_factory=list)
+    hardware: dict[str, Any] | None = None
+
+    @field_validator("ip", "ip_address")
+    @classmethod
+    def _ip(cls, v: str | None) -> str | None:
+        if v is None or v == "DHCP":
+            return v
+        ipaddress.IPv4Address(v)  # raises ValueError with a clear message
+        return v
+
+    @property
+    def address(self) -> str | None:
+        value = self.ip_address or self.ip
+        return None if value == "DHCP" else value
+
+    def passthrough_devices(self) -> list[PcieDevice]:
+        return list(self.pcie_passthrough.devices) if self.pcie_passthrough.enabled else []
+
+
+class ComputeNodeGroup(NodeSpec):
+    """`compute_nodes: {count: 4, cpu_cores: ..., ip: DHCP}` (upstream's group form)."""
+
+    count: int = Field(ge=1, le=256)
+
+
+class WorkerNode(NodeSpec):
+    worker_type: Literal["cpu", "gpu"] = "cpu"
+
+
+class SlurmConfig(Open):
+    partitions: list[str] = Field(default_factory=lambda: ["debug"], min_length=1)
+    default_partition: str | None = None
+    max_job_time: str | None = None
+
+    @model_validator(mode="after")
+    def _default_in_partitions(self) -> "SlurmConfig":
+        if self.default_partition and self.default_partition not in self.partitions:
+            raise ValueError(f"default_partition {self.default_partition!r} is not one of partitions {self.partitions}")
+        return self
+
+
+class BeegfsConfig(Open):
+    enabled: bool = False
+    mount_point: str = "/mnt/beegfs"
+    management_node: str | None = None
+    metadata_nodes: list[str] = Field(default_factory=list)
+    storage_nodes: list[str] = Field(default_factory=list)
+
+
+class StorageConfig(Open):
+    beegfs: BeegfsConfig | None = None
+
+
+class HpcCluster(Strict):
+    name: str = "hpc"
+    base_image_path: str | None = None
+    network: Network | None = None
+    hardware: dict[str, Any] | None = None
+    controller: NodeSpec
+    compute_nodes: list[NodeSpec] | ComputeNodeGroup = Field(default_factory=list)
+    slurm_config: SlurmConfig = Field(default_factory=SlurmConfig)
+    storage: StorageConfig | None = None
+
+    def compute_node_list(self) -> list[NodeSpec]:
+        if isinstance(self.compute_nodes, ComputeNodeGroup):
+            group = self.compute_nodes.model_dump(exclude={"count", "name"})
+            return [NodeSpec(**group, name=f"compute-{i + 1:02d}") for i in range(self.compute_nodes.count)]
+        return list(self.compute_nodes)
+
+
+class KubernetesConfig(Open):
+    cni: str = "calico"
+    ingress: str = "nginx"
+    storage_class: str = "local-path"
+
+
+class CloudCluster(Strict):
+    name: str = "cloud"
+    base_image_path: str | None = None
+    network: Network | None = None
+    hardware: dict[str, Any] | None = None
+    control_plane: NodeSpec
+    worker_nodes: dict[str, list[WorkerNode]] = Field(default_factory=dict)
+    kubernetes_config: KubernetesConfig = Field(default_factory=KubernetesConfig)
+
+
+class Clusters(Strict):
+    hpc: HpcCluster | None = None
+    cloud: CloudCluster | None = None
+
+
+class Metadata(Open):
+    name: str = "workstation"
+    description: str = ""
+
+
+# --------------------------------------------------------------------------------------------
+# The cockpit's own section
+# --------------------------------------------------------------------------------------------
+class LibvirtHost(Strict):
+    name: str = Field(min_length=1)
+    uri: str = Field(min_length=1)
+
+
+class LibvirtSettings(Strict):
+    hosts: list[LibvirtHost] = Field(default_factory=list)
+
+
+class GpuSettings(Strict):
+    nvml: Literal["auto", "off"] = "auto"
+    sysfs_root: str = "/sys"
+    # Read telemetry of passed-through GPUs from inside the guest (nvidia-smi over SSH).
+    guest_telemetry: bool = True
+    guest_ssh_user: str | None = None
+
+
+class SlurmSettings(Strict):
+    transport: Literal["cli", "rest", "ssh", "pyslurm"] = "cli"
+    conf: str | None = None  # SLURM_CONF for the CLI transport
+    rest_url: str | None = None
+    rest_user: str | None = None
+    jwt: SecretStr | None = None
+    ssh_host: str | None = None
+    ssh_user: str | None = None
+    ssh_port: int = 22
+    log_dir: str | None = None
+
+
+class BeegfsSettings(Strict):
+    management_host: str = Field(min_length=1)
+    ssh_user: str | None = None
+    ssh_port: int = 22
+    ssh_key: str | None = None
+    client_hosts: list[str] = Field(default_factory=list)
+    mount_point: str = "/mnt/beegfs"
+    # 'auto' detects BeeGFS 8's `beegfs` tool or BeeGFS 7's `beegfs-ctl`.
+    tool: Literal["auto", "beegfs", "beegfs-ctl"] = "auto"
+
+
+class KubeSettings(Strict):
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None  # None: all namespaces
+
+
+class MlflowSettings(Strict):
+    tracking_uri: str = Field(min_length=1)
+    experiments: list[str] = Field(default_factory=list)  # empty: all
+    metric_columns: list[str] = Field(default_factory=lambda: ["loss", "accuracy"])
+    max_runs: int = Field(default=200, ge=1, le=100_000)
+
+
+class RefreshSpec(Strict):
+    interval: float = Field(default=2.0, gt=0)
+    min_interval: float = Field(default=0.5, ge=0)
+    backoff_cap: float = Field(default=60.0, gt=0)
+    timeout: float = Field(default=30.0, gt=0)
+
+
+def _refresh(interval: float, min_interval: float) -> Any:
+    return Field(default_factory=lambda: RefreshSpec(interval=interval, min_interval=min_interval))
+
+
+class Refresh(Strict):
+    vms: RefreshSpec = _refresh(2.0, 0.5)
+    gpus: RefreshSpec = _refresh(2.0, 0.5)
+    slurm: RefreshSpec = _refresh(5.0, 2.0)
+    storage: RefreshSpec = _refresh(30.0, 10.0)
+    kubernetes: RefreshSpec = _refresh(10.0, 2.0)
+    mlflow: RefreshSpec = _refresh(10.0, 3.0)
+
+    def for_source(self, name: str) -> RefreshSpec:
+        return getattr(self, name)
+
+
+class CockpitSection(Strict):
+    libvirt: LibvirtSettings = Field(default_factory=LibvirtSettings)
+    gpus: GpuSettings = Field(default_factory=GpuSettings)
+    slurm: SlurmSettings | None = None
+    beegfs: BeegfsSettings | None = None
+    kubernetes: KubeSettings | None = None
+    mlflow: MlflowSettings | None = None
+    refresh: Refresh = Field(default_factory=Refresh)
+    keymap: dict[str, str] = Field(default_factory=dict)  # command name -> key
+    theme: str = "textual-dark"
+    audit_log: str | None = None
+    read_only: bool = False
+
+
+class CockpitConfig(Strict):
+    version: str = "1.0"
+    metadata: Metadata = Field(default_factory=Metadata)
+    global_: dict[str, Any] = Field(default_factory=dict, alias="global")
+    clusters: Clusters = Field(default_factory=Clusters)
+    cockpit: CockpitSection = Field(default_factory=CockpitSection)
+
+    @model_validator(mode="after")
+    def _unique_vm_names(self) -> "CockpitConfig":
+        hpc = self.clusters.hpc
+        if hpc:
+            names = [n.name for n in hpc.compute_node_list() if n.name]
+            dupes = {n for n in names if names.count(n) > 1}
+            if dupes:
+                raise ValueError(f"clusters -> hpc -> compute_nodes: duplicate names {sorted(dupes)}")
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-((?:[^{}]|\{[^{}]*\})*))?\}")
+
+
+def builtin_variables() -> dict[str, str]:
+    return {
+        "COCKPIT_PROVISIONING": str(paths.PROVISIONING_DIR),
+        "COCKPIT_WORKLOADS": str(paths.WORKLOADS_DIR),
+        "COCKPIT_DATA_DIR": str(paths.data_dir()),
+        "COCKPIT_STATE_DIR": str(paths.state_dir()),
+    }
+
+
+def expand(text: str, env: Mapping[str, str], where: str, warnings: list[str]) -> str:
+    """Shell-style `${VAR}` / `${VAR:-default}` (defaults may hold one nested `${...}`)."""
+
+    def sub(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        value = env.get(name)
+        if value not in (None, ""):
+            return value  # type: ignore[return-value]
+        if default is not None:
+            return expand(default, env, where, warnings)
+        warnings.append(f"{where}: ${{{name}}} is not set (expanded to '')")
+        return ""
+
+    return _VAR.sub(sub, text)
+
+
+def _expand_tree(node: Any, env: Mapping[str, str], loc: list[Any], warnings: list[str]) -> Any:
+    if isinstance(node, str):
+        return expand(node, env, format_loc(loc), warnings) if "$" in node else node
+    if isinstance(node, dict):
+        return {k: _expand_tree(v, env, [*loc, k], warnings) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_expand_tree(v, env, [*loc, i], warnings) for i, v in enumerate(node)]
+    return node
+
+
+@dataclass
+class LoadedConfig:
+    config: CockpitConfig
+    path: Path | None  # None: the embedded default
+    warnings: list[str] = field(default_factory=list)
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_default(self) -> bool:
+        return self.path is None or self.path == paths.DEFAULT_CONFIG
+
+
+def parse_config(text: str, source: str, env: Mapping[str, str] | None = None) -> LoadedConfig:
+    env = {**builtin_variables(), **(os.environ if env is None else env)}
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(source, [f"{where}YAML syntax error: {problem}"]) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(source, [f"(top level): expected a mapping of settings, got {type(raw).__name__}"])
+    bad_keys = [k for k in raw if not isinstance(k, str)]
+    if bad_keys:
+        raise ConfigError(source, [f"(top level): keys must be strings, got {bad_keys[0]!r}"])
+    warnings: list[str] = []
+    expanded = _expand_tree(raw, env, [], warnings)
+    try:
+        config = CockpitConfig.model_validate(expanded)
+    except ValidationError as exc:
+        raise ConfigError(source, format_validation_error(exc)) from None
+    except (ValueError, TypeError, RecursionError) as exc:  # validators on junk input
+        raise ConfigError(source, [f"(top level): {exc}"]) from None
+    return LoadedConfig(config=config, path=None, warnings=warnings, env=env)
+
+
+def locate_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get("COCKPIT_CONFIG")
+    if from_env:
+        return Path(from_env)
+    user = paths.user_config_file()
+    if user.exists():
+        return user
+    return paths.DEFAULT_CONFIG
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
+    path = locate_config(explicit)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
+    loaded = parse_config(text, str(path), env)
+    loaded.path = path
+    return loaded
+
+
+def config_json_schema() -> dict[str, Any]:
+    schema = CockpitConfig.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "AI-HOW Cockpit configuration"
+    return schema

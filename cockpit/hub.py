@@ -1,0 +1,351 @@
+"""The hub: one collector per source, shared by every viewer (screen, SSH sessions, plans).
+
+Rules from DESIGN.md that live here:
+- a collector never overlaps itself: the next fetch is scheduled when the last one ends;
+- errors back off exponentially up to a cap, and the last good data stays visible, marked stale;
+- a per-source minimum interval, so refresh requests from ten viewers cost one fetch;
+- sources nobody watches pause (unless the hub runs in 'always' mode, e.g. for plans);
+- event-driven sources may push results or poke for an early fetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol, runtime_checkable
+
+from cockpit.snapshot import FetchResult, Snapshot, Status, utcnow
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[Snapshot], None]
+
+
+@runtime_checkable
+class Source(Protocol):
+    """What a backend adapter offers the hub. Blocking libraries run in worker threads
+    inside fetch (asyncio.to_thread); fetch must never block the event loop."""
+
+    name: str
+
+    async def fetch(self) -> FetchResult: ...
+
+
+class WatchingSource(Source, Protocol):
+    """Optional: a source that also pushes events (Kubernetes watch, libvirt lifecycle).
+
+    `watch` runs for the collector's lifetime; it calls `push(result)` with a full new result,
+    or `poke()` to ask for an early fetch (still bounded by the minimum interval)."""
+
+    async def watch(self, push: Callable[[FetchResult], None], poke: Callable[[], None]) -> None: ...
+
+
+class UnconfiguredSource:
+    """Stands in for a backend that has no configuration; its snapshot says how to configure it."""
+
+    def __init__(self, name: str, hint: str) -> None:
+        self.name = name
+        self.hint = hint
+
+    async def fetch(self) -> FetchResult:  # pragma: no cover - never scheduled
+        raise RuntimeError(f"{self.name} is not configured")
+
+
+@dataclass(frozen=True)
+class Timing:
+    interval: float = 2.0
+    min_interval: float = 0.5
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    # A fetch slower than this is abandoned and counted as an error (a hung backend must not
+    # freeze its pane forever).
+    timeout: float = 30.0
+    # Interval multiplier while nobody watches and the hub is not in 'always' mode: 0 = pause.
+    idle_factor: float = 0.0
+
+    def backoff(self, failures: int) -> float:
+        if failures <= 0:
+            return self.interval
+        return min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
+
+
+def short_error(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    first = text.splitlines()[0]
+    return first if len(first) <= 300 else first[:297] + "..."
+
+
+class Collector:
+    def __init__(
+        self,
+        source: Source,
+        timing: Timing = Timing(),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        always: bool = False,
+    ) -> None:
+        self.source = source
+        self.name = source.name
+        self.timing = timing
+        self.clock = clock
+        self.always = always
+        self.fetch_count = 0
+        self.failures = 0
+        self._subscribers: list[Subscriber] = []
+        self._watchers = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+        self._running_fetch = False
+        self._last_fetch_start: float | None = None
+        self._version = 0
+        if isinstance(source, UnconfiguredSource):
+            self.snapshot = Snapshot.unconfigured(self.name, source.hint)
+        else:
+            self.snapshot = Snapshot.pending(self.name)
+
+    # -- subscription -------------------------------------------------------------------------
+    @property
+    def configured(self) -> bool:
+        return not isinstance(self.source, UnconfiguredSource)
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    @property
+    def watchers(self) -> int:
+        return self._watchers
+
+    def watch(self) -> Callable[[], None]:
+        """A viewer looks at this source; returns the function that stops watching."""
+        self._watchers += 1
+        self._wake.set()
+        done = False
+
+        def unwatch() -> None:
+            nonlocal done
+            if not done:
+                done = True
+                self._watchers -= 1
+
+        return unwatch
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        self._version += 1
+        self.snapshot = snapshot.evolve(version=self._version)
+        for callback in list(self._subscribers):
+            try:
+                callback(self.snapshot)
+            except Exception:  # a broken viewer must not break the collector
+                log.exception("subscriber of %s failed", self.name)
+
+    # -- fetching -----------------------------------------------------------------------------
+    def _accept(self, result: FetchResult) -> None:
+        self.failures = 0
+        self._publish(
+            Snapshot(
+                source=self.name,
+                status=Status.OK,
+                fetched_at=utcnow(),
+                items=result.items,
+                sections=result.sections,
+            )
+        )
+
+    def _reject(self, exc: BaseException) -> None:
+        self.failures += 1
+        previous = self.snapshot
+        has_data = previous.fetched_at is not None
+        now = utcnow()
+        self._publish(
+            previous.evolve(
+                status=Status.ERROR,
+                error=short_error(exc),
+                stale=has_data,
+                error_since=previous.error_since if previous.status == Status.ERROR else now,
+                next_retry_at=now + timedelta(seconds=self.timing.backoff(self.failures)),
+            )
+        )
+
+    async def fetch_once(self) -> Snapshot:
+        """One fetch now (used by the one-shot CLI and by the loop). Never raises."""
+        if not self.configured:
+            return self.snapshot
+        if self._running_fetch:  # never overlap: wait for the fetch already under way
+            while self._running_fetch:
+                await asyncio.sleep(0.01)
+            return self.snapshot
+        self._running_fetch = True
+        self._last_fetch_start = self.clock()
+        self.fetch_count += 1
+        try:
+            result = await asyncio.wait_for(self.source.fetch(), self.timing.timeout)
+        except asyncio.CancelledError:
+            raise
+        except asyncio.TimeoutError:
+            self._reject(TimeoutError(f"no answer within {self.timing.timeout:g} s"))
+        except Exception as exc:  # every backend failure becomes a pane state, never a crash
+            log.debug("fetch %s failed", self.name, exc_info=True)
+            self._reject(exc)
+        else:
+            self._accept(result)
+        finally:
+            self._running_fetch = False
+        return self.snapshot
+
+    def push(self, result: FetchResult) -> None:
+        """An event-driven source hands over a complete new result."""
+        self._accept(result)
+
+    def poke(self) -> None:
+        """Ask for a fetch soon (coalesced; bounded by min_interval)."""
+        self._wake.set()
+
+    def refresh(self) -> None:
+        self.poke()
+
+    def _delay(self) -> float | None:
+        """Seconds until the next fetch, or None to sleep until woken (paused)."""
+        if self.failures:
+            return self.timing.backoff(self.failures)
+        if self._watchers == 0 and not self.always:
+            if self.timing.idle_factor <= 0:
+                return None
+            return self.timing.interval * self.timing.idle_factor
+        return self.timing.interval
+
+    async def _loop(self) -> None:
+        while True:
+            if self._watchers > 0 or self.always or self._wake.is_set():
+                self._wake.clear()
+                await self.fetch_once()
+            delay = self._delay()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            # Woken early (poke, new watcher): still respect the minimum interval.
+            if self._last_fetch_start is not None:
+                since = self.clock() - self._last_fetch_start
+                if since < self.timing.min_interval:
+                    await asyncio.sleep(self.timing.min_interval - since)
+
+    async def _run_watch(self) -> None:
+        backoff = 0
+        while True:
+            try:
+                await self.source.watch(self.push, self.poke)  # type: ignore[attr-defined]
+                backoff = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                backoff += 1
+                log.debug("watch %s failed", self.name, exc_info=True)
+                self._reject(exc)
+            await asyncio.sleep(self.timing.backoff(max(backoff, 1)))
+
+    def start(self) -> None:
+        if not self.configured or self._task is not None:
+            return
+        self._task = asyncio.create_task(self._loop(), name=f"collector:{self.name}")
+        if hasattr(self.source, "watch"):
+            self._watch_task = asyncio.create_task(self._run_watch(), name=f"watch:{self.name}")
+
+    async def stop(self) -> None:
+        for task in (self._task, self._watch_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = self._watch_task = None
+        close = getattr(self.source, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                result = close()
+                if isinstance(result, Awaitable):
+                    await result
+
+
+class Hub:
+    """All collectors of one cockpit process. N viewers share them."""
+
+    def __init__(self, collectors: Iterable[Collector]) -> None:
+        self.collectors: dict[str, Collector] = {c.name: c for c in collectors}
+        self.started = False
+
+    def __getitem__(self, name: str) -> Collector:
+        return self.collectors[name]
+
+    def snapshots(self) -> dict[str, Snapshot]:
+        return {name: c.snapshot for name, c in self.collectors.items()}
+
+    def subscribe_all(self, callback: Subscriber) -> Callable[[], None]:
+        unsubs = [c.subscribe(callback) for c in self.collectors.values()]
+        return lambda: [u() for u in unsubs] and None
+
+    def start(self) -> None:
+        for c in self.collectors.values():
+            c.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.collectors.values()))
+        self.started = False
+
+    async def fetch_all(self, timeout: float | None = None) -> dict[str, Snapshot]:
+        """One fetch of every configured source at once: the one-shot snapshot."""
+        async def one(c: Collector) -> None:
+            if timeout is not None:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(c.fetch_once(), timeout)
+            else:
+                await c.fetch_once()
+
+        await asyncio.gather(*(one(c) for c in self.collectors.values()))
+        return self.snapshots()
+
+    async def wait_for(
+        self, name: str, predicate: Callable[[Snapshot], bool], timeout: float
+    ) -> Snapshot:
+        """Wait until a source's snapshot satisfies predicate (plans, tests)."""
+        collector = self.collectors[name]
+        if predicate(collector.snapshot):
+            return collector.snapshot
+        changed: asyncio.Queue[Snapshot] = asyncio.Queue()
+        unsubscribe = collector.subscribe(changed.put_nowait)
+        unwatch = collector.watch()
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    snap = await changed.get()
+                    if predicate(snap):
+                        return snap
+        finally:
+            unsubscribe()
+            unwatch()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator["Hub"]:
+        self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+
+def make_timing(spec: Any) -> Timing:
+    """Build Timing from a config entry (cockpit.config.RefreshSpec)."""
+    return Timing(
+        interval=spec.interval,
+        min_interval=spec.min_interval,
+        backoff_cap=spec.backoff_cap,
+        timeout=spec.timeout,
+    )

@@ -1,0 +1,123 @@
+"""Immutable snapshots: what one source looked like at one moment.
+
+A snapshot is the only thing screens, the one-shot JSON output, plans and SSH viewers read.
+Items are keyed by a stable id (VM UUID, PCI address, job id, pod UID, run id) so that a table
+can update by key and touch only the rows that changed.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict
+
+# The six sources of the one-shot JSON contract, in display order.
+SOURCE_NAMES: tuple[str, ...] = ("vms", "gpus", "slurm", "storage", "kubernetes", "mlflow")
+
+
+class Status(str, enum.Enum):
+    OK = "ok"
+    ERROR = "error"
+    UNCONFIGURED = "unconfigured"
+
+
+class Item(BaseModel):
+    """Base for every snapshot item: frozen, so equality is a cheap 'did this row change'."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def key(self) -> str:  # pragma: no cover - every item type overrides it
+        raise NotImplementedError
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_jsonable(value: Any) -> Any:
+    """Items may be pydantic models or plain JSON-ready data; sections may nest them."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    return value
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What a source's fetch returns: the primary items plus named secondary sections
+    (SLURM nodes and partitions, BeeGFS targets, Kubernetes nodes, ...)."""
+
+    items: Mapping[str, Any]
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, items: list[Any] | Mapping[str, Any], **sections: Any) -> "FetchResult":
+        if not isinstance(items, Mapping):
+            items = {item.key(): item for item in items}
+        return cls(items=items, sections=sections)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    source: str
+    status: Status
+    fetched_at: datetime | None = None
+    error: str | None = None
+    items: Mapping[str, Any] = field(default_factory=dict)
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    # True when items are the last good data kept through a failing fetch.
+    stale: bool = False
+    # When the current run of errors began (age shown on screen), and the next retry.
+    error_since: datetime | None = None
+    next_retry_at: datetime | None = None
+    # For unconfigured sources: one line telling the user how to configure it.
+    hint: str | None = None
+    # Monotonic counter bumped on every published change; lets viewers skip unchanged frames.
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", MappingProxyType(dict(self.items)))
+        object.__setattr__(self, "sections", MappingProxyType(dict(self.sections)))
+
+    @classmethod
+    def unconfigured(cls, source: str, hint: str) -> "Snapshot":
+        return cls(source=source, status=Status.UNCONFIGURED, hint=hint)
+
+    @classmethod
+    def pending(cls, source: str) -> "Snapshot":
+        """Before the first fetch finished: an OK status with no data and no fetch time."""
+        return cls(source=source, status=Status.OK)
+
+    def evolve(self, **changes: Any) -> "Snapshot":
+        return replace(self, **changes)
+
+    def age_s(self, now: datetime | None = None) -> float | None:
+        if self.fetched_at is None:
+            return None
+        return ((now or utcnow()) - self.fetched_at).total_seconds()
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented one-shot contract for one source (see README, 'Snapshot JSON')."""
+        out: dict[str, Any] = {
+            "status": self.status.value,
+            "fetched_at": self.fetched_at.isoformat() if self.fetched_at else None,
+            "error": self.error,
+            "stale": self.stale,
+            "items": [to_jsonable(v) for v in self.items.values()],
+        }
+        if self.hint:
+            out["hint"] = self.hint
+        for name, value in self.sections.items():
+            out[name] = to_jsonable(value)
+        return out

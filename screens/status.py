@@ -1,0 +1,33 @@
+"""One line that says how a source is doing: status, data age, last error, or how to configure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cockpit.snapshot import Snapshot, Status, utcnow
+
+
+def age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 1:
+        return "just now"
+    if seconds < 90:
+        return f"{seconds:.0f}s ago"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m ago"
+    return f"{seconds / 3600:.1f}h ago"
+
+
+def status_line(snap: Snapshot, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    if snap.status is Status.UNCONFIGURED:
+        return f"unconfigured: {snap.hint or 'no settings'}"
+    count = len(snap.items)
+    if snap.status is Status.ERROR:
+        since = age((now - snap.error_since).total_seconds()) if snap.error_since else "?"
+        kept = f"; showing data from {age(snap.age_s(now))} (stale)" if snap.stale else ""
+        return f"error (since {since}): {snap.error}{kept}"
+    if snap.fetched_at is None:
+        return "loading..."
+    return f"ok, {count} item{'s' if count != 1 else ''}, updated {age(snap.age_s(now))}"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up everything the cockpit and its tests need on Debian 12, as root: system packages
+# (libvirt-dev + pkg-config so libvirt-python builds; SLURM, munge, MariaDB, libvirtd, QEMU,
+# sshd for the real-component tests) and the virtual environment in .venv.
+# Idempotent and quick when nothing changed. SETUP_SKIP_APT=1 skips the system packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+APT_PACKAGES=(
+  python3 python3-venv python3-dev gcc make pkg-config libvirt-dev
+  slurm-wlm slurm-client slurmrestd slurmdbd munge libslurm-dev slurm-wlm-jwt-plugin mariadb-server
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils busybox-static cpio
+  openssh-server openssh-client tmux curl bc inotify-tools procps
+)
+
+if [ "${SETUP_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${#missing[@]} system packages: ${missing[*]}"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+# Reinstall only when the dependency list changed.
+stamp=.venv/.cockpit-deps
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)-${SETUP_EXTRAS:-test}
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Python packages into .venv"
+  .venv/bin/pip install -q -e ".[${SETUP_EXTRAS:-test}]"
+  echo "$want" > "$stamp"
+fi

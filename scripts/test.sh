@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up, then run the whole test suite (real SLURM, libvirt, sshd, MLflow, ansible-runner where
+# this machine can run them). Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# Tests write XDG state and data under a temporary home, never into yours.
+exec .venv/bin/python -m pytest "$@"
