@@ -1,4 +1,4 @@
-"""Columns of the VMs pane."""
+"""Columns and row actions of the VMs table."""
 
 from screens.render import Column, attr
 
@@ -11,4 +11,11 @@ COLUMNS = [
     Column("CPU%", attr("cpu_percent")),
     Column("IPS", attr("ips")),
     Column("GPUS", attr("gpus")),
+]
+
+# (key, action, label, params from the selected item)
+ROW_ACTIONS = [
+    ("s", "vm.start", "Start", lambda vm: {"name": vm.name, "host": vm.host}),
+    ("S", "vm.shutdown", "Shut down", lambda vm: {"name": vm.name, "host": vm.host}),
+    ("F", "vm.force_off", "Force off", lambda vm: {"name": vm.name, "host": vm.host}),
 ]
