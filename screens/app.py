@@ -240,6 +240,12 @@ class CockpitApp(App[int]):
         title = f"{table.source}: {table.selected_key()}"
         self.push_screen(DetailScreen(title, detail_renderable(item, module)))
 
+    def on_data_table_row_selected(self, event: Any) -> None:
+        # DataTable consumes enter itself and reports the row: that is our "detail" key.
+        if isinstance(event.data_table, SourceTable) and event.data_table is self.dashboard.focused_table():
+            event.stop()
+            self.action_detail()
+
     def action_row_actions(self) -> None:
         table = self.dashboard.focused_table()
         if table is None or table.selected_item() is None:

@@ -18,6 +18,7 @@ from screens.status import status_line
 # Past this share of changed rows a clear-and-refill beats row-by-row edits (DataTable removal
 # is O(n) per row).
 REFILL_FRACTION = 0.5
+MAX_COLUMN_WIDTH = 40
 
 
 def render_module(source: str) -> Any:
@@ -43,6 +44,7 @@ class SourceTable(DataTable):
         self.filter_text = ""
         self._predicate = None
         self._sort: tuple[int, bool] | None = None
+        self._widths: list[int] = []
         self.last_snapshot: Snapshot | None = None
         self.refills = 0  # counted for tests and benchmarks
 
@@ -94,23 +96,41 @@ class SourceTable(DataTable):
         spec = columns_for(self.source, items)
         if [c.title for c in spec] == [c.title for c in self.columns_spec]:
             return False
-        self.clear(columns=True)
         self.columns_spec = spec
-        for col in spec:
-            self.add_column(col.title, key=col.title)
+        self._widths = []
         self._cells = {}
         return True
+
+    def _set_widths(self, rows: Iterable[tuple[str, ...]]) -> None:
+        """Explicit column widths from the content (capped), so layout never depends on when
+        the table was first measured; columns are rebuilt only when a column must grow."""
+        widths = [len(c.title) for c in self.columns_spec]
+        for cells in rows:
+            for i, cell in enumerate(cells):
+                if len(cell) > widths[i]:
+                    widths[i] = len(cell)
+        widths = [min(w, MAX_COLUMN_WIDTH) for w in widths]
+        if widths == self._widths:
+            return
+        self.clear(columns=True)
+        for col, width in zip(self.columns_spec, widths):
+            self.add_column(col.title, key=col.title, width=width)
+        self._widths = widths
+
+    def _fits(self, cells: tuple[str, ...]) -> bool:
+        return all(len(cell) <= w or w >= MAX_COLUMN_WIDTH for cell, w in zip(cells, self._widths))
 
     def _refill(self, snap: Snapshot) -> None:
         self.refills += 1
         selected = self.selected_key()
+        rows = {key: self._row(item) for key, item in snap.items.items()}
+        visible = {key: cells for key, cells in rows.items() if self._visible(cells)}
+        self._set_widths(visible.values())
         self.clear()
         self._cells = {}
-        for key, item in snap.items.items():
-            cells = self._row(item)
-            if self._visible(cells):
-                self.add_row(*cells, key=key)
-                self._cells[key] = cells
+        for key, cells in visible.items():
+            self.add_row(*cells, key=key)
+            self._cells[key] = cells
         self._apply_sort()
         self._restore_cursor(selected)
 
@@ -132,7 +152,8 @@ class SourceTable(DataTable):
         churn = len(removed) + len(added) + len(changed)
         if churn == 0:
             return
-        if churn > max(50, REFILL_FRACTION * max(len(self._cells), 1)):
+        too_wide = any(not self._fits(wanted[k]) for k in (*added, *changed))
+        if too_wide or churn > max(50, REFILL_FRACTION * max(len(self._cells), 1)):
             self._refill(snap)
             return
         selected = self.selected_key()

@@ -55,8 +55,13 @@ class MlflowSource:
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
+                import logging
+
                 from mlflow.tracking import MlflowClient  # heavy import: only in a worker thread
 
+                # Store migrations log at INFO to stderr; the cockpit's own output stays clean.
+                for noisy in ("mlflow", "alembic"):
+                    logging.getLogger(noisy).setLevel(logging.WARNING)
                 self._client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
             return self._client
 
