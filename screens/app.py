@@ -61,8 +61,10 @@ class CockpitApp(App[int]):
     ]
 
     def __init__(self, runtime: Any, *, actor: Actor | None = None, low_bandwidth: bool = False,
-                 owns_hub: bool = True) -> None:
-        super().__init__()
+                 owns_hub: bool = True, driver_class: Any = None) -> None:
+        super().__init__(driver_class=driver_class)
+        if low_bandwidth:
+            self.animation_level = "none"
         self.runtime = runtime
         self.actor = actor or local_actor("tui")
         self.low_bandwidth = low_bandwidth
