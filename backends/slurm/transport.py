@@ -370,8 +370,32 @@ class RestTransport:
 
         return expand_hostlist(expression)
 
+    def job_properties(self, job: Mapping[str, Any], version: str) -> dict[str, Any]:
+        """slurmrestd ignores #SBATCH lines: the request carries the job's properties, in the
+        spelling of the server's openapi version."""
+        new = version >= "v0.0.40"
+        props: dict[str, Any] = {"name": job["name"], "current_working_directory": job.get("workdir") or "/tmp",
+                                 "cpus_per_task": job.get("cpus_per_task", 1)}
+        path = "/usr/local/bin:/usr/bin:/bin"
+        props["environment"] = [f"PATH={path}"] if new else {"PATH": path}
+        if job.get("partition"):
+            props["partition"] = job["partition"]
+        nodes = int(job.get("nodes", 1))
+        props["nodes"] = str(nodes) if new else [nodes, nodes]
+        if job.get("time_limit_min") is not None:
+            minutes = int(job["time_limit_min"])
+            props["time_limit"] = {"set": True, "infinite": False, "number": minutes} if new else minutes
+        if job.get("gpus_per_node"):
+            if new:
+                props["tres_per_node"] = f"gres/gpu:{job['gpus_per_node']}"
+            else:
+                props["gres"] = f"gpu:{job['gpus_per_node']}"
+        if job.get("output"):
+            props["standard_output"] = job["output"]
+        return props
+
     async def submit(self, script: str, job: Mapping[str, Any]) -> int:
-        body = {"script": script, "job": dict(job)}
+        body = {"script": script, "job": self.job_properties(job, await self.version())}
         doc = await self.request("POST", f"/slurm/{await self.version()}/job/submit", json_body=body)
         errors = [e for e in doc.get("errors") or [] if isinstance(e, Mapping)]
         job_id = doc.get("job_id") or (doc.get("result") or {}).get("job_id")
