@@ -135,7 +135,7 @@ def _require_list(doc: Any, key: str, what: str) -> list[Any]:
         raise MalformedReply(f"{what}: expected a JSON object, got {type(doc).__name__}")
     errors = [e for e in doc.get("errors") or [] if isinstance(e, Mapping)]
     items = doc.get(key)
-    if items is None and errors:
+    if errors:
         first = errors[0]
         raise MalformedReply(f"{what}: Slurm reported: {first.get('description') or first.get('error')}")
     if not isinstance(items, list):

@@ -113,6 +113,18 @@ class SshRunner:
         return Completed(tuple(argv), result.exit_status, result.stdout, result.stderr)
 
 
+def reported_errors(doc: Any, what: str) -> None:
+    """Slurm's JSON carries failures in an `errors` list, often with exit status 0 / HTTP 200
+    and an empty `jobs` list: an unreachable controller must not read as an empty queue."""
+    errors = doc.get("errors") if isinstance(doc, Mapping) else None
+    if not errors:
+        return
+    first = errors[0] if isinstance(errors[0], Mapping) else {"description": str(errors[0])}
+    detail = first.get("description") or first.get("error") or "unspecified error"
+    source = f" in {first['source']}" if first.get("source") else ""
+    raise SlurmError(f"{what}: Slurm reported '{detail}'{source} (is slurmctld up and reachable?)")
+
+
 def _failure(done: Completed, where: str) -> SlurmError:
     lines = [ln.strip() for ln in (done.stderr or done.stdout).splitlines() if ln.strip()]
     detail = " / ".join(lines[-2:]) or "no message"
@@ -146,6 +158,7 @@ class CliTransport:
     async def _json(self, argv: Sequence[str]) -> Any:
         done = await self._ok(argv)
         doc = await asyncio.to_thread(decode_json, done.stdout, " ".join(argv[:2]))
+        reported_errors(doc, f"{' '.join(argv[:2])} on {self.label}")
         self.api_version = api_version(doc) or self.api_version
         return doc
 
@@ -300,6 +313,8 @@ class RestTransport:
             raise SlurmError(self._explain(response.status_code, body))
         if body is None:
             raise MalformedReply(f"{self.label} returned an empty reply for {path}")
+        if method == "GET":
+            reported_errors(body, f"{self.label} {path}")
         return body
 
     async def version(self) -> str:
