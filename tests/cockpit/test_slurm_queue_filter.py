@@ -39,7 +39,8 @@ def test_fields_codes_and_inversion(jobs):
 def test_free_text_regex_and_invert(jobs):
     assert ids(filter_jobs(jobs, "^train")) == ["101"]
     assert ids(filter_jobs(jobs, "held|fail")) == ["6", "7", "105"]  # names and states
-    assert len(filter_jobs(jobs, "!arr")) == len(jobs) - 3
+    assert len(filter_jobs(jobs, "!^arr$")) == len(jobs) - 3
+    assert len(filter_jobs(jobs, "!arr")) == len(jobs) - 4  # also the reason JobArrayTaskLimit
     assert filter_jobs(jobs, "") == jobs
 
 
