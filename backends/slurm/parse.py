@@ -218,7 +218,8 @@ def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
     stderr_pattern = text(raw.get("standard_error"))
     stderr = expand_output_path(stderr_pattern, job_id, name, user, work_dir, array_job, array_task,
                                 first) if stderr_pattern else stdout
-    return Job(
+    # Every value is already typed above: skip pydantic validation (a third of the cost at 10k jobs).
+    return Job.model_construct(
         job_id=job_id, display_id=display, name=name, user=user, account=text(raw.get("account")),
         partition=text(raw.get("partition")), qos=text(raw.get("qos")), state=state, state_flags=flags,
         reason=text(raw.get("state_reason")), nodes=nodes, node_count=node_count, cpus=num(raw.get("cpus")),
