@@ -211,6 +211,10 @@ class SlurmSettings(Strict):
     ssh_user: str | None = None
     ssh_port: int = 22
     log_dir: str | None = None
+    jwt_file: str | None = None  # read on every request, so a refreshed token is picked up
+    api_version: str | None = None  # slurmrestd openapi version (v0.0.38..); None: detect
+    history_hours: float = Field(default=24.0, gt=0)  # sacct window
+    history_interval: float = Field(default=30.0, ge=0)  # sacct at most this often, seconds
 
 
 class BeegfsSettings(Strict):
