@@ -169,3 +169,31 @@ async def test_one_pool_connection_per_host(beegfs_lab):
         assert source.pool.connects == 2  # management host + one client, reused by the second fetch
     finally:
         await source.close()
+
+
+async def test_cockpit_snapshot_json_from_a_config_file(beegfs_lab):
+    """`cockpit snapshot --format json` path: YAML config -> build_source -> hub -> JSON document."""
+    import json
+
+    from cockpit import oneshot
+    from cockpit.config import parse_config
+
+    lab = beegfs_lab
+    text = f"""
+cockpit:
+  beegfs:
+    management_host: {lab.ip('v8-good')}
+    client_hosts: [{lab.ip('client-unmounted')}]
+    ssh_user: {lab.user}
+    ssh_port: {lab.port}
+    ssh_key: {lab.client_key}
+    known_hosts: {lab.known_hosts}
+"""
+    loaded = parse_config(text, "test.yaml")
+    snaps = await oneshot.collect(loaded, sources=("storage",), timeout=60)
+    doc = json.loads(oneshot.dumps(snaps))["storage"]
+    assert doc["status"] == "ok", doc["error"]
+    assert doc["tool"] == "beegfs" and len(doc["items"]) == 5
+    assert doc["verdict"]["status"] == "degraded"
+    assert doc["mounts"] == [{"host": lab.ip("client-unmounted"), "mount_point": "/mnt/beegfs", "mounted": False,
+                              "fstype": None, "options": None, "error": None}]
