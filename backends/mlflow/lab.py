@@ -72,7 +72,7 @@ class MlflowServer:
             except ProcessLookupError:
                 return
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=3)  # uvicorn's graceful shutdown can idle for 10 s
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)

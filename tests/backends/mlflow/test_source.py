@@ -10,7 +10,7 @@ from backends.mlflow import lab
 from backends.mlflow.source import MlflowError, MlflowSource, build_source, redact_uri
 from cockpit.config import parse_config
 from cockpit.hub import Collector
-from cockpit.mlflow_runs import parse_filter, search_filter
+from cockpit.mlflow_runs import filter_runs, parse_filter, search_filter
 from cockpit.snapshot import Status
 from cockpit.sources import build_source as build_any_source
 
@@ -40,10 +40,21 @@ async def test_snapshot_holds_runs_metrics_link_tags_and_experiments(logged, set
     assert sections["runs_truncated"] is False and sections["registry_error"] is None
 
 
-async def test_max_runs_pages_through_the_newest_runs(mlflow_server, settings_for) -> None:
-    source = MlflowSource(settings_for(experiments=["bulk"], max_runs=1200))
-    result = await source.fetch()
-    assert len(result.items) == BULK_RUNS and result.sections["runs_truncated"] is False
+@pytest.fixture(scope="module")
+def all_bulk_runs(mlflow_server) -> list:
+    """Every bulk run through the snapshot path (max_runs above the count: two pages of 500)."""
+    import asyncio
+
+    from cockpit.config import MlflowSettings
+
+    result = asyncio.run(MlflowSource(MlflowSettings(tracking_uri=mlflow_server.uri, experiments=["bulk"],
+                                                     max_runs=1200)).fetch())
+    assert result.sections["runs_truncated"] is False
+    return list(result.items.values())
+
+
+async def test_max_runs_pages_through_the_newest_runs(all_bulk_runs, settings_for) -> None:
+    assert len(all_bulk_runs) == BULK_RUNS
     small = await MlflowSource(settings_for(experiments=["bulk"], max_runs=150)).fetch()
     names = [r.name for r in small.items.values()]
     assert names[:2] == ["bulk-00999", "bulk-00998"] and len(names) == 150
@@ -71,7 +82,7 @@ async def test_runs_page_follows_page_tokens_without_gaps(mlflow_server, setting
     ("bulk-0099", 10),                          # bulk-00990 .. bulk-00999
     ("status:finished metric:loss<0.0015", None),  # checked against the local filter below
 ])
-async def test_server_side_filter_matches_the_local_filter(mlflow_server, settings_for, text, expected) -> None:
+async def test_server_side_filter_matches_the_local_filter(all_bulk_runs, settings_for, text, expected) -> None:
     source = MlflowSource(settings_for(experiments=["bulk"]))
     f = parse_filter(text)
     found: list = []
@@ -81,10 +92,7 @@ async def test_server_side_filter_matches_the_local_filter(mlflow_server, settin
         found.extend(page.runs)
         if not (token := page.next_page_token):
             break
-    everything = (await MlflowSource(settings_for(experiments=["bulk"], max_runs=2000)).fetch()).items.values()
-    from cockpit.mlflow_runs import filter_runs
-
-    local = {r.run_id for r in filter_runs(everything, f)}
+    local = {r.run_id for r in filter_runs(all_bulk_runs, f)}
     assert {r.run_id for r in found} == local
     if expected is not None:
         assert len(found) == expected
