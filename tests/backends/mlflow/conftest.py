@@ -83,3 +83,20 @@ def _fast_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     # The adapter sets these defaults itself; pin them so a test's order never matters.
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"))
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "10"))
+
+
+@pytest.fixture
+def mlflow_runtime(mlflow_server: lab.MlflowServer, logged: dict[str, Any], tmp_path: Path):
+    """A cockpit runtime with only the mlflow source, pointed at the test server."""
+    from cockpit.config import parse_config
+    from cockpit.runtime import build_runtime
+
+    text = f"cockpit:\n  mlflow:\n    tracking_uri: {mlflow_server.uri}\n    experiments: [cockpit-tests]\n"
+    loaded = parse_config(text, "test.yaml", env={})
+    return build_runtime(loaded, sources=("mlflow",), audit_path=tmp_path / "audit.jsonl")
+
+
+def audit_records(runtime: Any) -> list[dict[str, Any]]:
+    import json
+
+    return [json.loads(line) for line in runtime.audit.path.read_text().splitlines()]
