@@ -398,6 +398,7 @@ class PlanRunner:
         timeout = self.plan.timeout_for(step)
         started = self.clock()
         rec["started_at"] = rec["started_at"] or utcnow().isoformat()
+        rec["detail"] = None
         error = "not run"
         for attempt in range(1, retry.attempts + 1):
             number = len(rec["attempts"]) + 1
@@ -449,6 +450,8 @@ class PlanRunner:
         data: dict[str, Any] = {"status": status, "duration_s": duration, "attempts": len(rec["attempts"])}
         if error:
             data["error"] = error
+        elif rec.get("detail"):
+            data["detail"] = rec["detail"]
         if outputs:
             data["outputs"] = rec["outputs"]
         self._emit("step.end", step.id, **data)
