@@ -307,6 +307,13 @@ def _check_actions(plan: Plan, registry: "ActionRegistry") -> list[str]:
 def check_params(model: type[BaseModel], params: Mapping[str, Any], prefix: list[Any]) -> list[str]:
     """Validate action params now, leaving out fields whose value is filled in at run time."""
     deferred = {k for k, v in params.items() if any(True for _ in runtime_refs(v, []))}
+    # Unknown names are refused even where the model would silently ignore them: a typo in a
+    # plan must not quietly drop a parameter.
+    names = set(model.model_fields) | {f.alias for f in model.model_fields.values() if f.alias}
+    unknown = [f"{format_loc([*prefix, k])}: unknown parameter (check the spelling; known: {', '.join(model.model_fields)})"
+               for k in params if k not in names]
+    if unknown and model.model_config.get("extra") != "allow":
+        return unknown
     try:
         model.model_validate(dict(params))
     except ValidationError as exc:
