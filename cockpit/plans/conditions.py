@@ -12,7 +12,6 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from cockpit.plans.model import OPERATORS, Compare, Condition, SnapshotCheck, UrlCheck, ValueCheck
@@ -208,13 +207,13 @@ def check_snapshot(check: SnapshotCheck, snapshot: Snapshot) -> Outcome:
     """Evaluate one snapshot check. Raises ConditionError / ConditionFailedNow."""
     if snapshot.status is Status.UNCONFIGURED:
         raise ConditionError(f"source {check.source} is not configured: {snapshot.hint}")
-    if snapshot.fetched_at is None:
-        return Outcome(False, f"{check.source}: {snapshot.error or 'no data yet'}")
+    if snapshot.fetched_at is None or snapshot.status is Status.ERROR:
+        # Never judge on stale data: the source is failing now.
+        return Outcome(False, f"{check.source} is not answering: {snapshot.error or 'no data yet'}")
     items = _collection(snapshot, check)
     if isinstance(items, str):
         return Outcome(False, items)
     matched = [i for i in items if all(loose_eq(dig(i, k), v) for k, v in check.where.items())]
-    stale = f" (source error: {snapshot.error})" if snapshot.status is Status.ERROR else ""
     if check.fail_if is not None:
         fail_field = check.field or "state"
         for item in matched:
@@ -235,19 +234,19 @@ def check_snapshot(check: SnapshotCheck, snapshot: Snapshot) -> Outcome:
         if check.field is not None:
             outputs["value"] = dig(first, check.field)
     if ok:
-        shown = f": {check.field} = {outputs.get('value')!r}" if check.field else ""
+        shown = f": {check.field} = {outputs.get('value')!r}" if check.field else f": {len(passing)} found"
         return Outcome(True, f"{_where_text(check)}{shown}", outputs)
     if not matched:
-        return Outcome(False, f"no {_where_text(check)} yet{stale}", outputs)
+        return Outcome(False, f"no {_where_text(check)} yet", outputs)
     if check.field is None:
-        return Outcome(False, f"{len(matched)} {_where_text(check)}, want at least {check.min_count}{stale}", outputs)
+        return Outcome(False, f"{len(matched)} {_where_text(check)}, want at least {check.min_count}", outputs)
     failing = [i for i in matched if i not in passing]
     sample = failing[0] if failing else matched[0]
     got = dig(sample, check.field)
     got_text = "missing" if got is MISSING else repr(got)
     need = f"all {len(matched)}" if check.all else f"at least {check.min_count}"
     return Outcome(False, f"{_where_text(check)}: {check.field} is {got_text}, want {describe(check)} "
-                          f"({len(passing)} of {len(matched)} pass, need {need}){stale}", outputs)
+                          f"({len(passing)} of {len(matched)} pass, need {need})", outputs)
 
 
 async def fresh_snapshot(runtime: "Runtime", source: str) -> Snapshot:
@@ -355,4 +354,4 @@ async def wait_until(
 
 
 __all__ = ["Outcome", "ConditionError", "ConditionFailedNow", "evaluate", "wait_until", "expand", "compare",
-           "loose_eq", "check_snapshot", "OPERATORS", "datetime"]
+           "loose_eq", "check_snapshot", "OPERATORS"]

@@ -318,6 +318,8 @@ class PlanRunner:
     # -- scheduling -----------------------------------------------------------------------------
     def _blocked_reason(self, step: Step) -> str | None:
         """Why a pending step can never run now (its skip reason), or None."""
+        if not step.when:
+            return "when: false"
         for dep in step.needs:
             rec = self.state.steps[dep]
             dep_step = self.steps[dep]

@@ -294,6 +294,8 @@ def _check_actions(plan: Plan, registry: "ActionRegistry") -> list[str]:
         try:
             action = registry.get(step.action)
         except UnknownAction:
+            if not step.when:
+                continue  # disabled (when: false): it will not run, so it need not exist here
             unknown.append(step.action)
             problems.append(f"steps[{i}] -> action: unknown action {step.action!r}")
             continue

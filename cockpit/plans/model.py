@@ -298,6 +298,7 @@ class Step(Strict):
     cleanup: bool = Field(default=False, description="runs after the others, whatever happened")
     timeout: float | None = duration_field(None, "limit per attempt (default: the plan's defaults.timeout)")
     retry: Retry | None = None
+    when: bool = Field(default=True, description="false skips the step (and what needs it); usually a variable: when: ${with_slurm}")
 
     action: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$", description="action name, e.g. vm.start")
     params: dict[str, Any] = Field(default_factory=dict)
@@ -316,6 +317,18 @@ class Step(Strict):
     @classmethod
     def _retry_shorthand(cls, v: Any) -> Any:
         return {"attempts": v} if isinstance(v, int) and not isinstance(v, bool) else v
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _when(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            word = v.strip().lower()
+            if word in ("true", "yes", "on", "1"):
+                return True
+            if word in ("false", "no", "off", "0", ""):
+                return False
+            raise ValueError(f"expected true or false, got {v!r}")
+        return v
 
     @field_validator("assert_", mode="before")
     @classmethod
