@@ -137,6 +137,26 @@ class _Expander:
         return node
 
 
+def _yaml_boolean_traps(doc: Mapping[str, Any]) -> list[str]:
+    """YAML 1.1 reads off/on/yes/no as booleans: `id: off` is not a name. Say so plainly."""
+    out = []
+    steps = doc.get("steps")
+    if not isinstance(steps, list):
+        return out
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        if isinstance(step.get("id"), bool):
+            out.append(f"steps[{i}] -> id: YAML read this as {str(step['id']).lower()} "
+                       "(off/on/no/yes are booleans in YAML): quote it, e.g. id: 'off'")
+        needs = step.get("needs")
+        for j, dep in enumerate(needs if isinstance(needs, list) else [needs]):
+            if isinstance(dep, bool):
+                where = f"needs[{j}]" if isinstance(needs, list) else "needs"
+                out.append(f"steps[{i}] -> {where}: YAML read this as {str(dep).lower()}: quote the step id")
+    return out
+
+
 def _builtin_env() -> dict[str, str]:
     from cockpit.config import builtin_variables
 
@@ -373,10 +393,13 @@ def parse_plan(
     expanded = {k: (expander.tree(v, [k]) if k != "vars" else variables) for k, v in raw.items()}
     problems = env_only.problems + expander.problems
 
+    traps = _yaml_boolean_traps(expanded)
+    problems += traps
     try:
         plan = Plan.model_validate(expanded)
     except ValidationError as exc:
-        raise ConfigError(source, problems + format_validation_error(exc)) from None
+        said = {line.split(":", 1)[0] for line in traps}
+        raise ConfigError(source, problems + [p for p in format_validation_error(exc) if p.split(":", 1)[0] not in said]) from None
     except (ValueError, TypeError, RecursionError) as exc:
         raise ConfigError(source, problems + [f"(top level): {exc}"]) from None
     problems += _check_graph(plan)

@@ -74,6 +74,12 @@ def test_invalid_plans_name_the_path(steps, expected):
     assert expected in problems("plan: bad\nsteps:\n" + steps)
 
 
+def test_yaml_booleans_as_step_ids_are_explained():
+    out = problems("plan: x\nsteps:\n  - {id: off, sleep: 0}\n  - {id: b, sleep: 0, needs: off}\n")
+    assert out == ["steps[0] -> id: YAML read this as false (off/on/no/yes are booleans in YAML): quote it, e.g. id: 'off'",
+                   "steps[1] -> needs: YAML read this as false: quote the step id"]
+
+
 def test_all_problems_at_once():
     out = problems("plan: bad\nsteps:\n  - {id: a, sleep: x}\n  - {id: b, sleep: 1, needs: [zz]}\n")
     assert len(out) == 1 and out[0].startswith("steps[0] -> sleep")  # schema first, graph after
