@@ -281,7 +281,7 @@ class PlanRunner:
             self.state.last_event = event
             self.state.save(self.state_path)
         assert self._events is not None
-        self._events.append(event)
+        self._events.append(event, sync=transition)  # progress lines need no disk sync
         for listener in list(self.listeners):
             try:
                 listener(event)

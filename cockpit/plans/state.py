@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from cockpit.errors import ConfigError
-from cockpit.snapshot import to_jsonable, utcnow
+from cockpit.snapshot import utcnow
 
 STATE_FORMAT = 1
 FINAL = ("passed", "failed", "skipped")
@@ -25,11 +25,18 @@ STATUSES = ("pending", "running", "passed", "failed", "skipped", "interrupted")
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(to_jsonable(value), sort_keys=True, default=str)
+    # Records are made JSON-ready when they are stored (to_jsonable at the edges), so the hot
+    # path is a plain dump: walking the whole state per transition cost ~40 ms at 200 steps.
+    return json.dumps(value, default=str)
 
 
-def atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str, *, sync_dir: bool = True) -> None:
+    """Write to a temp file, fsync it, rename it over `path`: a reader (or a resume after kill -9)
+    sees the old or the new content, never a torn one. `sync_dir` also makes the rename itself
+    durable against power loss; rewrites of a file that exists may skip it (after a power cut the
+    previous, consistent version may come back, which resume handles as a step to repeat)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
@@ -38,11 +45,12 @@ def atomic_write(path: Path, text: str) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    if sync_dir or not existed:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def new_step_record() -> dict[str, Any]:
@@ -74,7 +82,7 @@ class RunState:
 
     def save(self, path: Path) -> None:
         self.updated_at = utcnow().isoformat()
-        atomic_write(path, _dumps(self.to_json()) + "\n")
+        atomic_write(path, _dumps(self.to_json()) + "\n", sync_dir=False)
 
     @classmethod
     def load(cls, path: Path) -> "RunState":
