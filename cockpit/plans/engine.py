@@ -193,6 +193,10 @@ class PlanRunner:
     def verdict(self) -> str | None:
         return self.state.verdict
 
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted
+
     def status(self, step_id: str) -> str:
         return self.state.steps[step_id]["status"]
 
