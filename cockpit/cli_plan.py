@@ -111,7 +111,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
     """Entry point of `cockpit --run PLAN`; returns the exit code."""
     from cockpit.ops import default_registry
     from cockpit.plans import EXIT_BY_VERDICT
-    from cockpit.plans.engine import PlanRunner, dry_run_lines, load_for_resume, refused_in_read_only
+    from cockpit.plans.engine import dry_run_lines, load_for_resume, refused_in_read_only
     from cockpit.plans.loader import load_plan, parse_vars
 
     plan_path = getattr(args, "run", None)

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from cockpit import paths
 from cockpit.actions import (ActionError, ActionRefused, Actor, Danger, InvalidParams, NeedsConfirmation,
                              UnknownAction, local_actor)
+from cockpit.audit import redact
 from cockpit.errors import ConfigError, format_validation_error
 from cockpit.plans import conditions
 from cockpit.plans.loader import LoadedPlan, parse_plan, plan_digest, runtime_refs
@@ -280,7 +281,7 @@ class PlanRunner:
         event = {"seq": self.state.seq, "ts": utcnow().isoformat(), "run_id": self.state.run_id, "event": event_type}
         if step is not None:
             event["step"] = step
-        event.update(to_jsonable(data))
+        event.update(redact(to_jsonable(data)))  # no tokens or passwords in the event stream
         if transition:
             self.state.last_event = event
             self.state.save(self.state_path)
@@ -479,7 +480,8 @@ class PlanRunner:
         """(outputs, one line a person reads) of one attempt; raises StepError on failure."""
         if step.kind == "action":
             outputs = await self._action(step)
-            shown = outputs.get("result", outputs) if len(outputs) > 1 else outputs
+            safe = redact(outputs)
+            shown = safe.get("result", safe) if len(safe) > 1 else safe
             return outputs, str(shown) if not isinstance(shown, str) else shown
         if step.kind == "sleep":
             await asyncio.sleep(step.sleep or 0.0)

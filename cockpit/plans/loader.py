@@ -246,10 +246,6 @@ def runtime_refs(node: Any, loc: list[Any]) -> Iterable[tuple[list[Any], str]]:
 RUN_FIELDS = ("id", "report_dir", "plan")
 
 
-def _step_body(step: Step) -> dict[str, Any]:
-    return step.model_dump(by_alias=True, exclude_unset=True, include={"params", "wait", "assert_"})
-
-
 def _check_graph(plan: Plan) -> list[str]:
     problems: list[str] = []
     first: dict[str, int] = {}

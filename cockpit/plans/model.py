@@ -14,9 +14,7 @@ A plan is a list of steps. Each step does exactly one thing:
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
-
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -67,8 +65,6 @@ Number = Annotated[float | str, AfterValidator(_number_or_ref)]
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-
-Duration = float  # documented as number-or-string in the schema via json_schema_extra
 
 _DURATION_SCHEMA = {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h)?$"}]}
 

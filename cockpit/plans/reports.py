@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from cockpit.audit import redact
 from cockpit.plans.state import RunState, atomic_write
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ def junit_xml(state: RunState, plan: "Plan") -> str:
             ET.SubElement(case, "skipped", message="not run (the run was interrupted)")
         out = [f"{step.title}", f"attempts: {len(rec['attempts'])}"]
         if rec.get("outputs"):
-            out.append("outputs: " + json.dumps(rec["outputs"], default=str, sort_keys=True)[:4000])
+            out.append("outputs: " + json.dumps(redact(rec["outputs"]), default=str, sort_keys=True)[:4000])
         if rec.get("audit_ids"):
             out.append("audit ids: " + ", ".join(rec["audit_ids"]))
         ET.SubElement(case, "system-out").text = "\n".join(out)
@@ -74,13 +75,13 @@ def markdown(state: RunState, plan: "Plan") -> str:
     if state.resumes:
         lines.append(f"- resumed: {len(state.resumes)} time(s), last at {state.resumes[-1]}")
     if state.overrides:
-        lines.append("- variables: " + ", ".join(f"`{k}={v}`" for k, v in state.overrides.items()))
+        lines.append("- variables: " + ", ".join(f"`{k}={v}`" for k, v in redact(state.overrides).items()))
     lines += ["", "| step | status | attempts | time (s) | detail |", "|---|---|---|---|---|"]
     for step in plan.steps:
         rec = state.steps[step.id]
         detail = rec.get("error") or rec.get("reason") or rec.get("detail") or ""
         if not detail and rec.get("outputs"):
-            detail = _short(rec["outputs"], 120)
+            detail = _short(redact(rec["outputs"]), 120)
         detail = detail.replace("|", "\\|").replace("\n", " ")
         name = step.id + (" (cleanup)" if step.cleanup else "")
         duration = f"{rec['duration_s']:.2f}" if rec.get("duration_s") is not None else "-"

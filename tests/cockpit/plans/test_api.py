@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
 import pytest
 
 from cockpit.api import ActionFailed, AsyncCockpit, Cockpit, ConditionNotMet

@@ -23,7 +23,7 @@ steps:
   - {id: c, needs: [a, b], action: test.sleep, params: {seconds: 0.05, label: c}}
 """)
     assert runner.verdict == "passed"
-    (a0, a1), (b0, b1), (c0, c1) = journal.spans["a"], journal.spans["b"], journal.spans["c"]
+    (a0, a1), (b0, b1), (c0, _) = journal.spans["a"], journal.spans["b"], journal.spans["c"]
     assert a0 < b1 and b0 < a1, "a and b should overlap"
     assert abs(a0 - b0) < 0.2
     assert c0 >= max(a1, b1), "c started before what it needs ended"
@@ -217,6 +217,21 @@ async def test_read_only_runtime_refuses_change_actions_and_audits_it(make_rt, t
     assert len(runner.state.steps["b"]["attempts"]) == 1  # a refusal is not retried
     refused = [r for r in rt.audit.records() if r["event"] == "action.refused"]
     assert refused and refused[0]["actor"]["via"] == "plan"
+
+
+async def test_secrets_stay_out_of_events_and_reports_but_reach_later_steps(run, journal):
+    runner = await run("""
+plan: secret
+vars: {api_token: s3cr3t-value}
+steps:
+  - {id: login, action: test.echo, params: {value: {token: "${api_token}"}}}
+  - {id: use, needs: login, action: test.echo, params: {value: {password: "${steps.login.value.token}"}}}
+""", overrides={"api_token": "s3cr3t-value"})
+    # Redaction is by key name (token, password, secret, ...), as in the audit log.
+    assert runner.verdict == "passed"
+    assert any(c[0] == "test.echo" and "s3cr3t-value" in c[1] and "password" in c[1] for c in journal.calls)
+    for name in ("events.jsonl", "junit.xml", "summary.md"):
+        assert "s3cr3t-value" not in (runner.report_dir / name).read_text(), name
 
 
 async def test_events_and_state_agree(run):

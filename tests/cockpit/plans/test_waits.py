@@ -198,15 +198,15 @@ async def test_metric_wait_on_a_real_mlflow_store(demo_loaded, run, tmp_path):
         return run_.info.run_id
 
     run_id = await asyncio.to_thread(log_run)
-    runner = await run(f"""
+    runner = await run("""
 plan: metric
 steps:
   - id: trained
-    wait: {{metric: {{run_name: digits, experiment: plans-test, name: accuracy, ge: 0.97}}, interval: 100ms}}
+    wait: {metric: {run_name: digits, experiment: plans-test, name: accuracy, ge: 0.97}, interval: 100ms}
     timeout: 60s
   - id: same
     needs: trained
-    assert: {{metric: {{run: "${{steps.trained.run_id}}", name: accuracy, gt: 0.99}}}}
+    assert: {metric: {run: "${steps.trained.run_id}", name: accuracy, gt: 0.99}}
 """, runtime=rt)
     st = runner.state.steps
     assert st["trained"]["status"] == "passed" and st["trained"]["outputs"]["run_id"] == run_id
