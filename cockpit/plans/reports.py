@@ -174,7 +174,7 @@ class ConsoleProgress:
             elif kind == "step.end":
                 self.status[sid] = event["status"]
                 self.durations[sid] = event.get("duration_s") or 0.0
-                self.detail[sid] = event.get("error") or ""
+                self.detail[sid] = event.get("error") or event.get("detail") or ""
             elif kind == "step.skip":
                 self.status[sid] = "skipped"
                 self.detail[sid] = event.get("reason", "")
