@@ -179,7 +179,7 @@ async def create_job(ctx: ActionContext, p: JobCreate) -> dict[str, Any]:
             "queue": queue, "quota": check.summary()}
 
 
-def _job_resource_sync(kind: str) -> str:
+def _plural_of(kind: str) -> str:
     return {"MPIJob": "mpijobs", "PyTorchJob": "pytorchjobs", "Job": "jobs"}[kind]
 
 
@@ -188,7 +188,7 @@ async def delete_job(ctx: ActionContext, p: JobDelete) -> dict[str, Any]:
     from backends.kube.resources import JOBS
 
     source = _source(ctx)
-    res = JOBS if p.kind == "Job" else await source.resource(_job_resource_sync(p.kind))
+    res = JOBS if p.kind == "Job" else await source.resource(_plural_of(p.kind))
     if res is None:
         raise ActionRefused(f"{p.kind} is not installed on this cluster")
     await ops.delete(source, res, p.namespace, p.name, p.propagation_policy)

@@ -19,7 +19,7 @@ from screens.kube_wizard import FormError, TrainingWizard, wizard_params
 from screens.render.kubernetes import COLUMNS, filter_pods
 from tests.fakes.kube_apiserver import LOCALQUEUE, MPIJOB_V2, POD, RESOURCEQUOTA, FakeApiServer
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+ON_SESSION_LOOP = pytest.mark.asyncio(loop_scope="session")
 
 
 @pytest.fixture
@@ -71,6 +71,7 @@ async def fill(screen, values):
         screen.query_one(f"#{fid}", Input).value = value
 
 
+@ON_SESSION_LOOP
 async def test_wizard_reviews_the_manifest_then_submits(fake, runtime):
     fake.install_crd(MPIJOB_V2)
     fake.install_crd(LOCALQUEUE)
@@ -94,6 +95,7 @@ async def test_wizard_reviews_the_manifest_then_submits(fake, runtime):
         await until(pilot, lambda: "created MPIJob/default/mnist" in text_of(review))
 
 
+@ON_SESSION_LOOP
 async def test_wizard_shows_quota_shortfall_and_keeps_submit_disabled(fake, runtime):
     fake.install_crd(MPIJOB_V2)
     fake.put(RESOURCEQUOTA, {"metadata": {"name": "gpus"}, "status": {
@@ -109,6 +111,7 @@ async def test_wizard_shows_quota_shortfall_and_keeps_submit_disabled(fake, runt
         assert wizard.query_one("#submit", Button).disabled
 
 
+@ON_SESSION_LOOP
 async def test_wizard_bad_input_is_shown_not_raised(fake, runtime):
     wizard = TrainingWizard(runtime)
     async with Host(wizard).run_test(size=(160, 60)) as pilot:
@@ -131,6 +134,7 @@ def test_wizard_form_parsing():
             wizard_params("MPIJob", {**FORM, "namespace": "default", "cpu": "1", "memory": "1Gi", **bad})
 
 
+@ON_SESSION_LOOP
 async def test_pod_screen_describes_with_events_and_switches_log_container(fake, runtime):
     p = fake.put(POD, {"metadata": {"name": "mnist-launcher"}, "spec": {"containers": [
         {"name": "launcher", "image": "horovod"}, {"name": "sidecar", "image": "busybox"}]},
@@ -155,6 +159,7 @@ async def test_pod_screen_describes_with_events_and_switches_log_container(fake,
         await until(pilot, lambda: "sidecar still up" in [line.text for line in log.lines])
 
 
+@ON_SESSION_LOOP
 async def test_pod_screen_of_a_vanished_pod_says_so(fake, runtime):
     item = PodItem(uid="u", namespace="default", name="gone", phase="Running", reason="Running", containers=("c",))
     screen = PodScreen(runtime, item)
@@ -164,6 +169,7 @@ async def test_pod_screen_of_a_vanished_pod_says_so(fake, runtime):
         assert 'pods "gone" not found' in text_of(describe)
 
 
+@ON_SESSION_LOOP
 async def test_job_screen_opens_launcher_and_worker_logs(fake, runtime):
     fake.install_crd(MPIJOB_V2)
     fake.put(MPIJOB_V2, {"metadata": {"name": "mnist"}, "spec": {}, "status": {"conditions": [
