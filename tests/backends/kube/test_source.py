@@ -157,12 +157,16 @@ async def test_missing_context_is_a_pane_error_naming_it(kubeconfig):
 
 async def test_missing_crds_leave_the_pane_working(fake, kubeconfig):
     fake.put(POD, gpu_pod("solo", None))
-    snap = await Collector(KubeSource(kubeconfig), Timing()).fetch_once()
+    first = Collector(KubeSource(kubeconfig), Timing())
+    snap = await first.fetch_once()
+    await first.stop()
     assert snap.status is Status.OK and len(snap.items) == 1
     assert snap.sections["training_jobs"] == [] and snap.sections["inference_services"] == []
     assert len(snap.sections["notes"]) == 3
     fake.install_crd(PYTORCHJOB)  # installed later: the next fetch discovers it
-    snap = await Collector(KubeSource(kubeconfig), Timing()).fetch_once()
+    second = Collector(KubeSource(kubeconfig), Timing())
+    snap = await second.fetch_once()
+    await second.stop()
     assert snap.sections["crds"]["pytorchjobs"] == "kubeflow.org/v1"
 
 
