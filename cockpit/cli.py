@@ -167,7 +167,7 @@ def interactive() -> bool:
 
 
 def cmd_default(args: argparse.Namespace) -> int:
-    if args.run:
+    if args.run or args.resume:
         try:
             plan_cli = importlib.import_module("cockpit.cli_plan")
         except ImportError:

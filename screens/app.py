@@ -43,6 +43,9 @@ class CockpitCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(command.description), partial(app.run_action, command.action),
                           help=f"key: {command.key}")
+        score = matcher.match("plan open run DAG")
+        if score > 0:
+            yield Hit(score, matcher.highlight("plan: open, run and watch a plan"), app.open_plan, help=":plan [PATH]")
         for action in app.runtime.registry:
             score = matcher.match(f"{action.name} {action.title}")
             if score > 0:
@@ -139,12 +142,19 @@ class CockpitApp(App[int]):
         self.push_screen(HelpScreen(dict(self.runtime.loaded.config.cockpit.keymap), self._row_action_help()))
 
     def _row_action_help(self) -> list[tuple[str, str, str]]:
+        from screens.render import table_spec
+
         rows = []
-        for _pane, _title, sources in PANES:
-            for source in sources:
-                module = render_module(source)
-                for key, action, label, _params in getattr(module, "ROW_ACTIONS", ()):
-                    rows.append((f"{source} rows", key, f"{label} ({action})"))
+        for _pane, _title, views in PANES:
+            for source, section in views:
+                spec = table_spec(source, section)
+                where = f"{source} {section or 'rows'}"
+                for key, action, label, _params in spec.actions:
+                    rows.append((where, key, f"{label} ({action})"))
+            for source in dict.fromkeys(s for s, _ in views):
+                for key, label, _screen in getattr(render_module(source), "PANE_SCREENS", ()):
+                    rows.append((f"{source} pane", key, label))
+        rows.append(("general", ":plan [PATH]", "Open a plan: its DAG and steps live; run and cancel it"))
         return rows
 
     def action_command_line(self) -> None:
@@ -223,6 +233,13 @@ class CockpitApp(App[int]):
         ids = self._pane_ids()
         self.action_focus_pane(ids[(self._current_pane_index() - 1) % len(ids)])
 
+    @staticmethod
+    def _load_screen(spec: str) -> Any:
+        import importlib
+
+        module_name, _, cls_name = spec.partition(":")
+        return getattr(importlib.import_module(module_name), cls_name)
+
     def action_detail(self) -> None:
         table = self.dashboard.focused_table()
         if table is None:
@@ -230,16 +247,15 @@ class CockpitApp(App[int]):
         item = table.selected_item()
         if item is None:
             return
-        module = render_module(table.source)
-        screen_spec = getattr(module, "DETAIL_SCREEN", None)
-        if screen_spec:
-            import importlib
-
-            module_name, _, cls_name = screen_spec.partition(":")
-            screen_cls = getattr(importlib.import_module(module_name), cls_name)
-            self.push_screen(screen_cls(self.runtime, item))
-            return
-        title = f"{table.source}: {table.selected_key()}"
+        spec = table.spec
+        if spec is not None and spec.detail_screen:
+            try:
+                self.push_screen(self._load_screen(spec.detail_screen)(self.runtime, item))
+                return
+            except Exception as exc:  # a broken detail screen falls back to the plain view
+                self.dashboard.say(f"{table.source}: detail screen failed: {exc}", error=True)
+        module = render_module(table.source) if table.section is None else None
+        title = f"{table.source}{'/' + table.section if table.section else ''}: {table.selected_key()}"
         self.push_screen(DetailScreen(title, detail_renderable(item, module)))
 
     def on_data_table_row_selected(self, event: Any) -> None:
@@ -252,7 +268,7 @@ class CockpitApp(App[int]):
         table = self.dashboard.focused_table()
         if table is None or table.selected_item() is None:
             return
-        row_actions = getattr(render_module(table.source), "ROW_ACTIONS", ())
+        row_actions = table.spec.actions if table.spec is not None else ()
         if not row_actions:
             self.dashboard.say(f"no actions for {table.source} rows")
             return
@@ -267,17 +283,33 @@ class CockpitApp(App[int]):
         self.push_screen(ActionMenu(f"{table.source}: {table.selected_key()}", choices), chosen)
 
     def on_key(self, event: Any) -> None:
-        """Row-action keys declared by a source's render module (ROW_ACTIONS)."""
+        """Row-action keys of the focused table, and the keys that open a pane's own screens."""
         table = self.dashboard.focused_table() if self.screen is self.dashboard else None
         if table is None:
             return
-        for key, action, _label, params in getattr(render_module(table.source), "ROW_ACTIONS", ()):
+        for key, action, _label, params in (table.spec.actions if table.spec is not None else ()):
             if event.key == key:
                 item = table.selected_item()
                 if item is not None:
                     event.stop()
                     self.request_action(action, params(item))
                 return
+        for key, _label, screen in getattr(render_module(table.source), "PANE_SCREENS", ()):
+            if event.key == key:
+                event.stop()
+                try:
+                    self.push_screen(self._load_screen(screen)(self.runtime))
+                except Exception as exc:
+                    self.dashboard.say(f"cannot open {screen}: {exc}", error=True)
+                return
+
+    def open_plan(self, path: str | None = None) -> None:
+        try:
+            from screens.plan_view import PlanScreen
+        except ImportError as exc:
+            self.dashboard.say(f"plans are not available: {exc}", error=True)
+            return
+        self.push_screen(PlanScreen(self.runtime, path))
 
     # -- prompt -----------------------------------------------------------------------------------
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -313,6 +345,8 @@ class CockpitApp(App[int]):
             for source in args or list(self.runtime.hub.collectors):
                 if source in self.runtime.hub.collectors:
                     self.runtime.hub.collectors[source].refresh()
+        elif head == "plan":
+            self.open_plan(args[0] if args else None)
         elif head == "pane" and args and args[0] in self._pane_ids():
             self.action_focus_pane(args[0])
         elif head == "filter":

@@ -11,16 +11,17 @@ from textual.widgets import Footer, Header, Input, Static
 
 from screens.pane import SourcePane, SourceTable
 
-# (pane id, title, sources shown in it); the order is the tab order and the 1..5 keys.
-PANES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("vms", "VMs and GPU assignment", ("vms", "gpus")),
-    ("slurm", "SLURM queue", ("slurm",)),
-    ("storage", "BeeGFS / storage health", ("storage",)),
-    ("kubernetes", "Kubernetes pods", ("kubernetes",)),
-    ("mlflow", "MLflow runs", ("mlflow",)),
+# (pane id, title, tables: (source, snapshot section or None for its items)); the order is the
+# tab order and the 1..5 keys.
+PANES: tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...] = (
+    ("vms", "VMs and GPU assignment", (("vms", None), ("gpus", None))),
+    ("slurm", "SLURM queue", (("slurm", None), ("slurm", "nodes"))),
+    ("storage", "BeeGFS / storage health", (("storage", None),)),
+    ("kubernetes", "Kubernetes pods", (("kubernetes", None), ("kubernetes", "training_jobs"))),
+    ("mlflow", "MLflow runs", (("mlflow", None),)),
 )
 
-PANE_OF_SOURCE = {source: pane_id for pane_id, _, sources in PANES for source in sources}
+PANE_OF_SOURCE = {source: pane_id for pane_id, _, views in PANES for source, _ in views}
 
 
 class Dashboard(Screen[None]):
@@ -42,8 +43,8 @@ class Dashboard(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Grid(id="grid"):
-            for pane_id, title, sources in PANES:
-                yield SourcePane(pane_id, title, sources)
+            for pane_id, title, views in PANES:
+                yield SourcePane(pane_id, title, views)
         yield Static("", id="message")
         yield Input(id="prompt")
         yield Footer()

@@ -12,20 +12,14 @@ from textual.widgets import DataTable, Static
 
 from cockpit.filtering import FilterError, make_predicate
 from cockpit.snapshot import Snapshot, Status
-from screens.render import Column, columns_for
+from screens.render import Column, TableSpec, section_items, table_spec
+from screens.render import render_module as render_module  # re-exported for the app
 from screens.status import status_line
 
 # Past this share of changed rows a clear-and-refill beats row-by-row edits (DataTable removal
 # is O(n) per row).
 REFILL_FRACTION = 0.5
 MAX_COLUMN_WIDTH = 40
-
-
-def render_module(source: str) -> Any:
-    try:
-        return importlib.import_module(f"screens.render.{source}")
-    except ImportError:
-        return None
 
 
 class SourceTable(DataTable):
@@ -35,9 +29,11 @@ class SourceTable(DataTable):
     SourceTable { height: 1fr; }
     """
 
-    def __init__(self, source: str, **kwargs: Any) -> None:
+    def __init__(self, source: str, section: str | None = None, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.source = source
+        self.section = section
+        self.spec: TableSpec | None = None
         self.columns_spec: list[Column] = []
         self.items: dict[str, Any] = {}
         self._cells: dict[str, tuple[str, ...]] = {}
@@ -51,9 +47,14 @@ class SourceTable(DataTable):
     # -- filter and sort ----------------------------------------------------------------------
     def set_filter(self, text: str) -> str | None:
         """Apply a filter; returns an error message for a bad one (the old filter stays)."""
+        custom = self.spec.filter_items if self.spec is not None else None
         try:
-            predicate = make_predicate(text) if text.strip() else None
-        except FilterError as exc:
+            if custom is not None:
+                custom([], text)  # validates the syntax
+                predicate = None
+            else:
+                predicate = make_predicate(text) if text.strip() else None
+        except (FilterError, ValueError) as exc:
             return str(exc)
         self.filter_text = text.strip()
         self._predicate = predicate
@@ -92,8 +93,23 @@ class SourceTable(DataTable):
             return True
         return self._predicate({c.title: v for c, v in zip(self.columns_spec, cells)})
 
-    def _ensure_columns(self, items: list[Any]) -> bool:
-        spec = columns_for(self.source, items)
+    def _rows_of(self, snap: Snapshot) -> dict[str, Any]:
+        """The items this table shows: the snapshot's items, or one of its sections; filtered by
+        the render module's own filter language when it has one."""
+        items = dict(snap.items) if self.section is None else section_items(snap.sections.get(self.section))
+        custom = self.spec.filter_items if self.spec is not None else None
+        if custom is not None and self.filter_text:
+            try:
+                kept = {id(i) for i in custom(list(items.values()), self.filter_text)}
+            except ValueError:
+                kept = {id(i) for i in items.values()}
+            items = {k: v for k, v in items.items() if id(v) in kept}
+        return items
+
+    def _ensure_columns(self, snap: Snapshot) -> bool:
+        raw = dict(snap.items) if self.section is None else section_items(snap.sections.get(self.section))
+        self.spec = table_spec(self.source, self.section, snap, list(raw.values()))
+        spec = self.spec.columns
         if [c.title for c in spec] == [c.title for c in self.columns_spec]:
             return False
         self.columns_spec = spec
@@ -123,7 +139,8 @@ class SourceTable(DataTable):
     def _refill(self, snap: Snapshot) -> None:
         self.refills += 1
         selected = self.selected_key()
-        rows = {key: self._row(item) for key, item in snap.items.items()}
+        self.items = self._rows_of(snap)
+        rows = {key: self._row(item) for key, item in self.items.items()}
         visible = {key: cells for key, cells in rows.items() if self._visible(cells)}
         self._set_widths(visible.values())
         self.clear()
@@ -136,13 +153,13 @@ class SourceTable(DataTable):
 
     def apply(self, snap: Snapshot) -> None:
         self.last_snapshot = snap
-        self.items = dict(snap.items)
-        items = list(snap.items.values())
-        if self._ensure_columns(items):
+        if self._ensure_columns(snap):
+            self.items = self._rows_of(snap)
             self._refill(snap)
             return
+        self.items = self._rows_of(snap)
         wanted: dict[str, tuple[str, ...]] = {}
-        for key, item in snap.items.items():
+        for key, item in self.items.items():
             cells = self._row(item)
             if self._visible(cells):
                 wanted[key] = cells
@@ -207,51 +224,82 @@ def status_text(snap: Snapshot, filter_text: str = "") -> Text:
 
 
 class SourcePane(Vertical, can_focus=False):
-    """A bordered pane showing one or more sources."""
+    """A bordered pane showing one or more sources; a source may add tables for its snapshot
+    sections (SLURM nodes, Kubernetes training jobs) and a summary line (storage verdict)."""
 
     DEFAULT_CSS = """
     SourcePane { border: round $primary-darken-2; height: 1fr; }
     SourcePane:focus-within { border: round $accent; }
     SourcePane .status { height: auto; color: $text-muted; }
+    SourcePane .summary { height: auto; padding: 0 1; }
     SourcePane .hint { height: auto; color: $warning; padding: 0 1; }
+    SourcePane .section-title { height: 1; color: $text-muted; text-style: italic; }
     """
 
-    def __init__(self, pane_id: str, title: str, sources: Iterable[str]) -> None:
+    def __init__(self, pane_id: str, title: str, views: Iterable[tuple[str, str | None]]) -> None:
         super().__init__(id=f"pane-{pane_id}")
         self.pane_id = pane_id
-        self.sources = tuple(sources)
+        self.views = tuple(views)
+        self.sources = tuple(dict.fromkeys(source for source, _ in self.views))
         self.border_title = title
 
     def compose(self) -> Any:
         for source in self.sources:
             yield Static("", classes="status", id=f"status-{source}")
+            yield Static("", classes="summary", id=f"summary-{source}")
             yield Static("", classes="hint", id=f"hint-{source}")
-            yield SourceTable(source, id=f"table-{source}")
+            for view_source, section in self.views:
+                if view_source != source:
+                    continue
+                if section is None:
+                    yield SourceTable(source, id=f"table-{source}")
+                else:
+                    spec = table_spec(source, section)
+                    yield Static(spec.title or section, classes="section-title", id=f"title-{source}-{section}")
+                    yield SourceTable(source, section, id=f"table-{source}-{section}")
 
     def on_mount(self) -> None:
         for source in self.sources:
             self.query_one(f"#hint-{source}", Static).display = False
+            self.query_one(f"#summary-{source}", Static).display = False
 
     def tables(self) -> list[SourceTable]:
         return list(self.query(SourceTable))
 
-    def table(self, source: str) -> SourceTable:
-        return self.query_one(f"#table-{source}", SourceTable)
+    def table(self, source: str, section: str | None = None) -> SourceTable:
+        suffix = f"-{section}" if section else ""
+        return self.query_one(f"#table-{source}{suffix}", SourceTable)
+
+    def tables_of(self, source: str) -> list[SourceTable]:
+        return [t for t in self.tables() if t.source == source]
 
     def show(self, snap: Snapshot) -> None:
-        table = self.table(snap.source)
-        self.query_one(f"#status-{snap.source}", Static).update(status_text(snap, table.filter_text))
+        tables = self.tables_of(snap.source)
+        main = tables[0] if tables else None
+        self.query_one(f"#status-{snap.source}", Static).update(
+            status_text(snap, main.filter_text if main is not None else ""))
         hint = self.query_one(f"#hint-{snap.source}", Static)
-        if snap.status is Status.UNCONFIGURED:
+        summary = self.query_one(f"#summary-{snap.source}", Static)
+        unconfigured = snap.status is Status.UNCONFIGURED
+        if unconfigured:
             hint.update(f"To configure: {snap.hint}")
-            hint.display = True
-            table.display = False
-            return
-        hint.display = False
-        table.display = True
-        table.apply(snap)
+        hint.display = unconfigured
+        for title in self.query(".section-title"):
+            if title.id and title.id.startswith(f"title-{snap.source}-"):
+                title.display = not unconfigured
+        for table in tables:
+            table.display = not unconfigured
+            if not unconfigured:
+                table.apply(snap)
+        module = render_module(snap.source)
+        make_summary = getattr(module, "summary", None) if module is not None else None
+        line = make_summary(snap) if (make_summary and not unconfigured and snap.fetched_at) else None
+        summary.display = line is not None
+        if line is not None:
+            summary.update(line)
 
     def refresh_status(self, snap: Snapshot) -> None:
         """Only the status line (the data age moves on even when data does not)."""
-        table = self.table(snap.source)
-        self.query_one(f"#status-{snap.source}", Static).update(status_text(snap, table.filter_text))
+        tables = self.tables_of(snap.source)
+        filter_text = tables[0].filter_text if tables else ""
+        self.query_one(f"#status-{snap.source}", Static).update(status_text(snap, filter_text))

@@ -69,3 +69,67 @@ def columns_for(source: str, items: list[Any]) -> list[Column]:
     first = to_jsonable(items[0])
     names = list(first)[:7] if isinstance(first, dict) else ["value"]
     return [Column(n.upper(), (lambda n: lambda i: to_jsonable(i).get(n))(n)) for n in names]
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one table of a pane is drawn and what its rows offer. A render module describes its
+    primary table with COLUMNS / ROW_ACTIONS / DETAIL_SCREEN (and optionally
+    columns_for_snapshot(snapshot) and filter_items(items, text)), and extra tables for snapshot
+    sections with SECTIONS = {name: {"columns", "actions", "detail_screen", "title"}}."""
+
+    columns: list[Column]
+    actions: tuple[Any, ...] = ()  # (key, action name, label, params_from_item)
+    detail_screen: str | None = None  # "module:Class", built with (runtime, item)
+    title: str | None = None
+    filter_items: Callable[[list[Any], str], list[Any]] | None = None
+
+
+def render_module(source: str) -> Any:
+    try:
+        return importlib.import_module(f"screens.render.{source}")
+    except ImportError:
+        return None
+
+
+def table_spec(source: str, section: str | None = None, snapshot: Any = None, items: list[Any] | None = None) -> TableSpec:
+    module = render_module(source)
+    items = items or []
+    if section is None:
+        if module is not None and hasattr(module, "columns_for_snapshot") and snapshot is not None:
+            columns = list(module.columns_for_snapshot(snapshot))
+        else:
+            columns = columns_for(source, items)
+        return TableSpec(columns=columns, actions=tuple(getattr(module, "ROW_ACTIONS", ())),
+                         detail_screen=getattr(module, "DETAIL_SCREEN", None),
+                         filter_items=getattr(module, "filter_items", None))
+    spec = dict(getattr(module, "SECTIONS", {}).get(section, {})) if module is not None else {}
+    columns = spec.get("columns")
+    if columns is None:
+        if not items:
+            columns = [Column("ITEM", lambda i: i)]
+        else:
+            first = to_jsonable(items[0])
+            names = list(first)[:7] if isinstance(first, dict) else ["value"]
+            columns = [Column(n.upper(), (lambda n: lambda i: to_jsonable(i).get(n))(n)) for n in names]
+    return TableSpec(columns=list(columns), actions=tuple(spec.get("actions", ())),
+                     detail_screen=spec.get("detail_screen"), title=spec.get("title"))
+
+
+def section_items(section_value: Any) -> dict[str, Any]:
+    """A snapshot section (a list of items) keyed like primary items: key(), else name/id."""
+    out: dict[str, Any] = {}
+    if not isinstance(section_value, (list, tuple)):
+        return out
+    for index, item in enumerate(section_value):
+        key = None
+        if hasattr(item, "key"):
+            try:
+                key = item.key()
+            except Exception:
+                key = None
+        if key is None:
+            data = to_jsonable(item)
+            key = str(data.get("id") or data.get("name") or index) if isinstance(data, dict) else str(index)
+        out[str(key)] = item
+    return out

@@ -85,3 +85,12 @@ def detail(item: Any) -> str:
     if item.job:
         lines.append(f"job {item.job} ({fmt(item.role)})")
     return "\n".join(lines)
+
+
+# Extra tables of the Kubernetes pane, and the screens its keys open.
+SECTIONS = {
+    "training_jobs": {"title": "training jobs", "columns": JOB_COLUMNS, "detail_screen": JOB_DETAIL_SCREEN},
+    "inference_services": {"title": "inference services", "columns": ISVC_COLUMNS},
+    "nodes": {"title": "nodes", "columns": NODE_COLUMNS},
+}
+PANE_SCREENS = [("w", "New distributed training job (wizard)", WIZARD_SCREEN)]

@@ -99,3 +99,22 @@ def model_rows(models: Sequence[Any]) -> list[tuple[str, str, str, str, str]]:
             ((_get(last, "run_id") or "-")[:8]) if last else "-",
         ))
     return rows
+
+
+def filter_items(items: list[Any], text: str) -> list[Any]:
+    """`/` on runs: exp:NAME status:FAILED tag:K=V metric:loss<0.1 and free text."""
+    from cockpit.mlflow_runs import filter_runs, parse_filter
+
+    return filter_runs(items, parse_filter(text))
+
+
+def columns_for_snapshot(snapshot: Any) -> list[Column]:
+    """The user's chosen metric columns (cockpit.mlflow.metric_columns)."""
+    chosen = snapshot.sections.get("metric_columns") if snapshot is not None else None
+    return columns(tuple(chosen) if chosen else DEFAULT_METRICS)
+
+
+PANE_SCREENS = [
+    ("m", "Model registry", "screens.mlflow_registry:RegistryScreen"),
+    ("M", "All runs (paged from the server, compare)", "screens.mlflow_runs:RunsScreen"),
+]

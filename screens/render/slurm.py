@@ -90,7 +90,7 @@ def _job_ref(item: Any) -> dict[str, Any]:
 ROW_ACTIONS = [
     ("c", "slurm.cancel", "cancel", _job_ref),
     ("h", "slurm.hold", "hold", _job_ref),
-    ("r", "slurm.release", "release", _job_ref),
+    ("l", "slurm.release", "release", _job_ref),
     ("R", "slurm.requeue", "requeue", _job_ref),
 ]
 # Keys for the nodes table of the pane.
@@ -99,6 +99,13 @@ NODE_ACTIONS = [
     ("u", "slurm.resume", "resume", lambda n: {"node": _get(n, "name")}),
 ]
 DETAIL_SCREEN = "screens.slurm_job:JobScreen"
+
+
+def filter_items(items: list[Any], text: str) -> list[Any]:
+    """`/` on the queue: user:, p:, state:R,PD, name:/reason:/node: regexes, ! inverts."""
+    from cockpit.slurm_queue import filter_jobs
+
+    return filter_jobs(items, text)
 
 
 def accounting_note(section: dict[str, Any] | None) -> str | None:
@@ -116,3 +123,10 @@ def detail(item: Any) -> str:
     fields = item.model_dump(mode="json") if hasattr(item, "model_dump") else dict(item)
     width = max(len(k) for k in fields)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in fields.items())
+
+
+# Extra tables of the SLURM pane, one per snapshot section.
+SECTIONS = {
+    "nodes": {"title": "nodes", "columns": NODE_COLUMNS, "actions": NODE_ACTIONS},
+    "partitions": {"title": "partitions", "columns": PARTITION_COLUMNS},
+}

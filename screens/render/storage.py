@@ -189,3 +189,11 @@ def detail(item: Any) -> str:
         f"  {count(_get(item, 'free_inodes'))} free of {count(_get(item, 'total_inodes'))}",
     ]
     return "\n".join(lines)
+
+
+def summary(snapshot: Any) -> RenderableType | None:
+    """The verdict line shown above the targets table."""
+    verdict = snapshot.sections.get("verdict")
+    if verdict is None:
+        return None
+    return verdict_line(verdict) + Text("  ") + probe_line(snapshot.sections.get("last_probe"))

@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from cockpit.actions import ActionRefused
+
 from backends.beegfs import probe, probe_script
 from backends.beegfs.source import BeegfsSource
 from cockpit.actions import NeedsConfirmation, local_actor
@@ -102,8 +104,9 @@ async def test_probe_action_needs_confirmation_and_is_audited(tmp_path, demo_loa
         assert probe.last_probe()["id"] == result.result["id"]
         bad = await runtime.invoke("storage.probe", {"path": str(tmp_path / "nope"), "size_mb": 1, "files": 1})
         assert not bad.ok and "not a directory" in bad.error
-        nodes = await runtime.invoke("storage.probe", {"path": str(tmp_path), "nodes": ["n1"]})
-        assert not nodes.ok and "needs cockpit.beegfs" in nodes.error
+        # A safety refusal inside the action is raised (and audited as a refused end), not a failure.
+        with pytest.raises(ActionRefused, match="needs cockpit.beegfs"):
+            await runtime.invoke("storage.probe", {"path": str(tmp_path), "nodes": ["n1"]})
     finally:
         await runtime.close()
     events = [json.loads(line)["event"] for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
