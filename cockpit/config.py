@@ -365,6 +365,7 @@ class LoadedConfig:
     path: Path | None  # None: the embedded default
     warnings: list[str] = field(default_factory=list)
     env: Mapping[str, str] = field(default_factory=dict)
+    lab_path: Path | None = None  # set when SLURM settings came from a running `cockpit lab`
 
     @property
     def is_default(self) -> bool:
@@ -410,16 +411,36 @@ def locate_config(explicit: str | os.PathLike[str] | None = None) -> Path:
     return paths.DEFAULT_CONFIG
 
 
-def load_config(explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
-    path = locate_config(explicit)
+def _read(path: Path) -> str:
     try:
-        text = path.read_text()
+        return path.read_text()
     except FileNotFoundError:
         raise ConfigError(str(path), ["file not found"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
-    loaded = parse_config(text, str(path), env)
+
+
+def lab_config_file() -> Path:
+    """Written by `cockpit lab up`, removed by `cockpit lab down`."""
+    return paths.config_dir() / "lab.yaml"
+
+
+def load_config(explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
+    path = locate_config(explicit)
+    loaded = parse_config(_read(path), str(path), env)
     loaded.path = path
+    # A running local lab fills in SLURM when the chosen config leaves it unset (not when a
+    # config was named explicitly: then the user said exactly what they want).
+    lab = lab_config_file()
+    if explicit is None and loaded.config.cockpit.slurm is None and lab.exists() and path != lab:
+        try:
+            lab_loaded = parse_config(_read(lab), str(lab), env)
+        except ConfigError as exc:
+            loaded.warnings.append(f"{lab}: ignored, invalid: {'; '.join(exc.problems)}")
+        else:
+            if lab_loaded.config.cockpit.slurm is not None:
+                loaded.config.cockpit.slurm = lab_loaded.config.cockpit.slurm
+                loaded.lab_path = lab
     return loaded
 
 

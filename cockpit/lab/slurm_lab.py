@@ -74,7 +74,9 @@ class LabInfo:
 
 
 def default_config_path() -> Path:
-    return paths.config_dir() / "lab.yaml"
+    from cockpit.config import lab_config_file  # the loader merges it into the default config
+
+    return lab_config_file()
 
 
 # -- what is installed ---------------------------------------------------------------------------
