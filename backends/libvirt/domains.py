@@ -278,3 +278,17 @@ def read_domains(conn: Any, host: str, meter: CpuMeter | None = None) -> list[Vm
     if meter is not None:
         reader.meter = meter
     return reader.read(conn)
+
+
+def read_domain_claims(conn: Any) -> list[Any]:
+    """Every domain as a placement.DomainClaim: running ones by their live XML, the others by
+    their persistent definition (what they will hold when started)."""
+    from cockpit.placement import DomainClaim
+
+    out = []
+    for dom in conn.listAllDomains():
+        active = bool(dom.isActive())
+        xml = dom.XMLDesc() if active else dom.XMLDesc(XML_INACTIVE)
+        out.append(DomainClaim(dom.name(), active, parse_hostdevs(xml)))
+    out.sort(key=lambda c: c.vm)
+    return out
