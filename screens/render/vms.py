@@ -1,6 +1,13 @@
-"""Columns of the VMs pane."""
+"""Columns of the VMs pane, its row actions and its detail screen."""
 
-from screens.render import Column, attr
+from typing import Any
+
+from screens.render import Column, attr, bar
+
+
+def cpu(item: Any) -> str:
+    return bar(item.cpu_percent / 100, width=8) if item.cpu_percent is not None else "-"
+
 
 COLUMNS = [
     Column("NAME", attr("name")),
@@ -8,7 +15,26 @@ COLUMNS = [
     Column("STATE", attr("state")),
     Column("VCPU", attr("vcpus")),
     Column("MEM MiB", attr("memory_mib")),
-    Column("CPU%", attr("cpu_percent")),
+    Column("CPU", cpu),
     Column("IPS", attr("ips")),
     Column("GPUS", attr("gpus")),
 ]
+
+# (key, action, label, params from the selected row); the dashboard confirms with the action's text.
+ROW_ACTIONS = [
+    ("s", "vm.start", "start", lambda i: {"name": i.name, "host": i.host}),
+    ("d", "vm.shutdown", "shut down", lambda i: {"name": i.name, "host": i.host}),
+    ("F", "vm.force_off", "force off", lambda i: {"name": i.name, "host": i.host}),
+]
+
+DETAIL_SCREEN = "screens.vms_detail:VmDetailScreen"
+
+
+def detail(item: Any) -> str:
+    """Plain-text detail (one-shot and fallback when the full screen is not wired)."""
+    lines = [f"{item.name}  ({item.state}) on {item.host}", f"uuid      {item.uuid}",
+             f"vcpus     {item.vcpus}", f"memory    {item.memory_mib} MiB",
+             f"cpu       {item.cpu_percent if item.cpu_percent is not None else '-'} %",
+             f"ips       {', '.join(item.ips) or '-'}", f"gpus      {', '.join(item.gpus) or '-'}",
+             f"autostart {'yes' if item.autostart else 'no'}"]
+    return "\n".join(lines)
