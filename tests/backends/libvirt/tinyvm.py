@@ -110,6 +110,8 @@ class Libvirtd:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.proc: subprocess.Popen[bytes] | None = None
+        self._qemu_conf = Path("/etc/libvirt/qemu.conf")
+        self._saved_conf: str | None = None
 
     @property
     def socket(self) -> Path:
@@ -130,16 +132,17 @@ class Libvirtd:
             'unix_sock_group = "root"\nunix_sock_rw_perms = "0700"\nauth_unix_rw = "none"\nauth_unix_ro = "none"\n'
             f'log_outputs = "3:file:{self.root / "libvirtd.log"}"\n'
         )
-        env = dict(os.environ)
-        # libvirtd reads qemu.conf from $LIBVIRT_CONFIG_DIR? No: from SYSCONFDIR; we point the
-        # whole daemon at our dir with --config and keep /etc/libvirt/qemu.conf in step.
-        Path("/etc/libvirt").mkdir(parents=True, exist_ok=True)
-        system_qemu_conf = Path("/etc/libvirt/qemu.conf")
-        if not system_qemu_conf.exists() or "security_driver = \"none\"" not in system_qemu_conf.read_text():
-            system_qemu_conf.write_text(QEMU_CONF)
+        # The QEMU driver of a system-mode libvirtd reads /etc/libvirt/qemu.conf only: ours runs
+        # QEMU as root with file-backed serial (no virtlogd without systemd). The original file is
+        # put back by stop().
+        self._qemu_conf = Path("/etc/libvirt/qemu.conf")
+        self._saved_conf = self._qemu_conf.read_text() if self._qemu_conf.exists() else None
+        self._qemu_conf.parent.mkdir(parents=True, exist_ok=True)
+        self._qemu_conf.write_text(QEMU_CONF)
         log = open(self.root / "libvirtd.stdout", "wb")
-        self.proc = subprocess.Popen(["libvirtd", "--config", str(conf_dir / "libvirtd.conf")], stdout=log,
-                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.proc = subprocess.Popen(["libvirtd", "--config", str(conf_dir / "libvirtd.conf"),
+                                      "--pid-file", str(self.root / "libvirtd.pid")],
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while not self.socket.exists():
             if self.proc.poll() is not None:
@@ -152,6 +155,11 @@ class Libvirtd:
         if self.proc is None:
             return
         import signal
+
+        if self._saved_conf is not None:
+            self._qemu_conf.write_text(self._saved_conf)
+        elif self._qemu_conf.exists():
+            self._qemu_conf.unlink()
 
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
