@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterator, M
 
 from pydantic import BaseModel, ValidationError
 
-from cockpit.audit import AuditLog
+from cockpit.audit import AuditLog, redact
 from cockpit.errors import format_validation_error
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class Action(Generic[P]):
     def confirmation(self, params: P) -> str:
         if self.confirm is not None:
             return self.confirm(params)
-        shown = ", ".join(f"{k}={v!r}" for k, v in params.model_dump().items())
+        shown = ", ".join(f"{k}={v!r}" for k, v in redact(params.model_dump(mode="json")).items())
         return f"{self.title or self.name}({shown})"
 
 
@@ -230,6 +230,10 @@ class Dispatcher:
         started = time.perf_counter()
         try:
             result = await action.run(ctx, prepared.params)
+        except ActionRefused as exc:  # a safety check inside the action said no
+            self.audit.write({"event": "action.end", **base, "ok": False, "refused": True, "error": str(exc),
+                              "duration_s": round(time.perf_counter() - started, 3)})
+            raise
         except asyncio.CancelledError:
             self.audit.write({"event": "action.end", **base, "ok": False, "error": "cancelled",
                               "duration_s": round(time.perf_counter() - started, 3)})

@@ -222,6 +222,10 @@ class SlurmSettings(Strict):
     ssh_user: str | None = None
     ssh_port: int = 22
     log_dir: str | None = None
+    jwt_file: str | None = None  # read on every request, so a refreshed token is picked up
+    api_version: str | None = None  # slurmrestd openapi version (v0.0.38..); None: detect
+    history_hours: float = Field(default=24.0, gt=0)  # sacct window
+    history_interval: float = Field(default=30.0, ge=0)  # sacct at most this often, seconds
 
 
 class BeegfsSettings(Strict):
@@ -233,6 +237,26 @@ class BeegfsSettings(Strict):
     mount_point: str = "/mnt/beegfs"
     # 'auto' detects BeeGFS 8's `beegfs` tool or BeeGFS 7's `beegfs-ctl`.
     tool: Literal["auto", "beegfs", "beegfs-ctl"] = "auto"
+    # Path of a known_hosts file for these hosts; None: ~/.ssh/known_hosts (and ~/.ssh/config).
+    known_hosts: str | None = None
+    command_timeout: float = Field(default=20.0, gt=0)
+    # Health thresholds: used space / used inodes per target, in percent.
+    capacity_warn_percent: float = Field(default=85.0, gt=0, le=100)
+    capacity_critical_percent: float = Field(default=95.0, gt=0, le=100)
+    inode_warn_percent: float = Field(default=85.0, gt=0, le=100)
+    inode_critical_percent: float = Field(default=95.0, gt=0, le=100)
+    # Throughput probe defaults; the seeds ask for more than 1 GB/s on large files.
+    target_mb_s: float = Field(default=1000.0, gt=0)
+    probe_size_mb: int = Field(default=1024, ge=1)
+    probe_files: int = Field(default=1000, ge=1)
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> "BeegfsSettings":
+        if self.capacity_warn_percent > self.capacity_critical_percent:
+            raise ValueError("capacity_warn_percent must be <= capacity_critical_percent")
+        if self.inode_warn_percent > self.inode_critical_percent:
+            raise ValueError("inode_warn_percent must be <= inode_critical_percent")
+        return self
 
 
 class KubeSettings(Strict):

@@ -1,20 +1,101 @@
-"""Columns of the MLflow runs pane."""
+"""Columns, detail text and row actions of the MLflow runs pane (no Textual here).
 
-from typing import Any
+Metric columns are chosen in `cockpit.mlflow.metric_columns`; `COLUMNS` uses the default pair
+(loss, accuracy) and `columns(names)` builds the table for any choice. A run that did not log a
+chosen metric shows "-" in that column, never an error.
+"""
 
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from cockpit.mlflow_runs import run_links
 from screens.render import Column, attr
 
+DEFAULT_METRICS = ("loss", "accuracy")
+DETAIL_SCREEN = "screens.mlflow_run:RunScreen"
 
-def metrics(item: Any) -> str:
-    return " ".join(f"{k}={v:.4g}" for k, v in list(item.metrics.items())[:3]) or "-"
+
+def _get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name)
 
 
-COLUMNS = [
-    Column("RUN", lambda i: i.run_id[:8]),
-    Column("NAME", attr("name")),
-    Column("EXPERIMENT", attr("experiment")),
-    Column("STATUS", attr("status")),
-    Column("START", lambda i: (i.start_time or "-")[:19].replace("T", " ")),
-    Column("DUR s", attr("duration_s")),
-    Column("METRICS", metrics),
+def metric_value(item: Any, name: str) -> str:
+    value = (_get(item, "metrics") or {}).get(name)
+    return "-" if value is None else f"{value:.4g}"
+
+
+def duration(item: Any) -> str:
+    seconds = _get(item, "duration_s")
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def links(item: Any) -> str:
+    return " ".join(link.label for link in run_links(_get(item, "tags") or {})) or "-"
+
+
+def columns(metric_names: Sequence[str] = DEFAULT_METRICS) -> list[Column]:
+    head = [
+        Column("RUN", lambda i: _get(i, "run_id")[:8]),
+        Column("NAME", attr("name")),
+        Column("EXPERIMENT", attr("experiment")),
+        Column("STATUS", attr("status")),
+        Column("START", lambda i: (_get(i, "start_time") or "-")[:19].replace("T", " ")),
+        Column("DURATION", duration),
+    ]
+    metric_cols = [Column(name.upper(), (lambda n: lambda i: metric_value(i, n))(name)) for name in metric_names]
+    return [*head, *metric_cols, Column("LINKS", links)]
+
+
+COLUMNS = columns()
+
+# (key, action, label, params from the selected run): the dashboard confirms with the action's text.
+ROW_ACTIONS = [
+    ("ctrl+d", "mlflow.delete_run", "Delete run", lambda item: {"run_id": _get(item, "run_id")}),
+    ("R", "mlflow.register_model", "Register model",
+     lambda item: {"run_id": _get(item, "run_id"), "model_name": _get(item, "experiment"), "artifact_path": "model"}),
 ]
+
+
+def detail(item: Any) -> str:
+    """Plain-text detail of a run (used where the full RunScreen is not available)."""
+    lines = [
+        f"run {_get(item, 'run_id')}  {_get(item, 'name') or ''}",
+        f"experiment {_get(item, 'experiment')}  status {_get(item, 'status')}  duration {duration(item)}",
+        f"started {_get(item, 'start_time') or '-'}",
+    ]
+    for link in run_links(_get(item, "tags") or {}):
+        lines.append(f"→ {link.label}")
+    metrics = _get(item, "metrics") or {}
+    if metrics:
+        lines.append("metrics:")
+        lines += [f"  {k} = {v:.6g}" for k, v in sorted(metrics.items())]
+    params = _get(item, "params") or {}
+    if params:
+        lines.append("params:")
+        lines += [f"  {k} = {v}" for k, v in sorted(params.items())]
+    return "\n".join(lines)
+
+
+def model_rows(models: Sequence[Any]) -> list[tuple[str, str, str, str, str]]:
+    """(model, latest version, status, aliases, source run) per registered model for the registry view."""
+    rows = []
+    for model in models:
+        latest = (_get(model, "latest_versions") or ())
+        last = latest[-1] if latest else None
+        aliases = _get(model, "aliases") or {}
+        rows.append((
+            _get(model, "name"),
+            _get(last, "version") if last else "-",
+            (_get(last, "status") or "-") if last else "-",
+            " ".join(f"@{a}→v{v}" for a, v in sorted(aliases.items())) or "-",
+            ((_get(last, "run_id") or "-")[:8]) if last else "-",
+        ))
+    return rows

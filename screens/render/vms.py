@@ -1,4 +1,4 @@
-"""Columns of the VMs pane, its row actions and its detail screen."""
+"""Columns and row actions of the VMs table, and its detail screen."""
 
 from typing import Any
 
@@ -22,9 +22,9 @@ COLUMNS = [
 
 # (key, action, label, params from the selected row); the dashboard confirms with the action's text.
 ROW_ACTIONS = [
-    ("s", "vm.start", "start", lambda i: {"name": i.name, "host": i.host}),
-    ("d", "vm.shutdown", "shut down", lambda i: {"name": i.name, "host": i.host}),
-    ("F", "vm.force_off", "force off", lambda i: {"name": i.name, "host": i.host}),
+    ("s", "vm.start", "Start", lambda vm: {"name": vm.name, "host": vm.host}),
+    ("S", "vm.shutdown", "Shut down", lambda vm: {"name": vm.name, "host": vm.host}),
+    ("F", "vm.force_off", "Force off", lambda vm: {"name": vm.name, "host": vm.host}),
 ]
 
 DETAIL_SCREEN = "screens.vms_detail:VmDetailScreen"

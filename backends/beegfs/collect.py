@@ -1,0 +1,218 @@
+"""Ask a BeeGFS installation how it is, over SSH: the management host runs the BeeGFS tool
+(BeeGFS 8 `beegfs` or BeeGFS 7 `beegfs-ctl`, detected), each client host reports its mounts and
+services. Commands run concurrently on pooled connections (one per host).
+
+Only I/O and parsing live here; what the answers mean is decided in cockpit/storage_health.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from backends.beegfs import parsers
+from backends.beegfs.models import ClientMount, ServiceState, StorageNode, StorageTarget
+from backends.ssh.pool import CommandResult, SshError, SshPool, SshTarget
+
+if TYPE_CHECKING:
+    from cockpit.config import BeegfsSettings
+
+Tool = Literal["beegfs", "beegfs-ctl"]
+
+SERVER_UNITS = ("beegfs-mgmtd.service", "beegfs-meta.service", "beegfs-storage.service")
+CLIENT_UNITS = ("beegfs-client.service", "beegfs-helperd.service")
+MOUNTS_MARK = "@@cockpit-services@@"
+
+
+class CommandFailed(RuntimeError):
+    pass
+
+
+async def gather_all(*aws: Any) -> list[Any]:
+    """Await everything (each is bounded by its own timeout), then raise the first failure in
+    argument order: the same broken command is reported every time, and none is left running."""
+    results = await asyncio.gather(*aws, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+def ssh_target(settings: "BeegfsSettings", host: str) -> SshTarget:
+    # Port 22 is left to ~/.ssh/config (which may name another port for this host alias).
+    return SshTarget(
+        host=host,
+        port=settings.ssh_port if settings.ssh_port != 22 else None,
+        user=settings.ssh_user,
+        client_keys=(settings.ssh_key,) if settings.ssh_key else (),
+        known_hosts=settings.known_hosts,
+    )
+
+
+def systemctl_show(units: tuple[str, ...]) -> str:
+    return "systemctl show -p Id,LoadState,ActiveState,SubState " + " ".join(units)
+
+
+@dataclass
+class Observation:
+    """Everything one collection produced, already parsed."""
+
+    tool: Tool
+    nodes: list[StorageNode] = field(default_factory=list)
+    targets: list[StorageTarget] = field(default_factory=list)
+    mounts: list[ClientMount] = field(default_factory=list)
+    services: list[ServiceState] = field(default_factory=list)
+    tool_health: list[parsers.HealthLine] = field(default_factory=list)
+    # Parts that failed without failing the whole collection (shown as reasons).
+    problems: list[str] = field(default_factory=list)
+
+
+def node_item(rec: parsers.NodeRecord, address: str | None = None) -> StorageNode:
+    ident = f"{rec.type}:{rec.num_id}" if rec.num_id is not None else f"{rec.type}:{rec.name}"
+    return StorageNode(id=ident, num_id=rec.num_id, type=rec.type, name=rec.name,  # type: ignore[arg-type]
+                       host=rec.address or address, reachable=rec.reachable)
+
+
+def merge_targets(states: list[parsers.TargetState], spaces: list[parsers.TargetSpace]) -> list[StorageTarget]:
+    by_key = {(s.type, s.id): s for s in spaces}
+    out = []
+    for st in states:
+        sp = by_key.pop((st.type, st.id), None)
+        out.append(StorageTarget(
+            id=st.id, type=st.type, node=st.node, node_id=st.node_id, alias=st.alias,  # type: ignore[arg-type]
+            reachability=st.reachability, consistency=st.consistency,
+            capacity_pool=sp.capacity_pool if sp else None,
+            total_bytes=sp.total_bytes if sp else None, free_bytes=sp.free_bytes if sp else None,
+            total_inodes=sp.total_inodes if sp else None, free_inodes=sp.free_inodes if sp else None,
+        ))
+    for sp in by_key.values():  # listed by df but without a state line
+        out.append(StorageTarget(id=sp.id, type=sp.type, capacity_pool=sp.capacity_pool,  # type: ignore[arg-type]
+                                 total_bytes=sp.total_bytes, free_bytes=sp.free_bytes,
+                                 total_inodes=sp.total_inodes, free_inodes=sp.free_inodes))
+    return sorted(out, key=lambda t: (t.type != "meta", t.id))
+
+
+class BeegfsReader:
+    def __init__(self, settings: "BeegfsSettings", pool: SshPool) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.mgmt = ssh_target(settings, settings.management_host)
+        self.tool: Tool | None = None if settings.tool == "auto" else settings.tool
+
+    async def run(self, target: SshTarget, command: str) -> CommandResult:
+        return await self.pool.run(target, command, timeout=self.settings.command_timeout)
+
+    async def checked(self, command: str) -> str:
+        """Run on the management host; a non-zero exit is an error naming the command."""
+        result = await self.run(self.mgmt, command)
+        if not result.ok:
+            detail = (result.stderr.strip() or result.stdout.strip()).splitlines()
+            why = detail[-1] if detail else "no output"
+            raise CommandFailed(f"`{command}` on {self.settings.management_host} exited {result.exit_status}: {why}")
+        return result.stdout
+
+    async def detect_tool(self) -> Tool:
+        if self.tool is not None:
+            return self.tool
+        result = await self.run(self.mgmt, "for t in beegfs beegfs-ctl; do command -v \"$t\"; done; true")
+        found = {line.strip().rsplit("/", 1)[-1] for line in result.stdout.splitlines() if line.strip()}
+        if "beegfs" in found:
+            self.tool = "beegfs"
+        elif "beegfs-ctl" in found:
+            self.tool = "beegfs-ctl"
+        else:
+            raise CommandFailed(f"neither `beegfs` (BeeGFS 8) nor `beegfs-ctl` (BeeGFS 7) is on the PATH of "
+                                f"{self.settings.management_host}; install the BeeGFS tools there or set "
+                                f"cockpit.beegfs.management_host to a host that has them")
+        return self.tool
+
+    async def collect(self) -> Observation:
+        tool = await self.detect_tool()
+        obs = Observation(tool=tool)
+        server_part = self._collect_v8(obs) if tool == "beegfs" else self._collect_v7(obs)
+        await gather_all(server_part, self._collect_server_services(obs),
+                         *(self._collect_client(obs, h) for h in self.settings.client_hosts))
+        obs.nodes.sort(key=lambda n: (["management", "meta", "storage", "client"].index(n.type), n.num_id or 0, n.name))
+        return obs
+
+    # -- BeeGFS 7 ---------------------------------------------------------------------------
+    async def _optional(self, obs: Observation, command: str) -> str | None:
+        try:
+            return await self.checked(command)
+        except (CommandFailed, SshError) as exc:
+            obs.problems.append(str(exc))
+            return None
+
+    async def _collect_v7(self, obs: Observation) -> None:
+        listnodes = {t: f"beegfs-ctl --listnodes --nodetype={t} --reachable" for t in ("meta", "storage", "client")}
+        listtargets = {t: f"beegfs-ctl --listtargets --nodetype={t} --state --longnodes" for t in ("meta", "storage")}
+        required = [self.checked(c) for c in (*listnodes.values(), *listtargets.values())]
+        optional = [self._optional(obs, "beegfs-df"), self._optional(obs, "beegfs-check-servers")]
+        outputs = await gather_all(*required, *optional)
+        meta_nodes, storage_nodes, client_nodes, meta_t, storage_t, df, check = outputs
+        servers = parsers.parse_check_servers(check) if check is not None else []
+        address = {(s.type, s.num_id): s.address for s in servers}
+        records = (parsers.parse_ctl_listnodes(meta_nodes, "meta") + parsers.parse_ctl_listnodes(storage_nodes, "storage")
+                   + parsers.parse_ctl_listnodes(client_nodes, "client"))
+        obs.nodes.extend(node_item(s) for s in servers if s.type == "management")
+        obs.nodes.extend(node_item(r, address.get((r.type, r.num_id))) for r in records)
+        states = parsers.parse_ctl_listtargets(meta_t, "meta") + parsers.parse_ctl_listtargets(storage_t, "storage")
+        spaces = parsers.parse_beegfs_df(df) if df is not None else []
+        obs.targets = merge_targets(states, spaces)
+
+    # -- BeeGFS 8 ---------------------------------------------------------------------------
+    async def _collect_v8(self, obs: Observation) -> None:
+        nodes_out, targets_out = await gather_all(
+            self.checked("beegfs --output json node list --reachability-check"),
+            self.checked("beegfs --output json --raw target list --state --capacity"),
+        )
+        obs.nodes.extend(node_item(r) for r in parsers.parse_v8_node_list(nodes_out))
+        states, spaces = parsers.parse_v8_target_list(targets_out)
+        obs.targets = merge_targets(states, spaces)
+        # The health check exits non-zero when a check fails: that is an answer, not an error.
+        try:
+            health = await self.run(self.mgmt, "beegfs --disable-emojis health check")
+        except SshError as exc:
+            obs.problems.append(f"beegfs health check: {exc}")
+        else:
+            obs.tool_health = parsers.parse_v8_health(health.stdout)
+
+    # -- services and client mounts ----------------------------------------------------------
+    async def _collect_server_services(self, obs: Observation) -> None:
+        try:
+            result = await self.run(self.mgmt, systemctl_show(SERVER_UNITS))
+        except SshError as exc:
+            obs.problems.append(f"services on {self.settings.management_host}: {exc}")
+            return
+        obs.services.extend(self._units(self.settings.management_host, result.stdout))
+
+    @staticmethod
+    def _units(host: str, text: str) -> list[ServiceState]:
+        return [ServiceState(host=host, unit=u.unit.removesuffix(".service"), active=u.active, sub=u.sub)
+                for u in parsers.parse_systemctl_show(text) if u.load not in ("not-found", "")]
+
+    async def _collect_client(self, obs: Observation, host: str) -> None:
+        mount_point = self.settings.mount_point.rstrip("/") or "/"
+        command = f"cat /proc/mounts; echo {MOUNTS_MARK}; {systemctl_show(CLIENT_UNITS)} 2>/dev/null; true"
+        try:
+            result = await self.run(ssh_target(self.settings, host), command)
+        except SshError as exc:
+            obs.mounts.append(ClientMount(host=host, mount_point=mount_point, mounted=False, error=str(exc)))
+            return
+        mounts_text, mark, units_text = result.stdout.partition(MOUNTS_MARK + "\n")
+        if not mark:
+            obs.mounts.append(ClientMount(host=host, mount_point=mount_point, mounted=False,
+                                          error=f"no answer to `cat /proc/mounts` ({result.stderr.strip()[:200]})"))
+            return
+        entries = parsers.parse_proc_mounts(mounts_text)
+        beegfs = next((m for m in entries if m.mount_point.rstrip("/") == mount_point and m.fstype == "beegfs"), None)
+        other = next((m for m in entries if m.mount_point.rstrip("/") == mount_point), None)
+        if beegfs is not None:
+            obs.mounts.append(ClientMount(host=host, mount_point=mount_point, mounted=True, fstype="beegfs",
+                                          options=beegfs.options))
+        else:
+            obs.mounts.append(ClientMount(host=host, mount_point=mount_point, mounted=False,
+                                          fstype=other.fstype if other else None, options=other.options if other else None))
+        obs.services.extend(self._units(host, units_text))
+

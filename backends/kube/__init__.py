@@ -1,0 +1,1 @@
+"""Kubernetes adapter: kubeconfig + contexts, list-then-watch informers, CRD discovery."""

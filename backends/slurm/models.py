@@ -1,0 +1,116 @@
+"""Snapshot items of the `slurm` source: jobs (the items), nodes, partitions and sacct history
+(sections). Field names are the documented JSON contract: keep them stable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cockpit.snapshot import Item
+
+# Job states that end a job; anything else is still in the queue.
+FINISHED_STATES = frozenset({"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",
+                             "BOOT_FAIL", "DEADLINE", "OUT_OF_MEMORY", "SPECIAL_EXIT", "REVOKED"})
+
+
+class Job(Item):
+    job_id: int
+    display_id: str  # what squeue prints: 42, 41_3 (array task), 41_[4-9%2] (pending array rest)
+    name: str
+    user: str | None = None
+    account: str | None = None
+    partition: str | None = None
+    qos: str | None = None
+    state: str  # base state, upper case: PENDING, RUNNING, COMPLETED, ...
+    state_flags: tuple[str, ...] = ()  # further flags newer Slurm lists beside the base state
+    reason: str | None = None  # why pending / why it ended; None when Slurm says "None"
+    nodes: str | None = None  # node list expression: node[1-2]
+    node_count: int | None = None
+    cpus: int | None = None
+    gpus: int = 0  # GPUs allocated (running/finished) or requested (pending), whole job
+    gres: str | None = None  # per-node GRES/TRES request as Slurm spells it: gres:gpu:a100:2
+    submit_time: datetime | None = None
+    start_time: datetime | None = None  # actual start; None while pending
+    end_time: datetime | None = None  # actual end; None until finished
+    time_used_s: int | None = None
+    time_limit_s: int | None = None  # None: unlimited
+    priority: int | None = None
+    array_job_id: int | None = None
+    array_task_id: int | None = None
+    array_tasks: str | None = None  # pending tasks of an array: "2-3%2"
+    exit_code: str | None = None  # "exit:signal", as scontrol prints it
+    work_dir: str | None = None
+    stdout: str | None = None  # resolved output paths (Slurm's default slurm-%j.out when unset)
+    stderr: str | None = None
+    batch_host: str | None = None
+
+    def key(self) -> str:
+        return str(self.job_id)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+
+class Node(Item):
+    name: str
+    state: str  # base state, upper case: IDLE, MIXED, ALLOCATED, DOWN, ...
+    state_flags: tuple[str, ...] = ()  # DRAIN, NOT_RESPONDING, RESERVED, ...
+    state_label: str  # what sinfo prints: idle, mixed, drained, draining, down*, ...
+    partitions: tuple[str, ...] = ()
+    cpus: int | None = None
+    cpus_alloc: int | None = None
+    memory_mb: int | None = None
+    memory_alloc_mb: int | None = None
+    gpus: int = 0
+    gpus_used: int = 0
+    gres: str | None = None
+    gres_used: str | None = None
+    reason: str | None = None  # drain/down reason
+    reason_set_by: str | None = None
+    address: str | None = None
+    version: str | None = None
+
+    def key(self) -> str:
+        return self.name
+
+    @property
+    def drained(self) -> bool:
+        return "DRAIN" in self.state_flags
+
+
+class Partition(Item):
+    name: str
+    state: str  # UP, DOWN, DRAIN, INACTIVE
+    default: bool = False
+    nodes: str | None = None
+    node_count: int | None = None
+    cpus: int | None = None
+    max_time_s: int | None = None  # None: unlimited
+    gpus: int = 0  # summed from the partition's nodes
+    gpus_used: int = 0
+    node_states: dict[str, int] = {}  # state_label -> count
+
+    def key(self) -> str:
+        return self.name
+
+
+class HistoryJob(Item):
+    """One job from accounting (sacct / slurmdbd)."""
+
+    job_id: int
+    display_id: str
+    name: str
+    user: str | None = None
+    account: str | None = None
+    partition: str | None = None
+    state: str
+    exit_code: str | None = None
+    nodes: str | None = None
+    gpus: int = 0
+    submit_time: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    elapsed_s: int | None = None
+
+    def key(self) -> str:
+        return str(self.job_id)

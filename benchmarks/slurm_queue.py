@@ -1,0 +1,86 @@
+"""Parse and diff a 10,000-job SLURM queue, scaled up from real squeue --json output (22.05).
+
+    PYTHONPATH=. python benchmarks/slurm_queue.py [--jobs 10000]
+
+Figures: JSON decode, parse into Job items, diff by key against the previous fetch (5% of jobs
+changed), filter + sort (the pane's view), and the cells of one screenful (60 rows) -- the work
+a frame does while the queue updates. Parsing runs in a worker thread in the cockpit; the frame
+work is what runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from backends.slurm.parse import parse_jobs
+from cockpit.slurm_queue import queue_view
+from screens.render.slurm import COLUMNS
+
+FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "slurm" / "v0.0.38" / "squeue.json"
+
+
+def scaled(n: int, generation: int) -> str:
+    doc = json.loads(FIXTURE.read_text())
+    seeds = doc["jobs"]
+    jobs = []
+    for i in range(n):
+        job = copy.deepcopy(seeds[i % len(seeds)])
+        job["job_id"] = 1000 + i
+        job["name"] = f"{job['name']}-{i % 97}"
+        job["user_name"] = f"user{i % 23}"
+        if generation and i % 20 == 0:  # 5% changed since the previous fetch
+            job["job_state"] = "RUNNING" if job["job_state"] == "PENDING" else "COMPLETED"
+            job["state_reason"] = "None"
+        jobs.append(job)
+    doc["jobs"] = jobs
+    return json.dumps(doc)
+
+
+def timed(fn, repeat: int = 5):
+    runs = []
+    result = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        runs.append((time.perf_counter() - start) * 1000)
+    return result, statistics.median(runs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=10_000)
+    args = ap.parse_args()
+    now = datetime.now(timezone.utc)
+    text0, text1 = scaled(args.jobs, 0), scaled(args.jobs, 1)
+    doc1, t_decode = timed(lambda: json.loads(text1))
+    old = {j.key(): j for j in parse_jobs(json.loads(text0), now)}
+    jobs, t_parse = timed(lambda: parse_jobs(doc1, now))
+    new = {j.key(): j for j in jobs}
+
+    def diff():
+        changed = [k for k, v in new.items() if old.get(k) != v]
+        removed = [k for k in old if k not in new]
+        return changed, removed
+
+    (changed, removed), t_diff = timed(diff)
+    view, t_view = timed(lambda: queue_view(new.values(), "!state:CD user:user1,user2,user3", "priority", True))
+    _, t_sort = timed(lambda: queue_view(new.values(), "", "display_id"))
+    rows, t_cells = timed(lambda: [[c.cell(j) for c in COLUMNS] for j in view[:60]])
+    print(f"jobs={args.jobs} json={len(text1) / 1e6:.1f} MB")
+    print(f"json decode      {t_decode:8.1f} ms")
+    print(f"parse to items   {t_parse:8.1f} ms  ({t_parse * 1000 / args.jobs:.1f} us/job)")
+    print(f"diff by key      {t_diff:8.1f} ms  ({len(changed)} changed, {len(removed)} removed)")
+    print(f"filter+sort      {t_view:8.1f} ms  ({len(view)} shown)")
+    print(f"sort all by id   {t_sort:8.1f} ms")
+    print(f"cells of 60 rows {t_cells:8.1f} ms")
+    print(f"frame work (filter+sort+cells) {t_view + t_cells:.1f} ms; fetch work off the loop {t_decode + t_parse:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""`cockpit lab`: real local sandboxes started from installed system packages on loopback."""

@@ -1,0 +1,406 @@
+"""The Textual application: renders snapshots, dispatches actions by name. Never calls a backend."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import signal
+from functools import partial
+from typing import Any, Callable
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.message import Message
+from textual.widgets import Input
+
+from cockpit.actions import ActionError, Actor, Danger, NeedsConfirmation, local_actor
+from cockpit.commands import COMMANDS as COMMAND_REGISTRY, effective_keys, unknown_keymap_entries
+from cockpit.snapshot import Snapshot
+from screens.dashboard import PANE_OF_SOURCE, PANES, Dashboard
+from screens.modals import ActionMenu, ConfirmScreen, DetailScreen, HelpScreen, detail_renderable
+from screens.pane import SourceTable, render_module
+
+
+class SnapshotArrived(Message):
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+
+class CockpitCommands(Provider):
+    """ctrl+p: every command of the registry plus every action (opens the `:` line prefilled)."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, CockpitApp)
+        matcher = self.matcher(query)
+        for command in COMMAND_REGISTRY:
+            if command.id == "palette":
+                continue
+            score = matcher.match(f"{command.id} {command.description}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(command.description), partial(app.run_action, command.action),
+                          help=f"key: {command.key}")
+        for action in app.runtime.registry:
+            score = matcher.match(f"{action.name} {action.title}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(f"{action.name}: {action.title}"),
+                          partial(app.open_command_line, f"{action.name} "), help=f"danger: {action.danger.value}")
+
+
+class CockpitApp(App[int]):
+    TITLE = "AI-HOW Cockpit"
+    CSS_PATH = "cockpit.tcss"
+    COMMANDS = App.COMMANDS | {CockpitCommands}
+    BINDINGS = [
+        Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.description,
+                priority=c.id in ("quit", "help", "command", "filter", "back"))
+        for c in COMMAND_REGISTRY if c.id != "palette"
+    ]
+
+    def __init__(self, runtime: Any, *, actor: Actor | None = None, low_bandwidth: bool = False,
+                 owns_hub: bool = True, driver_class: Any = None) -> None:
+        super().__init__(driver_class=driver_class)
+        if low_bandwidth:
+            self.animation_level = "none"
+        self.runtime = runtime
+        self.actor = actor or local_actor("tui")
+        self.low_bandwidth = low_bandwidth
+        self.owns_hub = owns_hub
+        self._unsubscribe: Callable[[], None] | None = None
+        self._unwatch: list[Callable[[], None]] = []
+        self.dashboard = Dashboard()
+        read_only = runtime.read_only or self.actor.role == "viewer"
+        self.sub_title = f"{runtime.loaded.config.metadata.name}{'  [read-only]' if read_only else ''}"
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        cfg = self.runtime.loaded.config.cockpit
+        keymap = dict(cfg.keymap)
+        if keymap:
+            bad = unknown_keymap_entries(keymap)
+            self.set_keymap({k: v for k, v in effective_keys(keymap).items() if k in keymap})
+            if bad:
+                self.notify(f"keymap: unknown command ids {', '.join(bad)}", severity="warning")
+        try:
+            self.theme = cfg.theme
+        except Exception:
+            self.notify(f"unknown theme {cfg.theme!r}; using the default", severity="warning")
+        self.push_screen(self.dashboard)
+        hub = self.runtime.hub
+        self._unsubscribe = hub.subscribe_all(lambda snap: self.post_message(SnapshotArrived(snap)))
+        self._unwatch = [c.watch() for c in hub.collectors.values()]
+        if self.owns_hub and not hub.started:
+            hub.start()
+        self.call_after_refresh(self._show_all)
+        self.set_interval(5.0 if self.low_bandwidth else 1.0, self._tick_status)
+
+    def _show_all(self) -> None:
+        for snap in self.runtime.hub.snapshots().values():
+            self._show(snap)
+        tables = list(self.dashboard.query(SourceTable))
+        if tables:
+            tables[0].focus()
+
+    async def on_unmount(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        for unwatch in self._unwatch:
+            unwatch()
+        if self.owns_hub:
+            await self.runtime.hub.stop()
+
+    def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self._show(message.snapshot)
+
+    def _show(self, snap: Snapshot) -> None:
+        pane_id = PANE_OF_SOURCE.get(snap.source)
+        if pane_id is None or not self.dashboard.is_mounted:
+            return
+        try:
+            self.dashboard.pane(pane_id).show(snap)
+        except Exception as exc:  # a renderer bug must not take the screen down
+            self.dashboard.say(f"{snap.source}: cannot draw: {exc}", error=True)
+
+    def _tick_status(self) -> None:
+        if not self.dashboard.is_mounted:
+            return
+        for name, collector in self.runtime.hub.collectors.items():
+            pane_id = PANE_OF_SOURCE.get(name)
+            if pane_id:
+                self.dashboard.pane(pane_id).refresh_status(collector.snapshot)
+
+    # -- keys -------------------------------------------------------------------------------------
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(dict(self.runtime.loaded.config.cockpit.keymap), self._row_action_help()))
+
+    def _row_action_help(self) -> list[tuple[str, str, str]]:
+        rows = []
+        for _pane, _title, sources in PANES:
+            for source in sources:
+                module = render_module(source)
+                for key, action, label, _params in getattr(module, "ROW_ACTIONS", ()):
+                    rows.append((f"{source} rows", key, f"{label} ({action})"))
+        return rows
+
+    def action_command_line(self) -> None:
+        self.open_command_line("")
+
+    def open_command_line(self, value: str = "") -> None:
+        if self.screen is not self.dashboard:
+            return
+        self.dashboard.open_prompt("command", value)
+
+    def action_filter(self) -> None:
+        if self.screen is not self.dashboard:
+            return
+        table = self.dashboard.focused_table() or self._last_table
+        self._filter_target = table
+        self.dashboard.open_prompt("filter", table.filter_text if table else "")
+
+    _last_table: SourceTable | None = None
+    _filter_target: SourceTable | None = None
+
+    def on_descendant_focus(self, event: Any) -> None:
+        if isinstance(event.widget, SourceTable):
+            self._last_table = event.widget
+
+    def action_back(self) -> None:
+        if self.screen is not self.dashboard:
+            self.pop_screen()
+            return
+        prompt = self.dashboard.query_one("#prompt", Input)
+        if prompt.has_class("visible"):
+            self.dashboard.close_prompt()
+            if self._last_table:
+                self._last_table.focus()
+            return
+        table = self.dashboard.focused_table()
+        if table and table.filter_text:
+            table.set_filter("")
+        self.dashboard.say("")
+
+    def action_refresh(self) -> None:
+        table = self.dashboard.focused_table()
+        sources = [table.source] if table else list(self.runtime.hub.collectors)
+        for source in sources:
+            self.runtime.hub.collectors[source].refresh()
+        self.dashboard.say(f"refreshing {', '.join(sources)}")
+
+    def action_sort(self) -> None:
+        table = self.dashboard.focused_table()
+        if table:
+            table.sort_by_cursor_column()
+
+    def _pane_ids(self) -> list[str]:
+        return [pane_id for pane_id, _, _ in PANES]
+
+    def action_focus_pane(self, pane_id: str) -> None:
+        if self.screen is not self.dashboard:
+            return
+        tables = self.dashboard.pane(pane_id).tables()
+        visible = [t for t in tables if t.display] or tables
+        if visible:
+            visible[0].focus()
+        else:
+            self.dashboard.pane(pane_id).focus()
+
+    def _current_pane_index(self) -> int:
+        table = self.dashboard.focused_table() or self._last_table
+        if table is None:
+            return -1
+        return self._pane_ids().index(PANE_OF_SOURCE[table.source])
+
+    def action_focus_next_pane(self) -> None:
+        ids = self._pane_ids()
+        self.action_focus_pane(ids[(self._current_pane_index() + 1) % len(ids)])
+
+    def action_focus_previous_pane(self) -> None:
+        ids = self._pane_ids()
+        self.action_focus_pane(ids[(self._current_pane_index() - 1) % len(ids)])
+
+    def action_detail(self) -> None:
+        table = self.dashboard.focused_table()
+        if table is None:
+            return
+        item = table.selected_item()
+        if item is None:
+            return
+        module = render_module(table.source)
+        screen_spec = getattr(module, "DETAIL_SCREEN", None)
+        if screen_spec:
+            import importlib
+
+            module_name, _, cls_name = screen_spec.partition(":")
+            screen_cls = getattr(importlib.import_module(module_name), cls_name)
+            self.push_screen(screen_cls(self.runtime, item))
+            return
+        title = f"{table.source}: {table.selected_key()}"
+        self.push_screen(DetailScreen(title, detail_renderable(item, module)))
+
+    def on_data_table_row_selected(self, event: Any) -> None:
+        # DataTable consumes enter itself and reports the row: that is our "detail" key.
+        if isinstance(event.data_table, SourceTable) and event.data_table is self.dashboard.focused_table():
+            event.stop()
+            self.action_detail()
+
+    def action_row_actions(self) -> None:
+        table = self.dashboard.focused_table()
+        if table is None or table.selected_item() is None:
+            return
+        row_actions = getattr(render_module(table.source), "ROW_ACTIONS", ())
+        if not row_actions:
+            self.dashboard.say(f"no actions for {table.source} rows")
+            return
+        item = table.selected_item()
+        by_name = {action: params for _key, action, _label, params in row_actions}
+        choices = [(action, f"[{key}] {label}") for key, action, label, _ in row_actions]
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.request_action(name, by_name[name](item))
+
+        self.push_screen(ActionMenu(f"{table.source}: {table.selected_key()}", choices), chosen)
+
+    def on_key(self, event: Any) -> None:
+        """Row-action keys declared by a source's render module (ROW_ACTIONS)."""
+        table = self.dashboard.focused_table() if self.screen is self.dashboard else None
+        if table is None:
+            return
+        for key, action, _label, params in getattr(render_module(table.source), "ROW_ACTIONS", ()):
+            if event.key == key:
+                item = table.selected_item()
+                if item is not None:
+                    event.stop()
+                    self.request_action(action, params(item))
+                return
+
+    # -- prompt -----------------------------------------------------------------------------------
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "prompt":
+            return
+        mode = getattr(event.input, "mode", "command")
+        text = event.value.strip()
+        self.dashboard.close_prompt()
+        if mode == "filter":
+            table = self._filter_target or self._last_table
+            if table is not None:
+                error = table.set_filter(text)
+                self.dashboard.say(f"filter: {error}" if error else (f"filter {table.source}: {text}" if text else ""),
+                                   error=bool(error))
+                table.focus()
+            return
+        self.run_command(text)
+
+    def run_command(self, text: str) -> None:
+        if not text:
+            return
+        try:
+            words = shlex.split(text)
+        except ValueError as exc:
+            self.dashboard.say(f"command: {exc}", error=True)
+            return
+        head, args = words[0], words[1:]
+        if head in ("q", "quit", "exit"):
+            self.exit(0)
+        elif head == "help":
+            self.action_help()
+        elif head == "refresh":
+            for source in args or list(self.runtime.hub.collectors):
+                if source in self.runtime.hub.collectors:
+                    self.runtime.hub.collectors[source].refresh()
+        elif head == "pane" and args and args[0] in self._pane_ids():
+            self.action_focus_pane(args[0])
+        elif head == "filter":
+            table = self._last_table
+            if table is not None:
+                error = table.set_filter(" ".join(args))
+                if error:
+                    self.dashboard.say(f"filter: {error}", error=True)
+        elif head in self.runtime.registry:
+            params: dict[str, Any] = {}
+            for word in args:
+                key, sep, value = word.partition("=")
+                if not sep:
+                    self.dashboard.say(f"{head}: expected key=value, got {word!r}", error=True)
+                    return
+                params[key] = value
+            self.request_action(head, params)
+        else:
+            self.dashboard.say(f"unknown command {head!r}: try help, or ctrl+p", error=True)
+
+    # -- actions ----------------------------------------------------------------------------------
+    def request_action(self, name: str, params: dict[str, Any]) -> None:
+        """Validate, show the confirmation text for change/destroy, then run in a worker."""
+        dispatcher = self.runtime.dispatcher
+        try:
+            prepared = dispatcher.prepare(name, params)
+        except ActionError as exc:
+            self.dashboard.say(str(exc), error=True)
+            return
+        refusal = dispatcher.allowed(prepared.action, self.actor)
+        if refusal is not None:
+            # Invoke anyway so the refusal is audited; it raises ActionRefused.
+            self._invoke(name, params, confirmed=False)
+            return
+        if prepared.action.danger is Danger.READ:
+            self._invoke(name, params, confirmed=True)
+            return
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self._invoke(name, params, confirmed=True)
+            else:
+                self.dashboard.say(f"{name}: cancelled")
+
+        self.push_screen(ConfirmScreen(name, prepared.action.danger.value, prepared.confirmation), answered)
+
+    @work(exclusive=False, group="actions")
+    async def _invoke(self, name: str, params: dict[str, Any], confirmed: bool) -> None:
+        self.dashboard.say(f"{name}: running...")
+        try:
+            result = await self.runtime.dispatcher.invoke(
+                name, params, actor=self.actor, confirmed=confirmed,
+                progress=lambda message: self.dashboard.say(f"{name}: {message}"))
+        except NeedsConfirmation as exc:
+            self.dashboard.say(f"{name}: needs confirmation: {exc.text}", error=True)
+            return
+        except ActionError as exc:
+            self.dashboard.say(f"{name}: {exc}", error=True)
+            self.notify(str(exc), title=name, severity="error")
+            return
+        if result.ok:
+            self.dashboard.say(f"{name}: done {result.outputs or ''}")
+            self.notify(f"{name}: done", title="action")
+        else:
+            self.dashboard.say(f"{name} failed: {result.error}", error=True)
+            self.notify(str(result.error), title=f"{name} failed", severity="error")
+
+    async def action_run_command_text(self, text: str) -> None:
+        self.run_command(text)
+
+
+def run_app(loaded: Any, read_only: bool = False) -> int:
+    from backends.libvirt.connection import forget_connections
+    from cockpit.runtime import build_runtime
+
+    runtime = build_runtime(loaded, read_only=True if read_only else None)
+    app = CockpitApp(runtime)
+
+    def hangup(*_: Any) -> None:
+        # The terminal went away: leave cleanly instead of dying mid-write.
+        app.exit(0)
+
+    try:
+        signal.signal(signal.SIGHUP, hangup)
+    except (ValueError, AttributeError):
+        pass
+    try:
+        result = app.run()
+    finally:
+        forget_connections()
+    return result or 0

@@ -1,0 +1,83 @@
+"""The dashboard: five panes (VMs and GPUs, SLURM queue, storage, Kubernetes pods, MLflow runs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Grid
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from screens.pane import SourcePane, SourceTable
+
+# (pane id, title, sources shown in it); the order is the tab order and the 1..5 keys.
+PANES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("vms", "VMs and GPU assignment", ("vms", "gpus")),
+    ("slurm", "SLURM queue", ("slurm",)),
+    ("storage", "BeeGFS / storage health", ("storage",)),
+    ("kubernetes", "Kubernetes pods", ("kubernetes",)),
+    ("mlflow", "MLflow runs", ("mlflow",)),
+)
+
+PANE_OF_SOURCE = {source: pane_id for pane_id, _, sources in PANES for source in sources}
+
+
+class Dashboard(Screen[None]):
+    DEFAULT_CSS = """
+    Dashboard #grid {
+        grid-size: 2 3;
+        grid-columns: 1fr 1fr;
+        grid-rows: 1fr 1fr 1fr;
+        height: 1fr;
+    }
+    Dashboard #pane-vms { row-span: 2; }
+    Dashboard #prompt { dock: bottom; display: none; height: 3; }
+    Dashboard #prompt.visible { display: block; }
+    Dashboard #message { dock: bottom; height: auto; max-height: 3; display: none; padding: 0 1; }
+    Dashboard #message.visible { display: block; }
+    Dashboard #message.error { color: $error; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Grid(id="grid"):
+            for pane_id, title, sources in PANES:
+                yield SourcePane(pane_id, title, sources)
+        yield Static("", id="message")
+        yield Input(id="prompt")
+        yield Footer()
+
+    # -- helpers used by the app ----------------------------------------------------------------
+    def pane(self, pane_id: str) -> SourcePane:
+        return self.query_one(f"#pane-{pane_id}", SourcePane)
+
+    def panes(self) -> list[SourcePane]:
+        return list(self.query(SourcePane))
+
+    def focused_table(self) -> SourceTable | None:
+        focused = self.focused
+        return focused if isinstance(focused, SourceTable) else None
+
+    def say(self, message: str, error: bool = False) -> None:
+        widget = self.query_one("#message", Static)
+        widget.update(message)
+        widget.set_class(bool(message), "visible")
+        widget.set_class(error, "error")
+
+    def open_prompt(self, mode: str, value: str = "") -> None:
+        prompt = self.query_one("#prompt", Input)
+        prompt.placeholder = {
+            "filter": "filter: text or regex, field=value, field~regex, ! inverts; empty clears",
+            "command": "command: quit | refresh [source] | pane NAME | help | filter TEXT | ACTION key=value ...",
+        }[mode]
+        prompt.border_title = "/" if mode == "filter" else ":"
+        prompt.value = value
+        prompt.add_class("visible")
+        prompt.mode = mode  # type: ignore[attr-defined]
+        prompt.focus()
+
+    def close_prompt(self) -> Any:
+        prompt = self.query_one("#prompt", Input)
+        prompt.remove_class("visible")
+        return prompt

@@ -1,0 +1,127 @@
+"""Modal screens: confirmation, row detail, help, and the row-actions menu."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+from rich.syntax import Syntax
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from cockpit.commands import help_rows
+from cockpit.snapshot import to_jsonable
+
+MODAL_CSS = """
+ModalScreen { align: center middle; }
+ModalScreen > Vertical { width: 90; max-width: 95%; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2; }
+ModalScreen .title { text-style: bold; padding-bottom: 1; }
+ModalScreen .danger-destroy { color: $error; text-style: bold; }
+ModalScreen .danger-change { color: $warning; text-style: bold; }
+ModalScreen .keys { color: $text-muted; padding-top: 1; }
+"""
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Shows exactly what an action will do; y/enter confirms, n/escape cancels."""
+
+    DEFAULT_CSS = MODAL_CSS
+    BINDINGS = [Binding("y,enter", "answer(True)", "Confirm"), Binding("n,escape", "answer(False)", "Cancel")]
+
+    def __init__(self, action_name: str, danger: str, text: str) -> None:
+        super().__init__()
+        self.action_name = action_name
+        self.danger = danger
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Run {self.action_name}?", classes="title")
+            yield Static(f"danger: {self.danger}", classes=f"danger-{self.danger}")
+            yield Static(self.text, id="confirm-text")
+            yield Static("y / enter: confirm    n / esc: cancel", classes="keys")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+def detail_renderable(item: Any, render_module: Any) -> Any:
+    custom = getattr(render_module, "detail", None) if render_module else None
+    if custom is not None:
+        return custom(item)
+    return Syntax(json.dumps(to_jsonable(item), indent=2, default=str), "json", word_wrap=True, theme="ansi_dark")
+
+
+class DetailScreen(ModalScreen[None]):
+    DEFAULT_CSS = MODAL_CSS + "DetailScreen > Vertical { width: 110; }"
+    BINDINGS = [Binding("escape,q,enter", "dismiss", "Back")]
+
+    def __init__(self, title: str, renderable: Any) -> None:
+        super().__init__()
+        self.title_text = title
+        self.renderable = renderable
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, classes="title")
+            with VerticalScroll():
+                yield Static(self.renderable, id="detail-body")
+            yield Static("esc: back", classes="keys")
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = MODAL_CSS
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Back")]
+
+    def __init__(self, keymap: dict[str, str] | None = None, extra: Iterable[tuple[str, str, str]] = ()) -> None:
+        super().__init__()
+        self.keymap = keymap or {}
+        self.extra = list(extra)
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, show_header=True, header_style="bold")
+        table.add_column("group")
+        table.add_column("key")
+        table.add_column("what it does")
+        for group, key, description in [*help_rows(self.keymap), *self.extra]:
+            table.add_row(group, key, description)
+        with Vertical():
+            yield Static("AI-HOW Cockpit: keys", classes="title")
+            with VerticalScroll():
+                yield Static(table, id="help-table")
+            yield Static("esc: back", classes="keys")
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)
+
+
+class ActionMenu(ModalScreen[str | None]):
+    """Pick one of the row's actions; returns the action name."""
+
+    DEFAULT_CSS = MODAL_CSS
+    BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices  # (action name, label)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, classes="title")
+            yield OptionList(*(Option(label, id=name) for name, label in self.choices), id="action-options")
+            yield Static("enter: choose    esc: cancel", classes="keys")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)

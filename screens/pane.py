@@ -1,0 +1,257 @@
+"""A pane: one or more sources, each drawn as a table updated by key, plus a status line per
+source (status, data age, last error, or how to configure it)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Iterable
+
+from rich.text import Text
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from cockpit.filtering import FilterError, make_predicate
+from cockpit.snapshot import Snapshot, Status
+from screens.render import Column, columns_for
+from screens.status import status_line
+
+# Past this share of changed rows a clear-and-refill beats row-by-row edits (DataTable removal
+# is O(n) per row).
+REFILL_FRACTION = 0.5
+MAX_COLUMN_WIDTH = 40
+
+
+def render_module(source: str) -> Any:
+    try:
+        return importlib.import_module(f"screens.render.{source}")
+    except ImportError:
+        return None
+
+
+class SourceTable(DataTable):
+    """A DataTable that follows one source's snapshots, touching only cells that changed."""
+
+    DEFAULT_CSS = """
+    SourceTable { height: 1fr; }
+    """
+
+    def __init__(self, source: str, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.source = source
+        self.columns_spec: list[Column] = []
+        self.items: dict[str, Any] = {}
+        self._cells: dict[str, tuple[str, ...]] = {}
+        self.filter_text = ""
+        self._predicate = None
+        self._sort: tuple[int, bool] | None = None
+        self._widths: list[int] = []
+        self.last_snapshot: Snapshot | None = None
+        self.refills = 0  # counted for tests and benchmarks
+
+    # -- filter and sort ----------------------------------------------------------------------
+    def set_filter(self, text: str) -> str | None:
+        """Apply a filter; returns an error message for a bad one (the old filter stays)."""
+        try:
+            predicate = make_predicate(text) if text.strip() else None
+        except FilterError as exc:
+            return str(exc)
+        self.filter_text = text.strip()
+        self._predicate = predicate
+        if self.last_snapshot is not None:
+            self._refill(self.last_snapshot)
+        return None
+
+    def sort_by_cursor_column(self) -> None:
+        col = self.cursor_column
+        reverse = bool(self._sort and self._sort[0] == col and not self._sort[1])
+        self._sort = (col, reverse)
+        self._apply_sort()
+
+    def _apply_sort(self) -> None:
+        if self._sort is None or not self.columns_spec:
+            return
+        index, reverse = self._sort
+        if index >= len(self.columns_spec):
+            return
+
+        def natural(value: Any) -> Any:
+            text = str(value)
+            try:
+                return (0, float(text.rstrip("%").split()[0]), text)
+            except (ValueError, IndexError):
+                return (1, 0.0, text)
+
+        self.sort(self.columns_spec[index].title, key=natural, reverse=reverse)
+
+    # -- updates ------------------------------------------------------------------------------
+    def _row(self, item: Any) -> tuple[str, ...]:
+        return tuple(c.cell(item) for c in self.columns_spec)
+
+    def _visible(self, cells: tuple[str, ...]) -> bool:
+        if self._predicate is None:
+            return True
+        return self._predicate({c.title: v for c, v in zip(self.columns_spec, cells)})
+
+    def _ensure_columns(self, items: list[Any]) -> bool:
+        spec = columns_for(self.source, items)
+        if [c.title for c in spec] == [c.title for c in self.columns_spec]:
+            return False
+        self.columns_spec = spec
+        self._widths = []
+        self._cells = {}
+        return True
+
+    def _set_widths(self, rows: Iterable[tuple[str, ...]]) -> None:
+        """Explicit column widths from the content (capped), so layout never depends on when
+        the table was first measured; columns are rebuilt only when a column must grow."""
+        widths = [len(c.title) for c in self.columns_spec]
+        for cells in rows:
+            for i, cell in enumerate(cells):
+                if len(cell) > widths[i]:
+                    widths[i] = len(cell)
+        widths = [min(w, MAX_COLUMN_WIDTH) for w in widths]
+        if widths == self._widths:
+            return
+        self.clear(columns=True)
+        for col, width in zip(self.columns_spec, widths):
+            self.add_column(col.title, key=col.title, width=width)
+        self._widths = widths
+
+    def _fits(self, cells: tuple[str, ...]) -> bool:
+        return all(len(cell) <= w or w >= MAX_COLUMN_WIDTH for cell, w in zip(cells, self._widths))
+
+    def _refill(self, snap: Snapshot) -> None:
+        self.refills += 1
+        selected = self.selected_key()
+        rows = {key: self._row(item) for key, item in snap.items.items()}
+        visible = {key: cells for key, cells in rows.items() if self._visible(cells)}
+        self._set_widths(visible.values())
+        self.clear()
+        self._cells = {}
+        for key, cells in visible.items():
+            self.add_row(*cells, key=key)
+            self._cells[key] = cells
+        self._apply_sort()
+        self._restore_cursor(selected)
+
+    def apply(self, snap: Snapshot) -> None:
+        self.last_snapshot = snap
+        self.items = dict(snap.items)
+        items = list(snap.items.values())
+        if self._ensure_columns(items):
+            self._refill(snap)
+            return
+        wanted: dict[str, tuple[str, ...]] = {}
+        for key, item in snap.items.items():
+            cells = self._row(item)
+            if self._visible(cells):
+                wanted[key] = cells
+        removed = [k for k in self._cells if k not in wanted]
+        added = [k for k in wanted if k not in self._cells]
+        changed = [k for k in wanted if k in self._cells and wanted[k] != self._cells[k]]
+        churn = len(removed) + len(added) + len(changed)
+        if churn == 0:
+            return
+        too_wide = any(not self._fits(wanted[k]) for k in (*added, *changed))
+        if too_wide or churn > max(50, REFILL_FRACTION * max(len(self._cells), 1)):
+            self._refill(snap)
+            return
+        selected = self.selected_key()
+        for key in removed:
+            self.remove_row(key)
+            del self._cells[key]
+        for key in changed:
+            old, new = self._cells[key], wanted[key]
+            for col, before, after in zip(self.columns_spec, old, new):
+                if before != after:
+                    self.update_cell(key, col.title, after)
+            self._cells[key] = new
+        for key in added:
+            self.add_row(*wanted[key], key=key)
+            self._cells[key] = wanted[key]
+        if added or (changed and self._sort):
+            self._apply_sort()
+        self._restore_cursor(selected)
+
+    # -- selection ----------------------------------------------------------------------------
+    def selected_key(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        try:
+            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        except Exception:
+            return None
+        return row_key.value
+
+    def selected_item(self) -> Any:
+        key = self.selected_key()
+        return self.items.get(key) if key is not None else None
+
+    def _restore_cursor(self, key: str | None) -> None:
+        if key is None or key not in self._cells:
+            return
+        try:
+            self.move_cursor(row=self.get_row_index(key), animate=False)
+        except Exception:
+            pass
+
+
+def status_text(snap: Snapshot, filter_text: str = "") -> Text:
+    line = "not configured" if snap.status is Status.UNCONFIGURED else status_line(snap)
+    if filter_text:
+        line += f"  [filter: {filter_text}]"
+    style = {"ok": "green", "error": "bold red", "unconfigured": "yellow"}[snap.status.value]
+    if snap.status is Status.OK and snap.fetched_at is None:
+        style = "dim"
+    return Text.assemble((f"{snap.source}: ", "bold"), (line, style))
+
+
+class SourcePane(Vertical, can_focus=False):
+    """A bordered pane showing one or more sources."""
+
+    DEFAULT_CSS = """
+    SourcePane { border: round $primary-darken-2; height: 1fr; }
+    SourcePane:focus-within { border: round $accent; }
+    SourcePane .status { height: auto; color: $text-muted; }
+    SourcePane .hint { height: auto; color: $warning; padding: 0 1; }
+    """
+
+    def __init__(self, pane_id: str, title: str, sources: Iterable[str]) -> None:
+        super().__init__(id=f"pane-{pane_id}")
+        self.pane_id = pane_id
+        self.sources = tuple(sources)
+        self.border_title = title
+
+    def compose(self) -> Any:
+        for source in self.sources:
+            yield Static("", classes="status", id=f"status-{source}")
+            yield Static("", classes="hint", id=f"hint-{source}")
+            yield SourceTable(source, id=f"table-{source}")
+
+    def on_mount(self) -> None:
+        for source in self.sources:
+            self.query_one(f"#hint-{source}", Static).display = False
+
+    def tables(self) -> list[SourceTable]:
+        return list(self.query(SourceTable))
+
+    def table(self, source: str) -> SourceTable:
+        return self.query_one(f"#table-{source}", SourceTable)
+
+    def show(self, snap: Snapshot) -> None:
+        table = self.table(snap.source)
+        self.query_one(f"#status-{snap.source}", Static).update(status_text(snap, table.filter_text))
+        hint = self.query_one(f"#hint-{snap.source}", Static)
+        if snap.status is Status.UNCONFIGURED:
+            hint.update(f"To configure: {snap.hint}")
+            hint.display = True
+            table.display = False
+            return
+        hint.display = False
+        table.display = True
+        table.apply(snap)
+
+    def refresh_status(self, snap: Snapshot) -> None:
+        """Only the status line (the data age moves on even when data does not)."""
+        table = self.table(snap.source)
+        self.query_one(f"#status-{snap.source}", Static).update(status_text(snap, table.filter_text))

@@ -1,0 +1,92 @@
+"""Job detail screen: every field, the batch script, the node list and a live tail of the output.
+
+Opened with `enter` on a queue row (DETAIL_SCREEN in screens/render/slurm.py); `escape` goes back.
+The detail comes from the read action `slurm.job_detail`; the tail from cockpit.slurm_logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Log, Static
+
+from cockpit.slurm_logs import follow_job_log, log_paths
+from screens.render.slurm import detail
+
+
+class JobScreen(Screen):
+    BINDINGS = [Binding("escape", "app.pop_screen", "back"), Binding("f", "toggle_follow", "follow on/off")]
+    DEFAULT_CSS = """
+    JobScreen #fields { width: 1fr; }
+    JobScreen #right { width: 2fr; }
+    JobScreen #script { height: auto; max-height: 50%; border: round $accent; }
+    JobScreen #log { height: 1fr; border: round $primary; }
+    """
+
+    def __init__(self, runtime: Any, item: Any) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.item = item
+        self.follow = True
+        self.lines_shown = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with VerticalScroll(id="fields"):
+                yield Static(detail(self.item), id="summary")
+                yield Static("loading job detail...", id="detail")
+            with VerticalScroll(id="right"):
+                yield Static("batch script: loading...", id="script")
+                yield Log(id="log", highlight=False, max_lines=5000)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        job_id = self.item.job_id if hasattr(self.item, "job_id") else self.item["job_id"]
+        self.title = f"SLURM job {job_id}"
+        self.run_worker(self._load_detail(job_id), exclusive=False, group="detail")
+        paths = log_paths(self.item)
+        if paths:
+            self.query_one("#log", Log).border_title = paths[0]
+            self.run_worker(self._tail(paths[0]), group="tail")
+        else:
+            self.query_one("#log", Log).write_line("this job has no output file")
+
+    async def _load_detail(self, job_id: int) -> None:
+        try:
+            result = await self.runtime.invoke("slurm.job_detail", {"job_id": job_id})
+        except Exception as exc:  # the screen must survive a broken backend
+            self.query_one("#detail", Static).update(f"job detail failed: {exc}")
+            return
+        if not getattr(result, "ok", True):
+            self.query_one("#detail", Static).update(f"job detail failed: {result.error}")
+            return
+        out = result.outputs if hasattr(result, "outputs") else result
+        fields = out.get("fields") or {}
+        nodes = out.get("nodes") or []
+        text = "\n".join(f"{k}={v}" for k, v in fields.items())
+        self.query_one("#detail", Static).update(f"nodes: {', '.join(nodes) or '-'}\n\n{text}")
+        script = out.get("script")
+        self.query_one("#script", Static).update(script if script is not None else
+                                                  f"batch script: {out.get('script_note') or 'not available'}")
+
+    async def _tail(self, path: str) -> None:
+        log = self.query_one("#log", Log)
+        try:
+            async for line in follow_job_log(self.runtime, path):
+                if self.follow:
+                    log.write_line(line)
+                    self.lines_shown += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.write_line(f"[log tail stopped: {exc}]")
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        self.notify("following the log" if self.follow else "log paused")

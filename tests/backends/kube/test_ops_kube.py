@@ -1,0 +1,217 @@
+"""Kubernetes actions through the real dispatcher (audit, confirmation) and the adapter, against
+the fake apiserver; MLflow is a real MLflow registry on SQLite; the KServe data plane (which
+cannot run here) is a small aiohttp server speaking the v2 open inference protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from aiohttp import web
+
+from cockpit.actions import ActionRefused, NeedsConfirmation, local_actor
+from cockpit.config import parse_config
+from cockpit.runtime import build_runtime
+from tests.fakes.kube_apiserver import INFERENCESERVICE, JOB, LOCALQUEUE, MPIJOB_V2, POD, PYTORCHJOB, RESOURCEQUOTA
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+JOB_PARAMS = {"kind": "MPIJob", "name": "mnist", "namespace": "default", "image": "horovod/horovod:0.28",
+              "command": ["python", "train.py"], "workers": 2, "gpus": 1, "cpu": "2", "memory": "4Gi"}
+
+
+@pytest.fixture
+async def runtime(fake, kubeconfig, tmp_path):
+    text = (f"cockpit:\n  kubernetes:\n    kubeconfig: {kubeconfig}\n"
+            f"  mlflow:\n    tracking_uri: sqlite:///{tmp_path}/mlflow.db\n")
+    rt = build_runtime(parse_config(text, "test.yaml", env={}), sources=("kubernetes", "mlflow"),
+                       audit_path=tmp_path / "audit.jsonl")
+    yield rt
+    await rt.close()
+
+
+def audit(tmp_path):
+    return [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+
+
+async def test_delete_pod_needs_confirmation_and_is_audited(fake, runtime, tmp_path):
+    fake.put(POD, {"metadata": {"name": "victim"}, "spec": {"containers": [{"name": "c", "image": "x"}]}})
+    with pytest.raises(NeedsConfirmation, match="Delete pod default/victim"):
+        await runtime.invoke("kube.pod.delete", {"name": "victim"}, confirmed=False)
+    assert fake.get(POD, "victim") is not None
+    result = await runtime.invoke("kube.pod.delete", {"name": "victim"})
+    assert result.ok, result.error
+    assert fake.get(POD, "victim") is None
+    assert [e["event"] for e in audit(tmp_path)][-2:] == ["action.start", "action.end"]
+    assert "s3cr3t-token" not in (tmp_path / "audit.jsonl").read_text()
+
+
+async def test_describe_pod_with_events_and_logs_of_a_chosen_container(fake, runtime):
+    p = fake.put(POD, {"metadata": {"name": "mnist-launcher"}, "spec": {"containers": [
+        {"name": "launcher", "image": "x"}, {"name": "sidecar", "image": "y"}]}, "status": {"phase": "Pending"}})
+    fake.add_event(p, "FailedScheduling", "0/1 nodes are available: 1 Insufficient nvidia.com/gpu.", "Warning")
+    fake.add_event({"kind": "Pod", "metadata": {"name": "other", "namespace": "default", "uid": "x"}}, "Pulled", "no")
+    result = await runtime.invoke("kube.pod.describe", {"name": "mnist-launcher"})
+    assert result.ok, result.error
+    assert [e["reason"] for e in result.result["events"]] == ["FailedScheduling"]
+    assert [c["name"] for c in result.result["containers"]] == ["launcher", "sidecar"]
+    fake.append_log("default", "mnist-launcher", "launcher", "epoch 1 loss 0.9", "epoch 2 loss 0.5")
+    result = await runtime.invoke("kube.pod.logs", {"name": "mnist-launcher", "container": "launcher",
+                                                    "tail_lines": 1})
+    assert result.result["lines"] == ["epoch 2 loss 0.5"]  # no trailing newline
+    result = await runtime.invoke("kube.pod.logs", {"name": "mnist-launcher"})
+    assert not result.ok and "choose one of: [launcher sidecar]" in result.error
+
+
+async def test_follow_logs_streams_lines_as_progress(fake, runtime):
+    fake.put(POD, {"metadata": {"name": "w"}, "spec": {"containers": [{"name": "c", "image": "x"}]}})
+    fake.append_log("default", "w", "c", "start")
+    seen = []
+
+    async def writer():
+        await asyncio.sleep(0.2)
+        fake.append_log("default", "w", "c", "step 1", "step 2")
+        await asyncio.sleep(0.1)
+        fake.remove(POD, "w")
+
+    task = asyncio.create_task(writer())
+    result = await runtime.dispatcher.invoke("kube.pod.logs", {"name": "w", "follow": True, "max_seconds": 5},
+                                             actor=local_actor("test"), progress=seen.append)
+    await task
+    assert seen == ["start", "step 1", "step 2"] and result.result["count"] == 3
+
+
+async def test_create_job_refuses_when_quota_would_not_fit(fake, runtime):
+    fake.install_crd(MPIJOB_V2)
+    fake.put(RESOURCEQUOTA, {"metadata": {"name": "gpu-quota"}, "spec": {"hard": {"requests.nvidia.com/gpu": "2"}},
+                             "status": {"hard": {"requests.nvidia.com/gpu": "2"},
+                                        "used": {"requests.nvidia.com/gpu": "1"}}})
+    check = await runtime.invoke("kube.quota.check", JOB_PARAMS)
+    assert check.result["fits"] is False
+    assert check.result["shortfalls"] == ["requests.nvidia.com/gpu in quota gpu-quota: used 1, available 1 of 2, "
+                                          "requested 2"]
+    result = await runtime.invoke("kube.job.create", JOB_PARAMS)
+    assert not result.ok and "used 1, available 1 of 2, requested 2" in result.error
+    assert fake.get(MPIJOB_V2, "mnist") is None
+
+
+async def test_create_job_adds_kueue_label_when_a_local_queue_exists(fake, runtime):
+    fake.install_crd(MPIJOB_V2)
+    fake.install_crd(LOCALQUEUE)
+    fake.put(LOCALQUEUE, {"metadata": {"name": "team-a"}, "spec": {"clusterQueue": "cluster"}})
+    result = await runtime.invoke("kube.job.create", JOB_PARAMS)
+    assert result.ok, result.error
+    created = fake.get(MPIJOB_V2, "mnist")
+    assert created["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
+    assert created["spec"]["mpiReplicaSpecs"]["Worker"]["replicas"] == 2
+    again = await runtime.invoke("kube.job.create", JOB_PARAMS)
+    assert not again.ok and "already exists" in again.error
+    wrong = await runtime.invoke("kube.job.create", {**JOB_PARAMS, "name": "other", "queue": "nope"})
+    assert not wrong.ok and "LocalQueue 'nope' does not exist" in wrong.error
+
+
+async def test_create_job_for_a_missing_crd_is_refused_clearly(fake, runtime):
+    result = await runtime.invoke("kube.job.create", {**JOB_PARAMS, "kind": "PyTorchJob"})
+    assert not result.ok and "PyTorchJob is not installed on this cluster" in result.error
+
+
+async def test_delete_job_sends_an_explicit_propagation_policy(fake, runtime):
+    fake.install_crd(PYTORCHJOB)
+    fake.put(PYTORCHJOB, {"metadata": {"name": "bert"}, "spec": {}})
+    fake.put(JOB, {"metadata": {"name": "etl"}, "spec": {}})
+    prepared = runtime.dispatcher.prepare("kube.job.delete", {"kind": "Job", "name": "etl"})
+    assert "propagationPolicy=Foreground: its pods are deleted first" in prepared.confirmation
+    for kind, name, policy in (("PyTorchJob", "bert", "Background"), ("Job", "etl", "Foreground")):
+        result = await runtime.invoke("kube.job.delete", {"kind": kind, "name": name, "propagation_policy": policy})
+        assert result.ok, result.error
+    assert [(d["name"], d["policy"]) for d in fake.deletions] == [("bert", "Background"), ("etl", "Foreground")]
+
+
+async def test_custom_objects_are_patched_with_merge_patch(fake, runtime):
+    """kubernetes-asyncio would send json-patch for a dict body; the adapter must not."""
+    from backends.kube import operations as ops
+    from backends.kube.resources import CANDIDATES
+
+    fake.install_crd(PYTORCHJOB)
+    fake.put(PYTORCHJOB, {"metadata": {"name": "bert"}, "spec": {"runPolicy": {"suspend": False}}})
+    source = runtime.adapter("kubernetes")
+    res = CANDIDATES["pytorchjobs"][0]
+    out = await ops.merge_patch(source, res, "default", "bert", {"spec": {"runPolicy": {"suspend": True}}})
+    assert out["spec"]["runPolicy"]["suspend"] is True and out["metadata"]["generation"] == 2
+    assert fake.requests[-1] == ("PATCH", "/apis/kubeflow.org/v1/namespaces/default/pytorchjobs/bert",
+                                 "application/merge-patch+json")
+
+
+async def test_deploy_inference_service_from_an_mlflow_model_version(fake, runtime):
+    from mlflow.tracking import MlflowClient
+
+    fake.install_crd(INFERENCESERVICE)
+    client = runtime.adapter("mlflow").client()
+
+    def register():
+        client.create_registered_model("iris_classifier")
+        v = client.create_model_version("iris_classifier", source="s3://mlflow/artifacts/1/abc/artifacts/model")
+        client.set_registered_model_alias("iris_classifier", "champion", v.version)
+
+    await asyncio.to_thread(register)
+    assert isinstance(client, MlflowClient)
+    result = await runtime.invoke("kube.isvc.deploy", {"model": "iris_classifier", "version": "champion", "gpus": 1})
+    assert result.ok, result.error
+    isvc = fake.get(INFERENCESERVICE, "iris-classifier")
+    model = isvc["spec"]["predictor"]["model"]
+    assert model["storageUri"] == "s3://mlflow/artifacts/1/abc/artifacts/model"
+    assert model["modelFormat"] == {"name": "mlflow"} and model["protocolVersion"] == "v2"
+    assert model["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert isvc["metadata"]["annotations"]["cockpit/mlflow-version"] == "1"
+    missing = await runtime.invoke("kube.isvc.deploy", {"model": "iris_classifier", "version": "7"})
+    assert not missing.ok
+
+
+@pytest.fixture
+async def model_server():
+    """A stand-in KServe predictor speaking the v2 protocol, ~2 ms per request."""
+    calls = []
+
+    async def infer(request):
+        body = await request.json()
+        calls.append((request.match_info["model"], body))
+        await asyncio.sleep(0.002)
+        return web.json_response({"model_name": request.match_info["model"], "outputs": [
+            {"name": "output-0", "shape": [1], "datatype": "INT64", "data": [0]}]})
+
+    app = web.Application()
+    app.router.add_post("/v2/models/{model}/infer", infer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", calls
+    await runner.cleanup()
+
+
+async def test_inference_check_reports_latency_and_throughput(fake, runtime, model_server):
+    url, calls = model_server
+    fake.install_crd(INFERENCESERVICE)
+    fake.put(INFERENCESERVICE, {"metadata": {"name": "iris"}, "spec": {"predictor": {"model": {
+        "modelFormat": {"name": "mlflow"}, "protocolVersion": "v2", "storageUri": "s3://x",
+        "resources": {"limits": {"nvidia.com/gpu": 1}}}}},
+        "status": {"url": url, "conditions": [{"type": "Ready", "status": "True"}]}})
+    result = await runtime.invoke("kube.isvc.check", {"name": "iris", "requests": 60, "concurrency": 4})
+    assert result.ok, result.error
+    r = result.result
+    assert (r["requests"], r["ok"], r["errors"], r["gpus"], r["protocol"]) == (60, 60, 0, 1, "v2")
+    assert len(calls) == 60 and calls[0][0] == "iris" and calls[0][1]["inputs"][0]["datatype"] == "FP32"
+    assert 2.0 <= r["p50_ms"] <= r["p95_ms"] < 500
+    assert r["req_per_s"] > 0 and r["checks"]["p95_ms_below_500"] is True
+    assert r["summary"].startswith(("PASS", "FAIL")) and "p95" in r["summary"]
+
+
+async def test_inference_check_without_url_or_kserve_is_refused(fake, runtime):
+    result = await runtime.invoke("kube.isvc.check", {"name": "iris"})
+    assert not result.ok and "KServe is not installed" in result.error
+    fake.install_crd(INFERENCESERVICE)
+    fake.put(INFERENCESERVICE, {"metadata": {"name": "iris"}, "spec": {"predictor": {}}})
+    result = await runtime.invoke("kube.isvc.check", {"name": "iris"})
+    assert not result.ok and "has no URL yet" in result.error

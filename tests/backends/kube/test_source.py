@@ -1,0 +1,193 @@
+"""The `kubernetes` source end to end: kubeconfig -> kubernetes-asyncio -> fake apiserver ->
+snapshot JSON, through the real hub Collector. Bad input must end in a clear pane state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from backends.kube.source import KubeSource
+from cockpit.config import parse_config
+from cockpit.hub import Collector, Timing, UnconfiguredSource
+from cockpit.snapshot import Status
+from cockpit.sources import BrokenSource, build_source
+from tests.fakes.kube_apiserver import INFERENCESERVICE, JOB, MPIJOB_V2, NODE, POD, PYTORCHJOB
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def gpu_node(name, gpus=2):
+    return {"metadata": {"name": name, "labels": {"nvidia.com/gpu.product": "NVIDIA-H100-PCIe",
+                                                  "node-role.kubernetes.io/worker": ""}},
+            "status": {"capacity": {"nvidia.com/gpu": str(gpus), "cpu": "16"},
+                       "allocatable": {"nvidia.com/gpu": str(gpus), "cpu": "15", "memory": "60Gi"},
+                       "conditions": [{"type": "Ready", "status": "True"}]}}
+
+
+def gpu_pod(name, node=None, gpus=1, phase="Running", labels=None, waiting=None, restarts=0):
+    state = {"waiting": {"reason": waiting, "message": f"{waiting} happened"}} if waiting else {"running": {}}
+    return {"metadata": {"name": name, "labels": labels or {}},
+            "spec": {"nodeName": node, "containers": [{"name": "worker", "image": "x",
+                                                       "resources": {"limits": {"nvidia.com/gpu": gpus}}}]},
+            "status": {"phase": phase, "containerStatuses": [{"name": "worker", "ready": not waiting,
+                                                              "restartCount": restarts, "state": state}]}}
+
+
+def populate(fake):
+    fake.install_crd(MPIJOB_V2)
+    fake.install_crd(INFERENCESERVICE)
+    fake.put(NODE, gpu_node("cloud-gpu-1"))
+    mpi = fake.put(MPIJOB_V2, {"metadata": {"name": "mnist"}, "spec": {"mpiReplicaSpecs": {
+        "Launcher": {"replicas": 1, "template": {"spec": {"containers": [{"name": "l", "image": "x"}]}}},
+        "Worker": {"replicas": 2, "template": {"spec": {"containers": [
+            {"name": "w", "image": "x", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}}}},
+        "status": {"conditions": [{"type": "Created", "status": "True", "reason": "MPIJobCreated"},
+                                  {"type": "Running", "status": "True", "reason": "MPIJobRunning"}],
+                   "replicaStatuses": {"Launcher": {"active": 1}, "Worker": {"active": 1}}}})
+    labels = {"training.kubeflow.org/job-name": "mnist"}
+    fake.put(POD, gpu_pod("mnist-worker-0", "cloud-gpu-1", labels={**labels, "training.kubeflow.org/job-role": "worker"}))
+    fake.put(POD, gpu_pod("mnist-worker-1", None, phase="Pending",
+                          labels={**labels, "training.kubeflow.org/job-role": "worker"}))
+    fake.patch_status(POD, "mnist-worker-1", {"containerStatuses": None, "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+         "message": "0/1 nodes are available: 1 Insufficient nvidia.com/gpu."}]})
+    fake.put(POD, gpu_pod("mnist-launcher", "cloud-gpu-1", gpus=0, waiting="CrashLoopBackOff", restarts=4,
+                          labels={**labels, "training.kubeflow.org/job-role": "launcher"}))
+    fake.put(INFERENCESERVICE, {"metadata": {"name": "iris"}, "spec": {"predictor": {"model": {
+        "modelFormat": {"name": "mlflow"}, "protocolVersion": "v2", "storageUri": "s3://models/iris/1"}}},
+        "status": {"url": "http://iris.default.example.com", "conditions": [
+            {"type": "IngressReady", "status": "True"}, {"type": "PredictorReady", "status": "False"},
+            {"type": "Ready", "status": "False", "reason": "PredictorNotReady"}]}})
+    return mpi
+
+
+def loaded_with(text: str, env=None):
+    return parse_config(text, "test.yaml", env=env or {})
+
+
+async def test_build_source_from_config_and_from_KUBECONFIG(kubeconfig, tmp_path):
+    src = build_source("kubernetes", loaded_with(f"cockpit:\n  kubernetes:\n    kubeconfig: {kubeconfig}\n"
+                                                   "    context: lab\n    namespace: team-a\n"))
+    assert isinstance(src, KubeSource) and src.context == "lab" and src.namespace == "team-a"
+    src = build_source("kubernetes", loaded_with("{}", env={"KUBECONFIG": f"/nonexistent:{kubeconfig}"}))
+    assert isinstance(src, KubeSource) and src.kubeconfig == kubeconfig
+    assert isinstance(build_source("kubernetes", loaded_with("{}")), UnconfiguredSource)
+    broken = build_source("kubernetes", loaded_with("{}", env={"KUBECONFIG": str(tmp_path / "missing")}))
+    assert isinstance(broken, BrokenSource) and str(tmp_path / "missing") in broken.error
+
+
+async def test_snapshot_json_contract(fake, kubeconfig):
+    populate(fake)
+    collector = Collector(KubeSource(kubeconfig), Timing())
+    snap = await collector.fetch_once()
+    assert snap.status is Status.OK, snap.error
+    doc = json.loads(json.dumps(snap.to_json()))
+    pods = {p["name"]: p for p in doc["items"]}
+    assert set(pods["mnist-worker-0"]) >= {"uid", "namespace", "name", "phase", "reason", "node", "restarts", "gpus"}
+    assert pods["mnist-launcher"]["reason"] == "CrashLoopBackOff" and pods["mnist-launcher"]["restarts"] == 4
+    assert pods["mnist-worker-1"]["reason"] == "Unschedulable"
+    assert "Insufficient nvidia.com/gpu" in pods["mnist-worker-1"]["message"]
+    assert pods["mnist-worker-0"] | {"uid": None, "created": None} == {
+        "uid": None, "namespace": "default", "name": "mnist-worker-0", "phase": "Running", "reason": "Running",
+        "message": "", "node": "cloud-gpu-1", "restarts": 0, "ready": "1/1", "gpus": 1, "containers": ["worker"],
+        "job": "mnist", "role": "worker", "created": None}
+    node = doc["nodes"][0]
+    assert (node["gpu_capacity"], node["gpu_allocatable"], node["gpu_allocated"]) == (2, 2, 1)
+    assert node["gpu_product"] == "NVIDIA-H100-PCIe" and node["roles"] == ["worker"]
+    job = doc["training_jobs"][0]
+    assert (job["kind"], job["state"], job["gpus"]) == ("MPIJob", "Running", 2)
+    assert job["pods"] == ["mnist-launcher", "mnist-worker-0", "mnist-worker-1"]
+    assert {r["role"]: (r["desired"], r["active"]) for r in job["replicas"]} == {"Launcher": (1, 1), "Worker": (2, 1)}
+    isvc = doc["inference_services"][0]
+    assert (isvc["ready"], isvc["reason"], isvc["url"]) == (False, "PredictorNotReady", "http://iris.default.example.com")
+    assert isvc["parts"] == {"IngressReady": True, "PredictorReady": False}
+    assert isvc["storage_uri"] == "s3://models/iris/1" and isvc["protocol"] == "v2"
+    assert doc["crds"] == {"pytorchjobs": None, "mpijobs": "kubeflow.org/v2beta1",
+                           "inferenceservices": "serving.kserve.io/v1beta1", "localqueues": None}
+    assert doc["notes"] == ["pytorchjobs (kubeflow.org/v1) not installed"]
+    assert "s3cr3t-token" not in json.dumps(doc)
+    await collector.stop()
+
+
+async def test_watch_pushes_changes_into_the_collector(fake, kubeconfig):
+    populate(fake)
+    collector = Collector(KubeSource(kubeconfig, coalesce_s=0.01), Timing(interval=60))
+    seen = []
+    collector.subscribe(seen.append)
+    collector.watch()
+    collector.start()
+    try:
+        async def has(pred):
+            for _ in range(500):
+                if seen and pred(seen[-1]):
+                    return
+                await asyncio.sleep(0.01)
+            raise AssertionError("no such snapshot pushed")
+
+        await has(lambda s: len(s.items) == 3)
+        fake.patch_status(POD, "mnist-worker-0", {"phase": "Failed"})
+        await has(lambda s: any(p.name == "mnist-worker-0" and p.phase == "Failed" for p in s.items.values()))
+        assert seen[-1].sections["nodes"][0].gpu_allocated == 0  # a failed pod holds no GPU
+        fake.remove(POD, "mnist-launcher")
+        await has(lambda s: len(s.items) == 2)
+        fake.put(JOB, {"metadata": {"name": "etl"}, "spec": {"template": {"spec": {"containers": [
+            {"name": "c", "image": "x"}]}}}, "status": {"active": 1}})
+        await has(lambda s: any(j.kind == "Job" and j.state == "Running" for j in s.sections["training_jobs"]))
+    finally:
+        await collector.stop()
+
+
+async def test_unreachable_apiserver_is_a_pane_error(fake, tmp_path):
+    kc = fake.write_kubeconfig(tmp_path / "kc", server="http://127.0.0.1:1")
+    collector = Collector(KubeSource(kc), Timing(timeout=10))
+    snap = await collector.fetch_once()
+    assert snap.status is Status.ERROR and "cannot reach apiserver http://127.0.0.1:1" in snap.error
+    await collector.stop()
+
+
+async def test_missing_context_is_a_pane_error_naming_it(kubeconfig):
+    collector = Collector(KubeSource(kubeconfig, context="prod"), Timing())
+    snap = await collector.fetch_once()
+    assert snap.status is Status.ERROR
+    assert snap.error == f"context 'prod' not found in kubeconfig {kubeconfig} (contexts: lab)"
+    await collector.stop()
+
+
+async def test_missing_crds_leave_the_pane_working(fake, kubeconfig):
+    fake.put(POD, gpu_pod("solo", None))
+    first = Collector(KubeSource(kubeconfig), Timing())
+    snap = await first.fetch_once()
+    await first.stop()
+    assert snap.status is Status.OK and len(snap.items) == 1
+    assert snap.sections["training_jobs"] == [] and snap.sections["inference_services"] == []
+    assert len(snap.sections["notes"]) == 3
+    fake.install_crd(PYTORCHJOB)  # installed later: the next fetch discovers it
+    second = Collector(KubeSource(kubeconfig), Timing())
+    snap = await second.fetch_once()
+    await second.stop()
+    assert snap.sections["crds"]["pytorchjobs"] == "kubeflow.org/v1"
+
+
+async def test_apiserver_lost_while_watching_marks_rows_stale(fake, kubeconfig):
+    populate(fake)
+    source = KubeSource(kubeconfig, coalesce_s=0.01)
+    collector = Collector(source, Timing(interval=60))
+    collector.watch()
+    collector.start()
+    try:
+        for _ in range(300):
+            if collector.snapshot.items:
+                break
+            await asyncio.sleep(0.01)
+        await fake.stop()
+        for _ in range(300):
+            if any(i.error for i in source.informers.values()):
+                break
+            await asyncio.sleep(0.01)
+        snap = await collector.fetch_once()
+        assert snap.status is Status.ERROR and snap.stale and len(snap.items) == 3
+        assert "cannot reach apiserver" in snap.error
+    finally:
+        await collector.stop()

@@ -1,0 +1,255 @@
+"""Against the real lab (conftest.py): slurmctld + 4 slurmd with 2 fake GPUs each, slurmdbd,
+slurmrestd. Jobs go through the cockpit's action layer; state is read through the adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from backends.slurm.source import SlurmSource, build_source
+from cockpit.config import load_config
+
+pytestmark = [pytest.mark.slow, pytest.mark.needs_root]
+
+
+def lab_loaded(info, **override):
+    loaded = load_config(info.config_path)
+    if override:
+        settings = loaded.config.cockpit.slurm.model_copy(update=override)
+        loaded.config.cockpit.slurm = settings
+    return loaded
+
+
+@pytest.fixture
+async def runtime(slurm_lab, tmp_path):
+    from cockpit.runtime import build_runtime
+
+    rt = build_runtime(lab_loaded(slurm_lab, history_interval=0.0), sources=("slurm",),
+                       audit_path=tmp_path / "audit.jsonl")
+    yield rt
+    await rt.close()
+
+
+async def jobs_now(source: SlurmSource) -> dict:
+    return dict((await source.fetch()).items)
+
+
+async def wait_job(source: SlurmSource, job_id: int, predicate, timeout: float = 40.0, seen: list | None = None):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = (await jobs_now(source)).get(str(job_id))
+        if last is not None and seen is not None and (not seen or seen[-1] != last.state):
+            seen.append(last.state)
+        if last is not None and predicate(last):
+            return last
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"job {job_id} never satisfied the condition; last seen: {last}")
+
+
+async def test_gpu_job_waits_for_resources_then_runs_to_completion_with_live_log(runtime, slurm_lab):
+    source = runtime.adapter("slurm")
+    out_dir = Path(slurm_lab.root) / "out"
+    # Take every GPU of the lab so the next job must wait on Resources.
+    blocker = await runtime.invoke("slurm.submit", {"name": "blocker", "nodes": 4, "gpus_per_node": 2,
+                                                    "command": "sleep 120", "workdir": str(out_dir)})
+    assert blocker.ok, blocker.error
+    blocker_id = blocker.outputs["job_id"]
+    await wait_job(source, blocker_id, lambda j: j.state == "RUNNING")
+
+    job = await runtime.invoke("slurm.submit", {
+        "name": "gpu-lifecycle", "gpus_per_node": 2, "time": "00:05:00", "workdir": str(out_dir),
+        "command": "for i in 1 2 3 4; do echo tick $i; sleep 1; done"})
+    assert job.ok, job.error
+    job_id = job.outputs["job_id"]
+    states: list[str] = []
+    pending = await wait_job(source, job_id, lambda j: j.reason == "Resources", seen=states)
+    assert pending.state == "PENDING" and pending.gpus == 2 and pending.start_time is None
+    nodes = {n.name: n for n in (await source.fetch()).sections["nodes"]}
+    assert all(n.gpus == 2 and n.gpus_used == 2 for n in nodes.values()), nodes
+
+    # Cancel the blocker through the action layer: it ends CANCELLED and our job gets the GPUs.
+    cancelled = await runtime.invoke("slurm.cancel", {"job_id": blocker_id})
+    assert cancelled.ok, cancelled.error
+    await wait_job(source, blocker_id, lambda j: j.state == "CANCELLED")
+
+    running = await wait_job(source, job_id, lambda j: j.state == "RUNNING", seen=states)
+    assert running.nodes and running.start_time is not None and running.gpus == 2
+    # The log tail shows lines while the job is still writing them.
+    lines: list[tuple[str, str]] = []
+
+    async def follow() -> None:
+        async for line in source.follow_log(running.stdout):
+            state = (await jobs_now(source))[str(job_id)].state
+            lines.append((line, state))
+            if line.startswith("job") and "done" in line:
+                return
+
+    await asyncio.wait_for(follow(), 40)
+    ticks = [(text, state) for text, state in lines if text.startswith("tick")]
+    assert [t for t, _ in ticks] == ["tick 1", "tick 2", "tick 3", "tick 4"]
+    assert ticks[0][1] == "RUNNING", "the first line should arrive while the job still runs"
+
+    done = await wait_job(source, job_id, lambda j: j.state == "COMPLETED", seen=states)
+    assert done.exit_code == "0:0" and done.end_time is not None
+    assert states[:3] == ["PENDING", "RUNNING", "COMPLETED"], states
+
+    # sacct history (slurmdbd) has the finished job with its GPUs.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        history = (await source.fetch()).sections["accounting"]
+        record = next((h for h in history["jobs"] if h.job_id == job_id and h.state == "COMPLETED"), None)
+        if record:
+            break
+        await asyncio.sleep(0.5)
+    assert history["available"] is True
+    assert record is not None, f"job {job_id} not in sacct history: {[(h.job_id, h.state) for h in history['jobs']]}"
+    assert record.gpus == 2 and record.name == "gpu-lifecycle"
+
+    detail = await runtime.invoke("slurm.job_detail", {"job_id": job_id})
+    assert "for i in 1 2 3 4" in detail.outputs["script"]
+    assert detail.outputs["nodes"] and detail.outputs["fields"]["JobName"] == "gpu-lifecycle"
+
+
+async def test_requeue_hold_release(runtime, slurm_lab):
+    source = runtime.adapter("slurm")
+    out_dir = str(Path(slurm_lab.root) / "out")
+    job = await runtime.invoke("slurm.submit", {"name": "holdme", "gpus_per_node": 0, "command": "sleep 60",
+                                                "workdir": out_dir, "time": "5"})
+    job_id = job.outputs["job_id"]
+    await wait_job(source, job_id, lambda j: j.state == "RUNNING")
+    requeued = await runtime.invoke("slurm.requeue", {"job_id": job_id})
+    assert requeued.ok, requeued.error
+    await wait_job(source, job_id, lambda j: j.state == "PENDING")
+    held = await runtime.invoke("slurm.hold", {"job_id": job_id})
+    assert held.ok, held.error
+    await wait_job(source, job_id, lambda j: j.state == "PENDING" and j.reason in ("JobHeldUser", "JobHeldAdmin"))
+    released = await runtime.invoke("slurm.release", {"job_id": job_id})
+    assert released.ok, released.error
+    await wait_job(source, job_id, lambda j: j.reason not in ("JobHeldUser", "JobHeldAdmin"))
+    assert (await runtime.invoke("slurm.cancel", {"job_id": job_id})).ok
+    await wait_job(source, job_id, lambda j: j.state == "CANCELLED")
+
+
+async def test_drain_and_resume_node(runtime):
+    source = runtime.adapter("slurm")
+    drained = await runtime.invoke("slurm.drain", {"node": "node4", "reason": "cockpit test"})
+    assert drained.ok, drained.error
+    node = {n.name: n for n in (await source.fetch()).sections["nodes"]}["node4"]
+    assert node.drained and node.state_label in ("drained", "draining") and node.reason == "cockpit test"
+    part = (await source.fetch()).sections["partitions"][0]
+    assert part.node_states.get("drained", 0) + part.node_states.get("draining", 0) == 1
+    resumed = await runtime.invoke("slurm.resume", {"node": "node4"})
+    assert resumed.ok, resumed.error
+    node = {n.name: n for n in (await source.fetch()).sections["nodes"]}["node4"]
+    assert not node.drained and node.reason is None
+
+
+def _comparable(result) -> tuple:
+    jobs = {k: v.model_dump(exclude={"time_used_s"}) for k, v in result.items.items()}
+    nodes = [n.model_dump() for n in result.sections["nodes"]]
+    parts = [p.model_dump() for p in result.sections["partitions"]]
+    return jobs, nodes, parts
+
+
+async def test_rest_and_cli_transports_give_the_same_model(slurm_lab):
+    cli = build_source(lab_loaded(slurm_lab))
+    rest = build_source(lab_loaded(slurm_lab, transport="rest"))
+    try:
+        assert rest.transport.kind == "rest" and cli.transport.kind == "cli"
+        for _ in range(5):  # retry if a job changed state between the two reads
+            a, b = await cli.fetch(), await rest.fetch()
+            if _comparable(a) == _comparable(b):
+                break
+            await asyncio.sleep(0.5)
+        ja, na, pa = _comparable(a)
+        jb, nb, pb = _comparable(b)
+        assert ja == jb and na == nb and pa == pb
+        assert a.sections["cluster"]["api_version"] == b.sections["cluster"]["api_version"] == "v0.0.38"
+        assert b.sections["accounting"]["available"] is True
+    finally:
+        await cli.close()
+        await rest.close()
+
+
+def _jwt(key: bytes, user: str, exp: float) -> str:
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps({"exp": int(exp), "iat": int(exp) - 60, "sun": user}).encode())
+    sig = b64(hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest())
+    return f"{head}.{body}.{sig}"
+
+
+async def test_expired_jwt_is_named_and_last_good_data_stays(slurm_lab, tmp_path):
+    from cockpit.hub import Collector, Timing
+
+    token_file = tmp_path / "jwt"
+    token_file.write_text(Path(slurm_lab.jwt_file).read_text())
+    source = build_source(lab_loaded(slurm_lab, transport="rest", jwt_file=str(token_file)))
+    collector = Collector(source, Timing(interval=60))
+    try:
+        good = await collector.fetch_once()
+        assert good.status.value == "ok" and good.sections["nodes"]
+        key = (Path(slurm_lab.root) / "etc" / "jwt_hs256.key").read_bytes()
+        expired = _jwt(key, "slurm", time.time() - 30)
+        token_file.write_text(expired)
+        bad = await collector.fetch_once()
+        assert bad.status.value == "error" and "JWT expired" in bad.error, bad.error
+        assert expired not in bad.error
+        assert bad.stale and dict(bad.items) == dict(good.items)
+    finally:
+        await collector.stop()
+
+
+async def test_unreachable_controller_is_named_and_last_good_data_stays(slurm_lab):
+    from cockpit.hub import Collector, Timing
+
+    source = build_source(lab_loaded(slurm_lab, transport="rest"))
+    collector = Collector(source, Timing(interval=60))
+    try:
+        good = await collector.fetch_once()
+        assert good.status.value == "ok"
+        import httpx
+
+        await source.transport.client.aclose()
+        source.transport.url = "http://127.0.0.1:9"  # discard port: nothing listens
+        source.transport.label = "slurmrestd http://127.0.0.1:9"
+        source.transport.client = httpx.AsyncClient(base_url="http://127.0.0.1:9", timeout=5)
+        bad = await collector.fetch_once()
+        assert bad.status.value == "error" and "127.0.0.1:9" in bad.error and "unreachable" in bad.error
+        assert bad.stale and dict(bad.items) == dict(good.items)
+    finally:
+        await collector.stop()
+
+
+async def test_cli_transport_with_controller_down_says_so(slurm_lab, tmp_path):
+    """A slurm.conf naming a port where no slurmctld listens: squeue's own error comes through."""
+    from backends.slurm.transport import CliTransport, LocalRunner, SlurmError
+
+    conf = Path(slurm_lab.conf).read_text().replace(f"SlurmctldPort={slurm_lab.base + 17}", "SlurmctldPort=9")
+    conf = conf.replace("MinJobAge", "MessageTimeout=2\nMinJobAge")
+    bad_conf = tmp_path / "slurm.conf"
+    bad_conf.write_text(conf)
+    (tmp_path / "gres.conf").write_text((Path(slurm_lab.conf).parent / "gres.conf").read_text())
+    transport = CliTransport(LocalRunner(str(bad_conf), timeout=30))
+    with pytest.raises(SlurmError) as err:
+        await transport.jobs_doc()
+    # squeue --json exits 0 here with an `errors` list and no jobs: that must not read as an empty queue.
+    assert "squeue" in str(err.value) and "slurm_load_jobs" in str(err.value) and "reachable" in str(err.value)
+
+
+def test_lab_status_cli_reports_running(slurm_lab, capsys):
+    from cockpit.cli import main
+
+    assert main(["lab", "status", "--dir", slurm_lab.root]) == 0
+    out = capsys.readouterr().out
+    assert "running" in out and "slurmctld" in out and "node4" in out

@@ -1,0 +1,68 @@
+"""The `cockpit` command as users run it: one-shot JSON, table, actions, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cockpit(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "cockpit", *args], capture_output=True, text=True, cwd=REPO,
+                          env=full_env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_snapshot_json_with_no_config_has_six_sources_with_sensible_statuses():
+    run = cockpit("snapshot", "--format", "json")
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert list(doc) == ["vms", "gpus", "slurm", "storage", "kubernetes", "mlflow"]
+    for name, source in doc.items():
+        assert set(source) >= {"status", "fetched_at", "error", "items"}, name
+        assert source["status"] in ("ok", "error", "unconfigured")
+    assert doc["vms"]["status"] == "ok" and len(doc["vms"]["items"]) == 5
+    assert {v["name"] for v in doc["vms"]["items"]} >= {"hpc-controller", "hpc-compute-01", "cloud-gpu-worker-01"}
+    vm = next(v for v in doc["vms"]["items"] if v["name"] == "hpc-compute-01")
+    assert vm["gpus"] == ["0000:01:00.0", "0000:01:00.1"] and vm["state"] == "running" and vm["memory_mib"] == 16384
+    assert doc["gpus"]["status"] == "ok"
+    assert {g["pci_address"] for g in doc["gpus"]["items"]} == {"0000:01:00.0", "0000:41:00.0", "0000:81:00.0", "0000:c1:00.0"}
+    for name in ("slurm", "storage", "kubernetes"):
+        assert doc[name]["status"] == "unconfigured" and doc[name]["hint"], name
+    assert doc["mlflow"]["status"] == "ok" and doc["mlflow"]["fetched_at"]
+    assert "INFO" not in run.stderr  # library chatter stays out of one-shot output
+
+
+def test_non_interactive_default_prints_the_table():
+    run = cockpit()
+    assert run.returncode == 0, run.stderr
+    assert "== vms: ok, 5 items" in run.stdout
+    assert "hpc-compute-01" in run.stdout
+    assert "== slurm: unconfigured" in run.stdout
+
+
+def test_unknown_source_and_bad_usage_exit_2():
+    assert cockpit("snapshot", "--sources", "vms,nope").returncode == 2
+    assert cockpit("snapshot", "--format", "xml").returncode == 2
+    assert cockpit("--config", "/nonexistent.yaml", "snapshot").returncode == 2
+
+
+def test_action_run_needs_yes_then_runs_and_read_only_refuses(tmp_path):
+    listed = cockpit("action", "list")
+    assert listed.returncode == 0 and "vm.start" in listed.stdout and "destroy" in listed.stdout
+    unconfirmed = cockpit("action", "run", "vm.shutdown", "name=hpc-controller")
+    assert unconfirmed.returncode == 2 and "re-run with --yes" in unconfirmed.stderr
+    done = cockpit("action", "run", "vm.shutdown", "name=hpc-controller", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["result"]["result"] == "shutdown requested"
+    refused = cockpit("--read-only", "action", "run", "vm.shutdown", "name=hpc-controller", "--yes")
+    assert refused.returncode == 1 and "read-only mode" in refused.stderr
+    bad = cockpit("action", "run", "vm.start", "oops")
+    assert bad.returncode == 2 and "expected key=value" in bad.stderr
+    audit = Path(os.environ["XDG_STATE_HOME"]) / "cockpit" / "audit.jsonl"
+    events = [json.loads(line)["event"] for line in audit.read_text().splitlines()]
+    assert events == ["action.start", "action.end", "action.refused"]

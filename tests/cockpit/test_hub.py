@@ -1,0 +1,182 @@
+"""Collectors: no overlapping fetches, backoff with a cap, stale data kept, pausing, min interval."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from cockpit.hub import Collector, Hub, Timing, UnconfiguredSource
+from cockpit.snapshot import FetchResult, Item, Status
+
+
+class Row(Item):
+    id: str
+    value: int
+
+    def key(self) -> str:
+        return self.id
+
+
+class ScriptedSource:
+    """A source whose fetches follow a script: ints become one row, exceptions are raised."""
+
+    name = "test"
+
+    def __init__(self, script, delay: float = 0.0) -> None:
+        self.script = list(script)
+        self.delay = delay
+        self.active = 0
+        self.max_active = 0
+        self.calls = 0
+
+    async def fetch(self) -> FetchResult:
+        self.calls += 1
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        try:
+            await asyncio.sleep(self.delay)
+            step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+            if isinstance(step, BaseException):
+                raise step
+            return FetchResult.of([Row(id="r", value=step)])
+        finally:
+            self.active -= 1
+
+
+async def test_fetches_never_overlap_even_when_poked_hard():
+    source = ScriptedSource([1], delay=0.05)
+    collector = Collector(source, Timing(interval=0.01, min_interval=0.0), always=True)
+    collector.start()
+    for _ in range(50):
+        collector.poke()
+        await asyncio.sleep(0.005)
+    await asyncio.gather(*(collector.fetch_once() for _ in range(5)))
+    await collector.stop()
+    assert source.max_active == 1
+    assert source.calls >= 3
+
+
+async def test_error_keeps_last_good_data_marked_stale_then_recovers():
+    source = ScriptedSource([1, RuntimeError("controller unreachable"), 2])
+    collector = Collector(source, Timing(interval=1, min_interval=0))
+    first = await collector.fetch_once()
+    assert first.status is Status.OK and first.items["r"].value == 1 and not first.stale
+    second = await collector.fetch_once()
+    assert second.status is Status.ERROR and second.stale
+    assert second.error == "controller unreachable"
+    assert second.items["r"].value == 1  # last good data stays visible
+    assert second.error_since is not None and second.next_retry_at is not None
+    third = await collector.fetch_once()
+    assert third.status is Status.OK and not third.stale and third.items["r"].value == 2 and third.error is None
+
+
+async def test_error_without_previous_data_is_not_stale():
+    collector = Collector(ScriptedSource([ValueError("malformed reply")]), Timing())
+    snap = await collector.fetch_once()
+    assert snap.status is Status.ERROR and not snap.stale and snap.items == {}
+
+
+def test_backoff_doubles_up_to_the_cap():
+    timing = Timing(interval=2, backoff_base=1, backoff_cap=10)
+    assert [timing.backoff(n) for n in range(0, 7)] == [2, 1, 2, 4, 8, 10, 10]
+
+
+async def test_loop_backs_off_after_errors():
+    source = ScriptedSource([RuntimeError("down")])
+    collector = Collector(source, Timing(interval=0.01, min_interval=0, backoff_base=0.2, backoff_cap=0.4), always=True)
+    collector.start()
+    await asyncio.sleep(0.7)
+    await collector.stop()
+    # 0 s, +0.2, +0.4: three attempts; with no backoff it would have been ~70.
+    assert 2 <= source.calls <= 4
+    assert collector.failures == source.calls
+
+
+async def test_unwatched_source_pauses_and_resumes_when_watched():
+    source = ScriptedSource([1])
+    collector = Collector(source, Timing(interval=0.02, min_interval=0))
+    collector.start()
+    await asyncio.sleep(0.15)
+    assert source.calls == 0  # nobody watches: paused
+    unwatch = collector.watch()
+    await asyncio.sleep(0.15)
+    assert source.calls >= 3
+    unwatch()
+    await asyncio.sleep(0.05)
+    paused_at = source.calls
+    await asyncio.sleep(0.15)
+    await collector.stop()
+    assert source.calls == paused_at
+
+
+async def test_min_interval_coalesces_refresh_requests_from_many_viewers():
+    source = ScriptedSource([1])
+    collector = Collector(source, Timing(interval=100, min_interval=0.2), always=True)
+    collector.start()
+    await asyncio.sleep(0.05)
+    for _ in range(10):  # ten viewers press refresh
+        for _ in range(10):
+            collector.refresh()
+        await asyncio.sleep(0.04)
+    await collector.stop()
+    # 0.45 s elapsed, min interval 0.2 s: at most 3 fetches instead of 100.
+    assert 1 <= source.calls <= 3
+
+
+async def test_hung_backend_times_out_as_an_error():
+    collector = Collector(ScriptedSource([1], delay=5), Timing(timeout=0.1))
+    snap = await collector.fetch_once()
+    assert snap.status is Status.ERROR and "no answer within 0.1 s" in snap.error
+
+
+async def test_subscribers_get_changes_and_a_broken_subscriber_is_contained():
+    collector = Collector(ScriptedSource([1, 2]), Timing())
+    seen = []
+    collector.subscribe(lambda snap: 1 / 0)
+    collector.subscribe(seen.append)
+    await collector.fetch_once()
+    await collector.fetch_once()
+    assert [s.items["r"].value for s in seen] == [1, 2]
+    assert seen[1].version > seen[0].version
+
+
+async def test_unconfigured_source_is_never_fetched_and_says_how_to_configure():
+    collector = Collector(UnconfiguredSource("slurm", "set cockpit.slurm"), Timing())
+    collector.start()
+    snap = await collector.fetch_once()
+    await collector.stop()
+    assert snap.status is Status.UNCONFIGURED and snap.hint == "set cockpit.slurm"
+    assert snap.to_json() == {"status": "unconfigured", "fetched_at": None, "error": None, "stale": False,
+                              "items": [], "hint": "set cockpit.slurm"}
+
+
+async def test_event_driven_source_pushes_results():
+    class Pushing:
+        name = "events"
+
+        async def fetch(self):
+            return FetchResult.of([Row(id="r", value=0)])
+
+        async def watch(self, push, poke):
+            for value in (1, 2, 3):
+                await asyncio.sleep(0.01)
+                push(FetchResult.of([Row(id="r", value=value)]))
+            await asyncio.sleep(10)
+
+    collector = Collector(Pushing(), Timing(interval=100))
+    collector.start()
+    await asyncio.sleep(0.1)
+    await collector.stop()
+    assert collector.snapshot.items["r"].value == 3
+
+
+async def test_hub_wait_for_and_fetch_all():
+    hub = Hub([Collector(ScriptedSource([1, 2, 3]), Timing(interval=0.01, min_interval=0))])
+    async with hub.running():
+        snap = await hub.wait_for("test", lambda s: bool(s.items) and s.items["r"].value == 3, timeout=2)
+    assert snap.items["r"].value == 3
+    snaps = await hub.fetch_all(timeout=1)
+    assert snaps["test"].status is Status.OK
+    with pytest.raises(TimeoutError):
+        await hub.wait_for("test", lambda s: False, timeout=0.05)
