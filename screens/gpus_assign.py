@@ -76,11 +76,15 @@ class AssignGpuScreen(ModalScreen[dict[str, Any] | None]):
             self.dismiss(None)
             return
         if event.button.id == "confirm" and self.selected and self.check and self.check.get("ok"):
-            from cockpit.actions import local_actor
+            from cockpit.actions import ActionError, local_actor
 
-            result = await self.runtime.dispatcher.invoke(
-                "gpu.assign", {"vm": self.selected, "pci_address": self.item.pci_address, "host": self.item.host},
-                actor=local_actor("tui"), confirmed=True)
+            try:
+                result = await self.runtime.dispatcher.invoke(
+                    "gpu.assign", {"vm": self.selected, "pci_address": self.item.pci_address, "host": self.item.host},
+                    actor=local_actor("tui"), confirmed=True)
+            except ActionError as exc:  # refused by a safety check (e.g. the VM started meanwhile)
+                self.query_one("#check", Static).update(f"✗ {exc}")
+                return
             if result.ok:
                 self.dismiss(result.outputs)
             else:

@@ -32,7 +32,9 @@ class ClusterDown(ClusterRef):
 
 
 def _host(ctx: ActionContext, name: str | None) -> Any:
-    source = ctx.adapter("vms")
+    from cockpit.ops.vms import _vms
+
+    source = _vms(ctx)
     return source.host(name) if name or len(source.hosts) == 1 else next(iter(source.hosts.values()))
 
 

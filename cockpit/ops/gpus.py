@@ -14,7 +14,7 @@ from backends.libvirt.connection import test_host_file
 from backends.libvirt.domains import XML_INACTIVE, parse_hostdevs, pci_address_of, read_domain_claims
 from backends.libvirt.xmlgen import HostdevSpec
 from cockpit.actions import ActionContext, ActionError, ActionRefused, ActionRegistry, Danger
-from cockpit.ops.vms import PCI, hostdev_xml
+from cockpit.ops.vms import PCI, _vms, hostdev_xml
 from cockpit.placement import HOST_DRIVERS, check_assignment
 
 VIR_ERR_NO_SUPPORT = 3
@@ -58,7 +58,7 @@ def _check(conn: Any, uri: str, host_name: str, p: GpuAssign) -> Any:
 
 async def check_assign(ctx: ActionContext, p: GpuAssign) -> dict[str, Any]:
     """Show what assigning a GPU would do, and every conflict (changes nothing)"""
-    host = ctx.adapter("vms").host(p.host)
+    host = _vms(ctx).host(p.host)
     check, _devices = await host.call(lambda c: _check(c, host.uri, host.name, p))
     return check.as_json()
 
@@ -76,7 +76,7 @@ async def assign_gpu(ctx: ActionContext, p: GpuAssign) -> dict[str, Any]:
     """Assign a GPU (and its companion functions) to a VM"""
     import libvirt
 
-    source = ctx.adapter("vms")
+    source = _vms(ctx)
     host = source.host(p.host)
     check, devices = await host.call(lambda c: _check(c, host.uri, host.name, p))
     if not check.ok:
@@ -122,7 +122,7 @@ async def remove_gpu(ctx: ActionContext, p: GpuRemove) -> dict[str, Any]:
     """Take a GPU (and its companion functions) away from a VM"""
     import libvirt
 
-    source = ctx.adapter("vms")
+    source = _vms(ctx)
     host = source.host(p.host)
     address = p.pci_address.lower()
 
@@ -169,7 +169,7 @@ def _nodedev_name(address: str) -> str:
 async def _bind(ctx: ActionContext, p: DeviceRef, to_vfio: bool) -> dict[str, Any]:
     import libvirt
 
-    host = ctx.adapter("vms").host(p.host)
+    host = _vms(ctx).host(p.host)
     if host.is_local and not host.is_test and os.geteuid() != 0:
         raise ActionRefused("binding a device to another driver needs root: run the cockpit as root for this action")
     address = p.pci_address.lower()

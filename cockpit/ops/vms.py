@@ -58,7 +58,11 @@ class VmDefine(BaseModel):
 
 
 def _vms(ctx: ActionContext) -> Any:
-    return ctx.adapter("vms")
+    source = ctx.adapter("vms")
+    if not hasattr(source, "find_domain"):
+        raise ActionError("libvirt is not configured: set cockpit.libvirt.hosts (or LIBVIRT_DEFAULT_URI) to a URI "
+                          "such as qemu:///system")
+    return source
 
 
 def _hostdev_specs(addresses: list[str], devices: dict[str, Any]) -> tuple[HostdevSpec, ...]:

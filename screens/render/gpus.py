@@ -57,9 +57,9 @@ ROW_ACTIONS = [
     ("u", "gpu.unbind_vfio", "return to host driver", lambda i: {"pci_address": i.pci_address, "host": i.host}),
     ("b", "gpu.bind_vfio", "bind to vfio-pci", lambda i: {"pci_address": i.pci_address, "host": i.host}),
 ]
-# Row keys that open a screen taking (runtime, item) instead of running an action: `a` opens the
+# Row keys that open a screen taking (runtime, item) instead of running an action: `g` opens the
 # assign modal, which shows conflicts before anything is confirmed.
-ROW_SCREENS = [("a", "screens.gpus_assign:AssignGpuScreen", "assign to a VM…")]
+ROW_SCREENS = [("g", "screens.gpus_assign:AssignGpuScreen", "assign to a VM…")]
 
 
 def detail(item: Any) -> str:

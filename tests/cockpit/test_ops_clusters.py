@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 import yaml
+
+from cockpit.actions import ActionRefused
 
 from cockpit.cli import main
 from cockpit.config import parse_config
@@ -69,8 +72,8 @@ async def test_up_shared_gpu_and_down(clean_lab_uri, tmp_path) -> None:
     assert {"hpc-cluster-net", "cloud-cluster-net"} <= set(nets) and len(vols) == 6
 
     # the worker sharing compute-01's GPU is refused while compute-01 runs, naming it
-    refused = await rt.invoke("vm.start", {"name": "cloud-cluster-gpu-worker-01"})
-    assert not refused.ok and "held by running VM hpc-cluster-compute-01" in refused.error
+    with pytest.raises(ActionRefused, match="held by running VM hpc-cluster-compute-01"):
+        await rt.invoke("vm.start", {"name": "cloud-cluster-gpu-worker-01"})
 
     snap = await rt.hub.collectors["gpus"].fetch_once()
     gpu = snap.items["lab/0000:01:00.0"]

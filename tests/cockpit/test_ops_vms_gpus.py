@@ -7,6 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from cockpit.actions import ActionRefused
+
 from cockpit.config import parse_config
 from cockpit.runtime import build_runtime
 from tests.backends.libvirt.conftest import clean_lab_uri, lab_uri  # noqa: F401
@@ -32,8 +34,8 @@ async def test_start_refused_with_holder_name(lab_uri, tmp_path) -> None:
     await rt.invoke("vm.force_off", {"name": "train-b"})
     before = await domains(rt)
     # a shut-off VM naming the GPU train-a runs with: refused, and says who holds it
-    result = await rt.invoke("vm.start", {"name": "train-b"})
-    assert not result.ok and "0000:01:00.0 is held by running VM train-a" in result.error
+    with pytest.raises(ActionRefused, match="0000:01:00.0 is held by running VM train-a"):
+        await rt.invoke("vm.start", {"name": "train-b"})
     assert await domains(rt) == before
     audit = (tmp_path / "audit.jsonl").read_text()
     assert '"action": "vm.start"' in audit and "held by running VM train-a" in audit
@@ -72,8 +74,8 @@ async def test_define_with_overlay_and_gpu_then_undefine(clean_lab_uri, tmp_path
     assert [h["address"] for h in desc["hostdevs"]] == ["0000:01:00.0", "0000:01:00.1"]
     assert desc["hostdevs"][0]["rom_bar"] is True and desc["hostdevs"][1]["rom_bar"] is None
     assert desc["disks"] == [str(tmp_path / "pool" / "node.qcow2")]
-    refused = await rt.invoke("vm.undefine", {"name": "node"})
-    assert not refused.ok and "is running" in refused.error
+    with pytest.raises(ActionRefused, match="is running"):
+        await rt.invoke("vm.undefine", {"name": "node"})
     await rt.invoke("vm.force_off", {"name": "node"})
     done = await rt.invoke("vm.undefine", {"name": "node", "remove_disks": True})
     assert done.ok and done.outputs["disks_removed"] == [str(tmp_path / "pool" / "node.qcow2")]
@@ -91,11 +93,11 @@ async def test_assign_stopped_redefines_running_is_refused_on_test_driver(clean_
     assert (await domains(rt))["node"] == (False, ("0000:07:00.0", "0000:07:00.1"))
     # running VM: the test driver cannot hot-attach; refused, nothing changed
     assert (await rt.invoke("vm.start", {"name": "node"})).ok
-    live = await rt.invoke("gpu.assign", {"vm": "node", "pci_address": "0000:01:00.0"})
-    assert not live.ok and "cannot hot-attach" in live.error and "shut node down" in live.error
+    with pytest.raises(ActionRefused, match="cannot hot-attach PCI devices; shut node down"):
+        await rt.invoke("gpu.assign", {"vm": "node", "pci_address": "0000:01:00.0"})
     assert (await domains(rt))["node"] == (True, ("0000:07:00.0", "0000:07:00.1"))
-    removed = await rt.invoke("gpu.remove", {"vm": "node", "pci_address": "0000:07:00.0"})
-    assert not removed.ok and "cannot hot-detach" in removed.error
+    with pytest.raises(ActionRefused, match="cannot hot-detach"):
+        await rt.invoke("gpu.remove", {"vm": "node", "pci_address": "0000:07:00.0"})
     await rt.invoke("vm.force_off", {"name": "node"})
     removed = await rt.invoke("gpu.remove", {"vm": "node", "pci_address": "0000:07:00.0"})
     assert removed.ok and removed.outputs["removed"] == ["0000:07:00.0", "0000:07:00.1"]
@@ -159,7 +161,7 @@ async def test_bind_vfio_on_test_driver_says_why_not(lab_uri, tmp_path) -> None:
     rt = runtime_for(lab_uri, tmp_path)
     result = await rt.invoke("gpu.bind_vfio", {"pci_address": "0000:81:00.0"})
     assert not result.ok and "cannot rebind devices" in result.error
-    result = await rt.invoke("gpu.unbind_vfio", {"pci_address": "0000:01:00.0"})
-    assert not result.ok and "passed to running VM train-a" in result.error
+    with pytest.raises(ActionRefused, match="passed to running VM train-a"):
+        await rt.invoke("gpu.unbind_vfio", {"pci_address": "0000:01:00.0"})
     result = await rt.invoke("gpu.bind_vfio", {"pci_address": "0000:ee:00.0"})
     assert not result.ok and "not a PCI device" in result.error

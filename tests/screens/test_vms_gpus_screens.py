@@ -77,7 +77,7 @@ async def test_vm_detail_screen_shows_devices_and_xml(lab_uri, tmp_path) -> None
     rt = runtime_for(lab_uri, tmp_path)
     snap = await rt.hub.collectors["vms"].fetch_once()
     item = next(i for i in snap.items.values() if i.name == "train-a")
-    assert "0000:01:00.0" in vm_render.detail(item)
+    assert "0000:01:00.0" in vm_render.detail_text(item)
     screen = VmDetailScreen(rt, item)
     async with Host(screen).run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)

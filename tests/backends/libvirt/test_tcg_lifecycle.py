@@ -56,6 +56,8 @@ async def test_define_start_event_shutdown_remove(qemu_host, tmp_path) -> None:
         check = await runtime.invoke("gpu.assign", {"vm": name, "pci_address": "0000:ee:1f.7"})
         assert not check.ok and "not a PCI device" in check.error
 
+        # A power button pressed before the guest's ACPI driver is up is lost (as on real hardware).
+        await _wait(lambda: "COCKPIT TINYVM READY" in serial.read_text(errors="replace"), 60, "guest ACPI ready")
         result = await runtime.invoke("vm.shutdown", {"name": name, "wait_s": 60})
         assert result.ok, result.error
         assert "COCKPIT TINYVM POWER BUTTON" in serial.read_text(errors="replace")

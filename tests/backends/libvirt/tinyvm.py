@@ -31,6 +31,8 @@ echo "{MARKER}: uptime=$(/bin/busybox cut -d' ' -f1 /proc/uptime)s"
 for ev in /dev/input/event*; do
   ( /bin/busybox head -c 24 "$ev" >/dev/null; echo "COCKPIT TINYVM POWER BUTTON"; /bin/busybox poweroff -f ) &
 done
+/bin/busybox sleep 0.5
+echo "COCKPIT TINYVM READY: $(/bin/busybox ls /dev/input)"
 while :; do /bin/busybox sleep 60; done
 """
 
