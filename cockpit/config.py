@@ -191,6 +191,13 @@ class LibvirtHost(Strict):
 
 class LibvirtSettings(Strict):
     hosts: list[LibvirtHost] = Field(default_factory=list)
+    # Where `cluster.up` puts qcow2 overlays: a libvirt storage pool (created as a directory
+    # pool at pool_path when it does not exist yet).
+    storage_pool: str = Field(default="cockpit", min_length=1)
+    pool_path: str = "/var/lib/libvirt/images/cockpit"
+    # Domain type for new VMs: auto = 'test' on the test driver, 'kvm' when /dev/kvm exists on a
+    # local host (remote hosts: kvm), else 'qemu' (TCG).
+    domain_type: Literal["auto", "kvm", "qemu", "test"] = "auto"
 
 
 class GpuSettings(Strict):
@@ -199,6 +206,10 @@ class GpuSettings(Strict):
     # Read telemetry of passed-through GPUs from inside the guest (nvidia-smi over SSH).
     guest_telemetry: bool = True
     guest_ssh_user: str | None = None
+    # Which libvirt host the sysfs tree and NVML describe (default: the local qemu:/// host;
+    # a test-driver host only when named here).
+    sysfs_host: str | None = None
+    readiness_root: str = "/"
 
 
 class SlurmSettings(Strict):

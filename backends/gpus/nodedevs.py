@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from backends.libvirt.domains import pci_address_of
@@ -54,12 +54,38 @@ def parse_nodedev_xml(xml: str) -> PciDevice | None:
     )
 
 
-def read_pci_nodedevs(conn: Any) -> list[PciDevice]:
+def read_pci_nodedevs(conn: Any, host_file: str | None = None) -> list[PciDevice]:
+    """Every PCI node device. libvirt's test driver drops `<driver>` from node device XML (it is
+    filled by udev on real hosts), so for a test-driver host we take the bound driver from the
+    host file itself: the same document the test driver loaded, not a guess."""
     import libvirt
 
+    drivers = host_file_drivers(host_file) if host_file else {}
     out = []
     for dev in conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV):
         parsed = parse_nodedev_xml(dev.XMLDesc())
+        if parsed is None:
+            continue
+        if parsed.driver is None and parsed.address in drivers:
+            parsed = replace(parsed, driver=drivers[parsed.address])
+        out.append(parsed)
+    out.sort(key=lambda d: d.address)
+    return out
+
+
+def host_file_drivers(path: str) -> dict[str, str]:
+    """PCI address -> `<driver><name>` of each `<device>` in a test-driver host file."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        return {}
+    out = {}
+    for device in root.iter("device"):
+        xml = ET.tostring(device, encoding="unicode")
+        driver = device.findtext("driver/name")
+        if not driver:
+            continue
+        parsed = parse_nodedev_xml(xml)
         if parsed is not None:
-            out.append(parsed)
+            out[parsed.address] = driver.strip()
     return out

@@ -1,20 +1,42 @@
-"""Columns of the GPU table: who holds which GPU, and its live numbers."""
+"""Columns of the GPU table: who holds which GPU, its live numbers with a short history, and
+what is wrong with the assignment."""
 
 from typing import Any
 
 from screens.render import Column, attr, bar
 
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Any, width: int = 12) -> str:
+    values = list(values or [])[-width:]
+    if not values:
+        return "-"
+    return "".join(SPARK[min(len(SPARK) - 1, max(0, int(v) * len(SPARK) // 101))] for v in values)
+
 
 def utilization(item: Any) -> str:
     n = item.nvml
-    return bar(n.utilization_pct / 100) if n is not None and n.utilization_pct is not None else "-"
+    return bar(n.utilization_pct / 100, width=8) if n is not None and n.utilization_pct is not None else "-"
 
 
 def memory(item: Any) -> str:
     n = item.nvml
     if n is None or not n.memory_total_mib:
         return "-"
-    return f"{(n.memory_used_mib or 0) / 1024:.1f}/{n.memory_total_mib / 1024:.0f}G"
+    fraction = (n.memory_used_mib or 0) / n.memory_total_mib
+    return f"{bar(fraction, width=6)} {(n.memory_used_mib or 0) / 1024:.1f}/{n.memory_total_mib / 1024:.0f}G"
+
+
+def telemetry_source(item: Any) -> str:
+    n = item.nvml
+    if n is None:
+        return "-"
+    return f"guest:{n.vm}" if n.source == "guest-nvidia-smi" else n.source
+
+
+def conflicts(item: Any) -> str:
+    return f"⚠ {len(item.conflicts)}" if item.conflicts else "-"
 
 
 COLUMNS = [
@@ -24,6 +46,41 @@ COLUMNS = [
     Column("IOMMU", attr("iommu_group")),
     Column("VM", attr("assigned_to")),
     Column("UTIL", utilization),
+    Column("HISTORY", lambda i: sparkline(i.util_history)),
     Column("MEM", memory),
-    Column("CONFLICTS", lambda i: len(i.conflicts) or "-"),
+    Column("TEMP", lambda i: f"{i.nvml.temperature_c}C" if i.nvml and i.nvml.temperature_c is not None else "-"),
+    Column("FROM", telemetry_source),
+    Column("CONFLICTS", conflicts),
 ]
+
+ROW_ACTIONS = [
+    ("u", "gpu.unbind_vfio", "return to host driver", lambda i: {"pci_address": i.pci_address, "host": i.host}),
+    ("b", "gpu.bind_vfio", "bind to vfio-pci", lambda i: {"pci_address": i.pci_address, "host": i.host}),
+]
+# Row keys that open a screen taking (runtime, item) instead of running an action: `g` opens the
+# assign modal, which shows conflicts before anything is confirmed.
+ROW_SCREENS = [("g", "screens.gpus_assign:AssignGpuScreen", "assign to a VM…")]
+
+
+def detail(item: Any) -> str:
+    n = item.nvml
+    lines = [
+        f"{item.pci_address}  {item.name}  on {item.host}",
+        f"ids          {item.vendor_id}:{item.device_id}",
+        f"driver       {item.host_driver or '-'}",
+        f"iommu group  {item.iommu_group if item.iommu_group is not None else '-'}  members: {', '.join(item.iommu_members) or '-'}",
+        f"numa node    {item.numa_node if item.numa_node is not None else '-'}",
+        f"functions    {', '.join(item.functions) or '-'}",
+        f"assigned to  {item.assigned_to or '-'}  (defined in: {', '.join(item.holders) or 'no VM'})",
+    ]
+    if n is not None:
+        lines.append(f"telemetry    {telemetry_source(item)}: util {n.utilization_pct}%  mem {n.memory_used_mib}/"
+                     f"{n.memory_total_mib} MiB  {n.temperature_c} C  {n.power_w} W  {sparkline(item.util_history, 30)}")
+        for proc in n.processes:
+            lines.append(f"  pid {proc.pid}  {proc.used_memory_mib or '?'} MiB")
+    else:
+        lines.append("telemetry    none (no host NVML for it, and no guest answered)")
+    if item.conflicts:
+        lines.append("conflicts:")
+        lines.extend(f"  ⚠ {c}" for c in item.conflicts)
+    return "\n".join(lines)
