@@ -248,6 +248,7 @@ class AnsibleSettings(Strict):
     keep_artifacts: int = Field(default=10, ge=1, le=1000)  # artifact dirs kept per private data dir
     forks: int = Field(default=5, ge=1, le=500)
     live_ips: bool = True  # take ansible_host from the vms snapshot when the VM reports one
+    host_key_checking: bool = True  # False for freshly re-created VMs whose host keys change
 
 
 class RefreshSpec(Strict):
