@@ -1,4 +1,6 @@
-"""A SLURM lab fed by our own roles: inventory from a cockpit config, every host on localhost.
+"""Fixtures of the ansible tests.
+
+A SLURM lab fed by our own roles: inventory from a cockpit config, every host on localhost.
 
 The roles write into `<root>/<host>/etc` (slurm_conf_dir) and `<root>/<host>/munge`, never /etc;
 packages and services are left alone (the test starts the daemons itself, on ports 19800+,
@@ -8,15 +10,19 @@ only checks that gres.conf's File= entries exist, which is what it does on a rea
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from cockpit.config import load_config
@@ -27,7 +33,7 @@ CTLD_PORT = BASE_PORT + 17
 SLURMD_PORT0 = BASE_PORT + 100
 
 
-def lab_inventory(config_path: Path, root: Path, mutate: Any = None) -> tuple[Path, Any]:
+def lab_inventory(config_path: Path, root: Path, mutate: Any = None, name: str = "inventory.yml") -> tuple[Path, Any]:
     """Write the lab inventory for `config_path`; returns (path, Inventory)."""
     loaded = load_config(config_path)
     if mutate is not None:
@@ -52,10 +58,10 @@ def lab_inventory(config_path: Path, root: Path, mutate: Any = None) -> tuple[Pa
         "slurm_extra_config": {"AccountingStorageType": "accounting_storage/none", "MinJobAge": 300},
     }
     inventory.data["all"].setdefault("vars", {}).update(lab_vars)
-    for index, (name, hostvars) in enumerate(inventory.hosts().items()):
+    for index, hostvars in enumerate(inventory.hosts().values()):
         hostvars.update(slurm_node_addr="127.0.0.1", slurm_node_hostname="localhost",
                         slurm_node_port=SLURMD_PORT0 + index)
-    path = write_inventory(to_yaml(inventory), root / "inventory.yml")
+    path = write_inventory(to_yaml(inventory), root / name)
     return path, inventory
 
 
@@ -150,3 +156,85 @@ class Daemons:
 
 def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
+
+
+# --------------------------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------------------------
+REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "tests" / "fixtures" / "ansible"
+PROJECT = REPO / "provisioning" / "ansible"
+SAMPLE = FIXTURES / "hpc_gpu_list.yaml"
+
+
+@dataclass
+class SlurmRuns:
+    root: Path
+    inventory: Path
+    inventory_changed: Path
+    first: Any
+    second: Any
+    check: Any
+    snapshots: list[Any]
+    runner: Any
+    first_recorded: list[int]  # event counters in the first run's artifacts (rotated away later)
+
+
+def _add_long_partition(config: Any) -> None:
+    config.clusters.hpc.slurm_config.partitions.append("long")
+
+
+@pytest.fixture(scope="session")
+def private_tmp():
+    """A temp dir of our own: pytest's basetemp under /tmp/pytest-of-<user> is rotated by any other
+    pytest session of the same user, which can delete it under a long running fixture."""
+    path = Path(tempfile.mkdtemp(prefix="cockpit-ansible-"))
+    path.chmod(0o755)  # munged insists that every parent of its socket is searchable by all
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def slurm_runs(private_tmp: Path) -> SlurmRuns:
+    """Three real ansible-runner runs of slurm.yml against localhost: the first configures, the
+    second must change nothing, the third is a check-mode dry run after a config change."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root: mknod for the fake GPU char devices")
+    from backends.ansible.source import ProvisioningSource
+    from backends.ansible.runner import PlaybookRunner
+    from cockpit.hub import Collector, Timing
+
+    root = private_tmp / "slurm-roles"
+    root.mkdir()
+    make_fake_gpus(root, 2)
+    inventory, _ = lab_inventory(SAMPLE, root)
+    inventory_changed, _ = lab_inventory(SAMPLE, root, mutate=_add_long_partition, name="inventory-changed.yml")
+
+    source = ProvisioningSource(lambda on_change: PlaybookRunner(root / "pdd", PROJECT, keep=2, on_change=on_change),
+                                flush_s=0.05)
+    collector = Collector(source, Timing(interval=60, min_interval=0))
+    source.bind(collector.push)
+    snapshots: list[Any] = []
+    collector.subscribe(snapshots.append)
+    runner = source.runner
+    first = await runner.wait((await runner.start("slurm.yml", inventory)).run_id, timeout=240)
+    first_recorded = sorted(json.loads(p.read_text())["counter"]
+                            for p in (Path(first.artifact_dir) / "job_events").glob("*.json"))
+    second = await runner.wait((await runner.start("slurm.yml", inventory)).run_id, timeout=240)
+    check = await runner.wait((await runner.start("slurm.yml", inventory_changed, check=True)).run_id, timeout=240)
+    return SlurmRuns(root, inventory, inventory_changed, first, second, check, snapshots, runner, first_recorded)
+
+
+@pytest.fixture
+def slurm_daemons(slurm_runs: SlurmRuns):
+    """SLURM daemons started from the files the first run generated (stopped afterwards)."""
+    if not have_slurm():
+        pytest.skip("slurmctld/slurmd/munged not installed (apt-get install slurm-wlm munge)")
+    root = slurm_runs.root
+    daemons = Daemons(root, root / "hpc-controller" / "etc", root / "hpc-controller" / "munge" / "munge.key",
+                      ["compute-01", "compute-02"])
+    try:
+        daemons.start()
+        yield daemons
+    finally:
+        daemons.stop()
