@@ -114,6 +114,8 @@ class RunState:
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=EVENT_TAIL))
     last_counter: int = 0
     event_count: int = 0
+    # The last lines ansible-playbook printed: the reason when it dies before any task runs.
+    stdout_tail: deque[str] = field(default_factory=lambda: deque(maxlen=30))
     _task_by_uuid: dict[str, TaskInfo] = field(default_factory=dict)
 
     # -- folding --------------------------------------------------------------------------
@@ -122,6 +124,9 @@ class RunState:
         data = event.get("event_data") or {}
         counter = int(event.get("counter") or 0)
         self.event_count += 1
+        for line in str(event.get("stdout") or "").splitlines():
+            if line.strip():
+                self.stdout_tail.append(line)
         self.last_counter = max(self.last_counter, counter)
         if self.status == "starting":
             self.status = "running"

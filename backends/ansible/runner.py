@@ -177,8 +177,8 @@ class PlaybookRunner:
         if handle.state.finished:
             return
         status = status if status in FINAL else ("error" if error else "failed")
-        if status == "failed" and rc not in (None, 0, 2, 4) and not handle.state.tasks:
-            error = error or _stdout_tail(handle)
+        if status in ("failed", "error") and not handle.state.tasks and not error:
+            error = "\n".join(handle.state.stdout_tail) or f"ansible-playbook exited with rc={rc} before any task ran"
         handle.state.finish(status, rc, error)
         if not handle.done.done():
             handle.done.set_result(handle.state)
@@ -230,16 +230,3 @@ class PlaybookRunner:
         finished = [rid for rid, h in self.runs.items() if h.state.finished]
         for rid in finished[: max(0, len(finished) - keep)]:
             del self.runs[rid]
-
-
-def _stdout_tail(handle: RunHandle, lines: int = 15) -> str | None:
-    """When ansible-playbook died before any task (bad syntax, missing role), its output says why."""
-    if handle.state.artifact_dir is None:
-        return None
-    path = Path(handle.state.artifact_dir) / "stdout"
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return None
-    tail = [line for line in text.splitlines() if line.strip()][-lines:]
-    return "\n".join(tail) or None
