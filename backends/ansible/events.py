@@ -39,7 +39,9 @@ def failure_message(res: Any) -> str:
     if res.get("censored"):
         return str(res["censored"])
     parts: list[str] = []
-    for key in ("msg", "stderr", "module_stderr", "exception"):
+    # A command's own stderr says more than ansible's generic "non-zero return code".
+    keys = ("stderr", "msg") if res.get("msg") == "non-zero return code" else ("msg", "stderr")
+    for key in (*keys, "module_stderr", "exception"):
         value = res.get(key)
         if value and str(value).strip() and str(value).strip() not in parts:
             parts.append(str(value).strip())
