@@ -55,7 +55,8 @@ def failure_message(res: Any) -> str:
                 parts.append(f"[{label}] {inner}" if label is not None else inner)
     if "rc" in res and res.get("rc") not in (None, 0) and not any("rc=" in p for p in parts):
         parts.append(f"rc={res['rc']}")
-    return _clip("\n".join(parts), MESSAGE_LIMIT)
+    text = "\n".join(line for line in "\n".join(parts).splitlines() if line.strip() != "(traceback unavailable)")
+    return _clip(text, MESSAGE_LIMIT)
 
 
 def render_diff(diff: Any) -> str:
