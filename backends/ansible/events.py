@@ -19,6 +19,7 @@ MESSAGE_LIMIT = 4000
 DIFF_LIMIT = 20000
 EVENT_TAIL = 200
 
+_LIVE_STATES = ("ok", "changed", "failed", "skipped", "unreachable", "ignored")
 _RESULT_STATE = {
     "runner_on_ok": "ok",
     "runner_on_failed": "failed",
@@ -212,7 +213,8 @@ class RunState:
         return self.finished_at is not None
 
     def rows(self) -> list[TaskRow]:
-        return sorted(self.cells.values(), key=lambda r: (r.task_index, self.hosts.index(r.host)))
+        position = {host: i for i, host in enumerate(self.hosts)}
+        return sorted(self.cells.values(), key=lambda r: (r.task_index, position[r.host]))
 
     def info(self) -> RunInfo:
         failed = sum(1 for r in self.cells.values() if r.status in ("failed", "unreachable"))
@@ -226,17 +228,20 @@ class RunState:
 
     def host_recap(self) -> list[dict[str, Any]]:
         """Per host: the recap once the run ended, counted from the cells while it runs."""
+        live: dict[str, dict[str, int]] = {}
+        if any(host not in self.stats for host in self.hosts):
+            for (host, _), row in self.cells.items():
+                counts = live.setdefault(host, {s: 0 for s in _LIVE_STATES})
+                if row.status in counts:
+                    counts[row.status] += 1
+                    if row.status == "changed":
+                        counts["ok"] += 1  # ansible counts a change as ok too
         out = []
         for host in self.hosts:
             if host in self.stats:
                 counts = dict(self.stats[host])
             else:
-                counts = {s: 0 for s in ("ok", "changed", "failed", "skipped", "unreachable", "ignored")}
-                for (h, _), row in self.cells.items():
-                    if h == host and row.status in counts:
-                        counts[row.status] += 1
-                        if row.status == "changed":
-                            counts["ok"] += 1  # ansible counts a change as ok too
+                counts = live.get(host) or {s: 0 for s in _LIVE_STATES}
             out.append({"host": host, **counts})
         return out
 
