@@ -272,6 +272,20 @@ class MlflowSettings(Strict):
     max_runs: int = Field(default=200, ge=1, le=100_000)
 
 
+class AnsibleSettings(Strict):
+    """Provisioning runs (ansible-runner) and the generated inventory."""
+
+    ssh_user: str | None = None
+    ssh_key: str | None = None
+    python_interpreter: str | None = "/usr/bin/python3"
+    project_dir: str | None = None  # default: provisioning/ansible of this checkout
+    private_data_dir: str | None = None  # default: $XDG_STATE_HOME/cockpit/ansible
+    keep_artifacts: int = Field(default=10, ge=1, le=1000)  # artifact dirs kept per private data dir
+    forks: int = Field(default=5, ge=1, le=500)
+    live_ips: bool = True  # take ansible_host from the vms snapshot when the VM reports one
+    host_key_checking: bool = True  # False for freshly re-created VMs whose host keys change
+
+
 class RefreshSpec(Strict):
     interval: float = Field(default=2.0, gt=0)
     min_interval: float = Field(default=0.5, ge=0)
@@ -302,6 +316,7 @@ class CockpitSection(Strict):
     beegfs: BeegfsSettings | None = None
     kubernetes: KubeSettings | None = None
     mlflow: MlflowSettings | None = None
+    ansible: AnsibleSettings = Field(default_factory=AnsibleSettings)
     refresh: Refresh = Field(default_factory=Refresh)
     keymap: dict[str, str] = Field(default_factory=dict)  # command name -> key
     theme: str = "textual-dark"

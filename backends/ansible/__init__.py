@@ -1,0 +1,1 @@
+"""Provisioning runs through ansible-runner: live per-host, per-task events for the hub."""
