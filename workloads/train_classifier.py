@@ -84,7 +84,7 @@ def _main(argv: Sequence[str] | None) -> int:
     train_x, train_y = to_dev(data.train_x), to_dev(data.train_y)
     test_x, test_y = to_dev(data.test_x), to_dev(data.test_y)
 
-    model = SmallCNN(data.num_classes, width=args.width).to(device)
+    model = SmallCNN(data.num_classes, width=args.width, mean=data.mean, std=data.std).to(device)
     run_model = dev.maybe_compile(model, args.compile)
     amp = lambda: dev.autocast(precision, device)  # noqa: E731
     n_params = sum(p.numel() for p in model.parameters())

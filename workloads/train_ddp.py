@@ -107,7 +107,7 @@ def _train(args, denv, device, backend, precision, data, epochs, target) -> int:
     train_x, train_y = to_dev(data.train_x), to_dev(data.train_y)
     test_x, test_y = to_dev(data.test_x), to_dev(data.test_y)
 
-    model = SmallCNN(data.num_classes, width=args.width).to(device)
+    model = SmallCNN(data.num_classes, width=args.width, mean=data.mean, std=data.std).to(device)
     ddp = DDP(model, device_ids=[device.index] if device.type == "cuda" else None)
     run_model = dev.maybe_compile(ddp, args.compile)
     amp = lambda: dev.autocast(precision, device)  # noqa: E731

@@ -19,8 +19,12 @@ import torch.nn.functional as F
 class SmallCNN(nn.Module):
     """Two conv layers + pooling + MLP head; the same net fits 8x8 digits and 28x28 MNIST."""
 
-    def __init__(self, num_classes: int = 10, width: int = 32, dropout: float = 0.25) -> None:
+    def __init__(self, num_classes: int = 10, width: int = 32, dropout: float = 0.25,
+                 mean: float = 0.0, std: float = 1.0) -> None:
         super().__init__()
+        # Input normalization travels with the weights, so clients send plain [0, 1] pixels.
+        self.register_buffer("mean", torch.tensor(float(mean)))
+        self.register_buffer("std", torch.tensor(float(std)))
         self.features = nn.Sequential(
             nn.Conv2d(1, width, 3, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(inplace=True),
@@ -34,7 +38,7 @@ class SmallCNN(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        return self.head(self.features((x - self.mean) / self.std))
 
 
 @dataclass

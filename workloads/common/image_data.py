@@ -27,11 +27,13 @@ MNIST_FILES = {
 class ImageData:
     name: str
     source: str
-    train_x: np.ndarray  # float32, N x 1 x H x W, normalized
+    train_x: np.ndarray  # float32, N x 1 x H x W, pixels scaled to [0, 1] (the model normalizes)
     train_y: np.ndarray  # int64
     test_x: np.ndarray
     test_y: np.ndarray
     num_classes: int
+    mean: float  # of the training pixels, for the model's built-in normalization
+    std: float
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -46,11 +48,11 @@ def _find(directory: Path, names: tuple[str, ...]) -> Path | None:
     return None
 
 
-def _normalize(train: np.ndarray, test: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    train = train.astype(np.float32) / scale
-    test = test.astype(np.float32) / scale
-    mean, std = float(train.mean()), float(train.std()) or 1.0
-    return ((train - mean) / std)[:, None], ((test - mean) / std)[:, None]
+def _scale(train: np.ndarray, test: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+    # Raw [0, 1] pixels in, normalization inside the model: a served model takes plain pixels.
+    train = (train.astype(np.float32) / scale)[:, None]
+    test = (test.astype(np.float32) / scale)[:, None]
+    return train, test, float(train.mean()), float(train.std()) or 1.0
 
 
 def load_mnist(directory: Path, limit_train: int | None = None, limit_test: int | None = None) -> ImageData:
@@ -71,10 +73,10 @@ def load_mnist(directory: Path, limit_train: int | None = None, limit_test: int 
             raise WorkloadError(
                 f"--data {directory}: {split} images {images.shape} and labels {labels.shape} do not match"
             )
-    train_x, test_x = _normalize(arrays["train_images"][:limit_train], arrays["test_images"][:limit_test], 255.0)
+    train_x, test_x, mean, std = _scale(arrays["train_images"][:limit_train], arrays["test_images"][:limit_test], 255.0)
     train_y = arrays["train_labels"][:limit_train].astype(np.int64)
     test_y = arrays["test_labels"][:limit_test].astype(np.int64)
-    return ImageData("mnist", str(directory), train_x, train_y, test_x, test_y, num_classes=10)
+    return ImageData("mnist", str(directory), train_x, train_y, test_x, test_y, 10, mean, std)
 
 
 def load_digits_data(seed: int, test_fraction: float = 0.2) -> ImageData:
@@ -86,8 +88,8 @@ def load_digits_data(seed: int, test_fraction: float = 0.2) -> ImageData:
     tr_x, te_x, tr_y, te_y = train_test_split(
         images, labels, test_size=test_fraction, random_state=seed, stratify=labels
     )
-    train_x, test_x = _normalize(tr_x, te_x, 16.0)
-    return ImageData("digits", "sklearn.datasets.load_digits", train_x, tr_y, test_x, te_y, num_classes=10)
+    train_x, test_x, mean, std = _scale(tr_x, te_x, 16.0)
+    return ImageData("digits", "sklearn.datasets.load_digits", train_x, tr_y, test_x, te_y, 10, mean, std)
 
 
 def load_image_data(data: str | None, seed: int, limit_train: int | None = None, limit_test: int | None = None) -> ImageData:
