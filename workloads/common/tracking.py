@@ -78,8 +78,9 @@ class Tracker:
             self._mlflow.log_params({k: str(v)[:6000] for k, v in clean.items()})
 
     def log_metrics(self, metrics: Mapping[str, float | None], step: int | None = None) -> None:
+        # metrics.json keeps None (null: "not measurable here", e.g. MFU without a known peak); MLflow cannot.
+        self.metrics.update({k: None if v is None else float(v) for k, v in metrics.items()})
         clean = {k: float(v) for k, v in metrics.items() if v is not None}
-        self.metrics.update(clean)
         if self._mlflow is not None and clean:
             self._mlflow.log_metrics(clean, step=step)
 
