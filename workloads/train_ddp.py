@@ -86,7 +86,10 @@ def _main(argv: Sequence[str] | None) -> int:
         **({"device_id": device} if device.type == "cuda" else {}),
     )
     try:
-        return _train(args, denv, device, backend, precision, data, epochs, target)
+        rc = _train(args, denv, device, backend, precision, data, epochs, target)
+        # Leave together: a rank that closes its gloo sockets while rank 0 still logs can abort the peer.
+        torch_dist.barrier()
+        return rc
     finally:
         torch_dist.destroy_process_group()
 
