@@ -1,0 +1,1 @@
+"""Helpers shared by the workload programs: tags, MLflow logging, metrics.json, devices, data."""
