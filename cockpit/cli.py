@@ -30,6 +30,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "cockpit.cli_lab",
     "cockpit.cli_plan",
     "cockpit.cli_ssh",
+    "cockpit.cli_inventory",
 )
 
 

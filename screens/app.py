@@ -43,6 +43,10 @@ class CockpitCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(command.description), partial(app.run_action, command.action),
                           help=f"key: {command.key}")
+        score = matcher.match("provisioning ansible runs hosts tasks")
+        if score > 0:
+            yield Hit(score, matcher.highlight("provisioning: Ansible runs, hosts x tasks live"), app.open_provisioning,
+                      help=":provisioning")
         score = matcher.match("plan open run DAG")
         if score > 0:
             yield Hit(score, matcher.highlight("plan: open, run and watch a plan"), app.open_plan, help=":plan [PATH]")
@@ -93,12 +97,32 @@ class CockpitApp(App[int]):
             self.notify(f"unknown theme {cfg.theme!r}; using the default", severity="warning")
         self.push_screen(self.dashboard)
         hub = self.runtime.hub
+        self._attach_provisioning()
         self._unsubscribe = hub.subscribe_all(lambda snap: self.post_message(SnapshotArrived(snap)))
         self._unwatch = [c.watch() for c in hub.collectors.values()]
         if self.owns_hub and not hub.started:
             hub.start()
         self.call_after_refresh(self._show_all)
         self.set_interval(5.0 if self.low_bandwidth else 1.0, self._tick_status)
+
+    def _attach_provisioning(self) -> None:
+        """Ansible runs are a source of their own (not one of the six panes): shown on demand."""
+        try:
+            from backends.ansible.source import attach
+        except ImportError:
+            return
+        try:
+            attach(self.runtime)
+        except Exception as exc:
+            self.notify(f"provisioning runs unavailable: {exc}", severity="warning")
+
+    def open_provisioning(self) -> None:
+        try:
+            from screens.provisioning_run import ProvisioningRunScreen
+        except ImportError as exc:
+            self.dashboard.say(f"provisioning view unavailable: {exc}", error=True)
+            return
+        self.push_screen(ProvisioningRunScreen(self.runtime))
 
     def _show_all(self) -> None:
         for snap in self.runtime.hub.snapshots().values():
@@ -151,10 +175,13 @@ class CockpitApp(App[int]):
                 where = f"{source} {section or 'rows'}"
                 for key, action, label, _params in spec.actions:
                     rows.append((where, key, f"{label} ({action})"))
+                for key, _screen, label in spec.screens:
+                    rows.append((where, key, label))
             for source in dict.fromkeys(s for s, _ in views):
                 for key, label, _screen in getattr(render_module(source), "PANE_SCREENS", ()):
                     rows.append((f"{source} pane", key, label))
         rows.append(("general", ":plan [PATH]", "Open a plan: its DAG and steps live; run and cancel it"))
+        rows.append(("general", ":provisioning", "Ansible runs: hosts x tasks live, the failing task's output"))
         return rows
 
     def action_command_line(self) -> None:
@@ -294,6 +321,16 @@ class CockpitApp(App[int]):
                     event.stop()
                     self.request_action(action, params(item))
                 return
+        for key, screen, _label in (table.spec.screens if table.spec is not None else ()):
+            if event.key == key:
+                item = table.selected_item()
+                if item is not None:
+                    event.stop()
+                    try:
+                        self.push_screen(self._load_screen(screen)(self.runtime, item))
+                    except Exception as exc:
+                        self.dashboard.say(f"cannot open {screen}: {exc}", error=True)
+                return
         for key, _label, screen in getattr(render_module(table.source), "PANE_SCREENS", ()):
             if event.key == key:
                 event.stop()
@@ -345,6 +382,8 @@ class CockpitApp(App[int]):
             for source in args or list(self.runtime.hub.collectors):
                 if source in self.runtime.hub.collectors:
                     self.runtime.hub.collectors[source].refresh()
+        elif head in ("provisioning", "ansible"):
+            self.open_provisioning()
         elif head == "plan":
             self.open_plan(args[0] if args else None)
         elif head == "pane" and args and args[0] in self._pane_ids():

@@ -11,7 +11,7 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev gcc make pkg-config libvirt-dev
   slurm-wlm slurm-client slurmrestd slurmdbd munge libslurm-dev slurm-wlm-jwt-plugin slurm-wlm-mysql-plugin mariadb-server
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils busybox-static cpio
-  openssh-server openssh-client tmux curl bc inotify-tools procps
+  openssh-server openssh-client tmux curl bc inotify-tools procps libxml2-utils
 )
 
 if [ "${SETUP_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null; then
@@ -31,9 +31,16 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # Reinstall only when the dependency list changed.
 stamp=.venv/.cockpit-deps
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)-${SETUP_EXTRAS:-test}
+extras=${SETUP_EXTRAS:-test,workloads}
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)-$extras
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing Python packages into .venv"
-  .venv/bin/pip install -q -e ".[${SETUP_EXTRAS:-test}]"
+  case ",$extras," in
+    *,workloads,*)
+      # The workloads run on the CPU in tests: torch 2.13.0 is the CPU build this machine kind
+      # keeps on disk (a plain `torch` would fetch a multi-GB CUDA build).
+      .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install -q "torch==2.13.0" ;;
+  esac
+  .venv/bin/pip install -q -e ".[$extras]"
   echo "$want" > "$stamp"
 fi

@@ -83,6 +83,7 @@ class TableSpec:
     detail_screen: str | None = None  # "module:Class", built with (runtime, item)
     title: str | None = None
     filter_items: Callable[[list[Any], str], list[Any]] | None = None
+    screens: tuple[Any, ...] = ()  # (key, "module:Class", label): screens built with (runtime, item)
 
 
 def render_module(source: str) -> Any:
@@ -102,7 +103,8 @@ def table_spec(source: str, section: str | None = None, snapshot: Any = None, it
             columns = columns_for(source, items)
         return TableSpec(columns=columns, actions=tuple(getattr(module, "ROW_ACTIONS", ())),
                          detail_screen=getattr(module, "DETAIL_SCREEN", None),
-                         filter_items=getattr(module, "filter_items", None))
+                         filter_items=getattr(module, "filter_items", None),
+                         screens=tuple(getattr(module, "ROW_SCREENS", ())))
     spec = dict(getattr(module, "SECTIONS", {}).get(section, {})) if module is not None else {}
     columns = spec.get("columns")
     if columns is None:

@@ -27,10 +27,8 @@ ROW_ACTIONS = [
     ("F", "vm.force_off", "Force off", lambda vm: {"name": vm.name, "host": vm.host}),
 ]
 
-# The full VM detail (XML, devices, IPs via vm.describe) is screens.vms_detail:VmDetailScreen; it is
-# not wired as DETAIL_SCREEN yet because the dashboard's own tests expect the generic JSON detail
-# for this pane (the lead decides; see the vms report).
-VM_DETAIL_SCREEN = "screens.vms_detail:VmDetailScreen"
+# enter: the full VM detail (XML, devices, IPs via vm.describe).
+DETAIL_SCREEN = "screens.vms_detail:VmDetailScreen"
 
 
 def detail_text(item: Any) -> str:
