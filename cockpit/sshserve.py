@@ -141,12 +141,17 @@ class ViewerSession:
 
 
 class _Server(asyncssh.SSHServer):
-    def __init__(self, keys: dict[str, AuthorizedKey]) -> None:
+    def __init__(self, keys: dict[str, AuthorizedKey], connections: set[Any]) -> None:
         self.keys = keys
         self.conn: asyncssh.SSHServerConnection | None = None
+        self.connections = connections
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
+        self.connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connections.discard(self.conn)
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -174,6 +179,8 @@ class SshCockpitServer:
         self.host_key = host_key
         self.options = options or ServeOptions()
         self.sessions: set[ViewerSession] = set()
+        self._connections: set[Any] = set()
+        self._handlers: set[asyncio.Task[Any]] = set()
         self._server: asyncssh.SSHAcceptor | None = None
         self.refused_sessions = 0
 
@@ -182,25 +189,40 @@ class SshCockpitServer:
         if not self.runtime.hub.started:
             self.runtime.hub.start()
         self._server = await asyncssh.create_server(
-            lambda: _Server(self.keys), host, port, server_host_keys=[self.host_key],
+            lambda: _Server(self.keys, self._connections), host, port, server_host_keys=[self.host_key],
             process_factory=self._handle, line_editor=False, encoding="utf-8", keepalive_interval=30,
         )
         return self._server.sockets[0].getsockname()[1]
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """End every session, close every connection, then the listener and the hub. Bounded:
+        a session that does not end in time is cancelled rather than waited for."""
         for session in list(self.sessions):
             app = getattr(session.driver, "_app", None)
             if app is not None:
                 app.exit(0)
+        if self._handlers:
+            _done, pending = await asyncio.wait(list(self._handlers), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=grace)
+        for conn in list(self._connections):
+            conn.close()
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            with contextlib.suppress(asyncio.TimeoutError, Exception):
+                await asyncio.wait_for(self._server.wait_closed(), grace)
         await self.runtime.hub.stop()
 
     async def _handle(self, process: asyncssh.SSHServerProcess) -> None:
         from screens.app import CockpitApp
         from screens.ssh_driver import SshDriver
 
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         role = process.get_extra_info("cockpit_role") or "viewer"
         fingerprint = process.get_extra_info("cockpit_fingerprint")
         username = process.get_extra_info("username") or "ssh"

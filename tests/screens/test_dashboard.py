@@ -53,9 +53,16 @@ async def test_help_filter_detail_and_quit_keys(fixed_runtime):
         assert [table.get_row_at(i)[0] for i in range(table.row_count)] == ["hpc-controller", "cloud-gpu-worker-01"]
         await pilot.press("escape")  # clears the filter
         assert table.row_count == 3
-        await pilot.press("enter")
+        await pilot.press("enter")  # VMs open their own detail screen (XML, devices, IPs)
+        await settle(pilot)
+        assert type(app.screen).__name__ == "VmDetailScreen" and app.screen.item.name == "hpc-controller"
+        await pilot.press("escape")
+        assert app.screen is app.dashboard
+        app.dashboard.pane("vms").table("gpus").focus()
+        await settle(pilot)
+        await pilot.press("enter")  # GPUs have no screen of their own: the detail modal
         assert isinstance(app.screen, DetailScreen)
-        assert "\"name\": \"hpc-controller\"" in app.screen.renderable.code
+        assert "0000:01:00.0" in str(app.screen.renderable) and "hpc-compute-01" in str(app.screen.renderable)
         await pilot.press("escape")
         await pilot.press("q")
     assert app.return_code in (0, None)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import asyncio
 import json
 import sys
 from pathlib import Path
 
 import pytest
+
+from cockpit.actions import ActionRefused
 import yaml
 
 from cockpit.actions import InvalidParams, NeedsConfirmation, local_actor
@@ -78,9 +82,9 @@ async def test_check_mode_is_read_only_and_confined_to_the_project(runtime, tmp_
     change = next(c for c in result.outputs["changes"] if c["task"] == "Write a marker file")
     assert "+marker here" in change["diff"]
     assert not (tmp_path / "here.txt").exists()
-    refused = await runtime.dispatcher.invoke("ansible.check", {"playbook": "/etc/evil.yml", "inventory": inventory},
+    with pytest.raises(ActionRefused, match=re.escape("dry runs take a playbook of the project dir")):
+        await runtime.dispatcher.invoke("ansible.check", {"playbook": "/etc/evil.yml", "inventory": inventory},
                                               actor=local_actor("api"))
-    assert not refused.ok and "dry runs take a playbook of the project dir" in refused.error
 
 
 async def test_secrets_in_clear_are_refused(runtime):

@@ -4,6 +4,8 @@ cannot run here) is a small aiohttp server speaking the v2 open inference protoc
 
 from __future__ import annotations
 
+import re
+
 import asyncio
 import json
 
@@ -91,8 +93,8 @@ async def test_create_job_refuses_when_quota_would_not_fit(fake, runtime):
     assert check.result["fits"] is False
     assert check.result["shortfalls"] == ["requests.nvidia.com/gpu in quota gpu-quota: used 1, available 1 of 2, "
                                           "requested 2"]
-    result = await runtime.invoke("kube.job.create", JOB_PARAMS)
-    assert not result.ok and "used 1, available 1 of 2, requested 2" in result.error
+    with pytest.raises(ActionRefused, match=re.escape("used 1, available 1 of 2, requested 2")):
+        await runtime.invoke("kube.job.create", JOB_PARAMS)
     assert fake.get(MPIJOB_V2, "mnist") is None
 
 
@@ -107,8 +109,8 @@ async def test_create_job_adds_kueue_label_when_a_local_queue_exists(fake, runti
     assert created["spec"]["mpiReplicaSpecs"]["Worker"]["replicas"] == 2
     again = await runtime.invoke("kube.job.create", JOB_PARAMS)
     assert not again.ok and "already exists" in again.error
-    wrong = await runtime.invoke("kube.job.create", {**JOB_PARAMS, "name": "other", "queue": "nope"})
-    assert not wrong.ok and "LocalQueue 'nope' does not exist" in wrong.error
+    with pytest.raises(ActionRefused, match=re.escape("LocalQueue 'nope' does not exist")):
+        await runtime.invoke("kube.job.create", {**JOB_PARAMS, "name": "other", "queue": "nope"})
 
 
 async def test_create_job_for_a_missing_crd_is_refused_clearly(fake, runtime):
@@ -209,9 +211,9 @@ async def test_inference_check_reports_latency_and_throughput(fake, runtime, mod
 
 
 async def test_inference_check_without_url_or_kserve_is_refused(fake, runtime):
-    result = await runtime.invoke("kube.isvc.check", {"name": "iris"})
-    assert not result.ok and "KServe is not installed" in result.error
+    with pytest.raises(ActionRefused, match=re.escape("KServe is not installed")):
+        await runtime.invoke("kube.isvc.check", {"name": "iris"})
     fake.install_crd(INFERENCESERVICE)
     fake.put(INFERENCESERVICE, {"metadata": {"name": "iris"}, "spec": {"predictor": {}}})
-    result = await runtime.invoke("kube.isvc.check", {"name": "iris"})
-    assert not result.ok and "has no URL yet" in result.error
+    with pytest.raises(ActionRefused, match="has no URL yet"):
+        await runtime.invoke("kube.isvc.check", {"name": "iris"})
