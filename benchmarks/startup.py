@@ -78,7 +78,9 @@ def run(code: str, *args: str) -> dict:
     home = tempfile.mkdtemp(prefix="cockpit-bench-")
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         env[var] = os.path.join(home, var.lower())
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=REPO,
+    script = Path(home) / "probe.py"  # a file, not -c: Textual resolves CSS paths from the class's file
+    script.write_text(code)
+    out = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, env=env, cwd=REPO,
                          timeout=600)
     for line in reversed(out.stdout.splitlines()):
         if line.startswith("{"):

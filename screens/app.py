@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shlex
+from pathlib import Path
 import signal
 from functools import partial
 from typing import Any, Callable
@@ -59,7 +60,7 @@ class CockpitCommands(Provider):
 
 class CockpitApp(App[int]):
     TITLE = "AI-HOW Cockpit"
-    CSS_PATH = "cockpit.tcss"
+    CSS_PATH = Path(__file__).with_name("cockpit.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {CockpitCommands}
     BINDINGS = [
         Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.description,
