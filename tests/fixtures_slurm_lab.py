@@ -67,6 +67,7 @@ class _SharedLab:
                 self.info = up(spec)
             except Exception as exc:
                 self.failure = f"{type(exc).__name__}: {exc}"
+                shutil.rmtree(self.root, ignore_errors=True)  # up() already stopped what it started
                 raise
         self.users += 1
         return self.info
