@@ -5,11 +5,11 @@ Submit a workload and wait for it (the same audited actions as the screen and th
     from cockpit.api import Cockpit
 
     with Cockpit() as cockpit:  # --config-style path, $COCKPIT_CONFIG, or the XDG config
-        job = cockpit.invoke("slurm.submit", template="gpu-job", name="mnist", gpus_per_node=1,
+        job = cockpit.invoke("slurm.submit", template="train-classifier", name="mnist", gpus_per_node=1,
                              command="python -m workloads.train_classifier --epochs 3")
         done = cockpit.wait("job", id=job["job_id"], state="COMPLETED", timeout="20m")
         run = cockpit.wait("snapshot", source="mlflow", where={"tags.slurm_job_id": job["job_id"]},
-                           field="metrics.accuracy", ge=0.97, timeout="2m")
+                           field="metrics.final_test_accuracy", ge=0.97, timeout="2m")
         print(done["state"], run["value"])
 
 `wait(kind, ...)` takes the same conditions as a plan's `wait:` (vm, job, pod, inference_service,

@@ -142,7 +142,8 @@ def run_plan_command(args: argparse.Namespace) -> int:
     if refused:
         _err(ConfigError(loaded.source, refused).render())
         return EXIT_INVALID
-    report_dir = Path(args.report_dir) if getattr(args, "report_dir", None) else (
+    # Absolute: ${run.report_dir} is handed to jobs (workdir) that start elsewhere.
+    report_dir = Path(args.report_dir).absolute() if getattr(args, "report_dir", None) else (
         Path(resume).resolve().parent if resume else None)
     verdict = asyncio.run(_run(loaded, runtime, state, report_dir))
     return EXIT_BY_VERDICT.get(verdict, EXIT_FAIL)

@@ -53,12 +53,27 @@ def describe(r: dict[str, Any]) -> str:
     return f"{r['verdict'].upper()}: " + ", ".join(parts)
 
 
-def request_for(protocol: str, model: str, base_url: str, payload: Any | None = None) -> tuple[str, Any]:
-    """(URL, JSON body) of one inference request in KServe's v1 or v2 (open inference) protocol."""
+def _filled(shape: Sequence[int], value: float) -> Any:
+    """A nested list of `shape` holding `value` (a v1 instance batch)."""
+    if not shape:
+        return value
+    return [_filled(shape[1:], value) for _ in range(shape[0])]
+
+
+def request_for(protocol: str, model: str, base_url: str, payload: Any | None = None,
+                shape: Sequence[int] | None = None) -> tuple[str, Any]:
+    """(URL, JSON body) of one inference request in KServe's v1 or v2 (open inference) protocol.
+    `shape` makes an FP32 input of that shape (0.5 everywhere, e.g. [1, 1, 28, 28] for an MNIST
+    classifier whose signature checks the shape); without it a 4-feature row."""
     base = base_url.rstrip("/")
     if protocol == "v2":
+        if payload is None and shape:
+            payload = {"inputs": [{"name": "input-0", "shape": list(shape), "datatype": "FP32",
+                                   "data": [0.5] * math.prod(shape)}]}
         body = payload if payload is not None else {
             "inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": [[0.1, 0.2, 0.3, 0.4]]}]}
         return f"{base}/v2/models/{model}/infer", body
+    if payload is None and shape:
+        payload = {"instances": _filled(shape, 0.5)}
     body = payload if payload is not None else {"instances": [[0.1, 0.2, 0.3, 0.4]]}
     return f"{base}/v1/models/{model}:predict", body

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from cockpit.actions import ActionContext, ActionRefused, ActionRegistry, Danger
 from cockpit.kube_inference import request_for, summarize
@@ -67,6 +68,13 @@ class DeployParams(BaseModel):
     memory: str = "2Gi"
 
 
+class IsvcDelete(BaseModel):
+    name: str = Field(min_length=1, description="InferenceService name")
+    namespace: str = Field(default="default", min_length=1)
+    # Always sent explicitly, as for jobs: the predictor's Deployment / Knative revisions are owned objects.
+    propagation_policy: Literal["Foreground", "Background", "Orphan"] = "Foreground"
+
+
 class CheckParams(BaseModel):
     name: str = Field(min_length=1, description="InferenceService name")
     namespace: str = "default"
@@ -76,7 +84,17 @@ class CheckParams(BaseModel):
     model: str | None = Field(default=None, description="model name in the URL; default: the service name")
     protocol: Literal["v1", "v2"] | None = Field(default=None, description="default: the service's protocolVersion")
     payload: dict[str, Any] | None = None
+    input_shape: list[int] | None = Field(default=None, min_length=1, max_length=8,
+                                          description="send an FP32 input of this shape instead of a payload, "
+                                                      "e.g. [1, 1, 28, 28] for the MNIST classifier")
     gpus: int | None = Field(default=None, ge=0, description="GPUs serving it; default: from the predictor")
+
+    @field_validator("input_shape")
+    @classmethod
+    def _shape(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (any(d < 1 for d in v) or math.prod(v) > 1_000_000):
+            raise ValueError("dimensions must be >= 1 and hold at most 1,000,000 values")
+        return v
 
 
 # -- pods -----------------------------------------------------------------------------------------
@@ -229,6 +247,26 @@ async def deploy_model(ctx: ActionContext, p: DeployParams) -> dict[str, Any]:
             "version": version, "uid": (created.get("metadata") or {}).get("uid")}
 
 
+async def delete_isvc(ctx: ActionContext, p: IsvcDelete) -> dict[str, Any]:
+    """Delete an InferenceService; the registered MLflow model version stays"""
+    from backends.kube import operations as ops
+
+    source = _source(ctx)
+    res = await source.resource("inferenceservices")
+    if res is None:
+        raise ActionRefused("KServe is not installed on this cluster (no InferenceService CRD)")
+    await ops.delete(source, res, p.namespace, p.name, p.propagation_policy)
+    return {"deleted": f"InferenceService/{p.namespace}/{p.name}", "propagation_policy": p.propagation_policy}
+
+
+def _confirm_isvc_delete(p: IsvcDelete) -> str:
+    what = {"Foreground": "its predictor (Deployment or Knative revisions, pods) is deleted first, then the service.",
+            "Background": "the service goes now, its predictor objects and pods are deleted right after.",
+            "Orphan": "the service goes, its predictor objects and pods keep running unowned."}[p.propagation_policy]
+    return (f"Delete InferenceService {p.namespace}/{p.name} with propagationPolicy={p.propagation_policy}: {what} "
+            "Its endpoint stops answering; the MLflow model version stays registered.")
+
+
 async def inference_check(ctx: ActionContext, p: CheckParams) -> dict[str, Any]:
     """Send requests to an InferenceService; p50/p95 latency and req/s against the seeds' targets"""
     from backends.kube import inference, operations as ops
@@ -244,7 +282,7 @@ async def inference_check(ctx: ActionContext, p: CheckParams) -> dict[str, Any]:
         raise ActionRefused(f"InferenceService {p.namespace}/{p.name} has no URL yet (Ready={item.ready}); "
                             "pass url= (e.g. a port-forward) to test it anyway")
     protocol = p.protocol or ("v2" if item.protocol == "v2" else "v1")
-    url, body = request_for(protocol, p.model or p.name, base, p.payload)
+    url, body = request_for(protocol, p.model or p.name, base, p.payload, p.input_shape)
     ctx.progress(f"{p.requests} requests to {url} ({p.concurrency} at a time)")
     latencies, errors, elapsed, first_error = await inference.load(
         url, body, requests=p.requests, concurrency=p.concurrency, progress=ctx.progress)
@@ -281,4 +319,6 @@ def register(registry: ActionRegistry) -> None:
                                       f"model {p.model} version {p.version} ({p.model_format}, protocol {p.protocol}, "
                                       f"{p.gpus} GPU) from the version's storageUri.",
                     refresh=("kubernetes",))(deploy_model)
+    registry.action("kube.isvc.delete", IsvcDelete, Danger.DESTROY, title="Delete InferenceService",
+                    confirm=_confirm_isvc_delete, refresh=("kubernetes",))(delete_isvc)
     registry.action("kube.isvc.check", CheckParams, Danger.READ, title="Inference check")(inference_check)

@@ -3,6 +3,7 @@ and the read-only helpers the screens use (render a script, job detail)."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -16,6 +17,7 @@ TEMPLATES_DIR = paths.WORKLOADS_DIR / "slurm"
 TEMPLATE_SUFFIX = ".sbatch.j2"
 # Names that end up in #SBATCH lines: no spaces, no newlines, nothing a shell would act on.
 SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 def template_names() -> list[str]:
@@ -40,6 +42,8 @@ class SubmitParams(BaseModel):
     command: str = Field(default="nvidia-smi -L || echo 'no nvidia-smi'", description="shell command of the job")
     workdir: str | None = Field(default=None, description="working directory (default: the submit directory)")
     output: str | None = Field(default=None, description="stdout file pattern, e.g. %x-%j.out")
+    env: dict[str, str] = Field(default_factory=dict, description="variables the batch script exports before the "
+                                "command (MLFLOW_TRACKING_URI, COCKPIT_PLAN, COCKPIT_PLAN_STEP, PYTHONPATH, ...)")
 
     @field_validator("template")
     @classmethod
@@ -64,6 +68,25 @@ class SubmitParams(BaseModel):
     def _one_line(cls, v: str | None) -> str | None:
         if v is not None and (not v.strip() or any(c in v for c in "\n\r\0")):
             raise ValueError("must be one non-empty line")
+        return v
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_values_as_text(cls, v: Any) -> Any:
+        # Plan variables arrive as numbers or booleans as often as text.
+        if isinstance(v, dict):
+            return {k: (str(x).lower() if isinstance(x, bool) else str(x)) if isinstance(x, (int, float, bool)) else x
+                    for k, x in v.items()}
+        return v
+
+    @field_validator("env")
+    @classmethod
+    def _env(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, value in v.items():
+            if not ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+            if any(c in value for c in "\n\r\0"):
+                raise ValueError(f"{name}: the value must be one line")
         return v
 
     @field_validator("command")

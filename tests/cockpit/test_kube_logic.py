@@ -178,3 +178,14 @@ def test_kserve_protocol_requests():
     assert url == "http://h/v2/models/iris/infer" and body["inputs"][0]["datatype"] == "FP32"
     url, body = request_for("v1", "iris", "http://h")
     assert url == "http://h/v1/models/iris:predict" and "instances" in body
+
+
+def test_kserve_requests_of_a_given_input_shape():
+    _, body = request_for("v2", "mnist", "http://h", shape=[2, 1, 28, 28])
+    tensor = body["inputs"][0]
+    assert tensor["shape"] == [2, 1, 28, 28] and len(tensor["data"]) == 2 * 28 * 28
+    _, body = request_for("v1", "digits", "http://h", shape=[1, 1, 8, 8])
+    rows = body["instances"]
+    assert len(rows) == 1 and len(rows[0]) == 1 and len(rows[0][0]) == 8 and len(rows[0][0][0]) == 8
+    _, body = request_for("v2", "x", "http://h", payload={"inputs": []}, shape=[3])
+    assert body == {"inputs": []}  # an explicit payload wins

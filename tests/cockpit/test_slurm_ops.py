@@ -23,6 +23,21 @@ def test_templates_render_with_gres_nodes_time_partition_and_image():
     assert job_spec(p)["time_limit_min"] == 1440 and job_spec(SubmitParams(time="90"))["time_limit_min"] == 90
 
 
+def test_env_is_exported_quoted_before_the_command_in_every_template():
+    env = {"MLFLOW_TRACKING_URI": "sqlite:////data/ml flow.db", "COCKPIT_PLAN": "demo", "EPOCHS": 3, "DEBUG": True}
+    for template in template_names():
+        if template == "gpu-check":
+            continue  # runs no user command
+        script = render_script(SubmitParams(template=template, command="python3 -m workloads.train_classifier", env=env))
+        assert "export MLFLOW_TRACKING_URI='sqlite:////data/ml flow.db'\n" in script, template
+        assert "export EPOCHS=3\n" in script and "export DEBUG=true\n" in script
+        assert script.index("export COCKPIT_PLAN=demo") < script.rindex("workloads.train_classifier"), template
+    classifier = render_script(SubmitParams(template="train-classifier", cpus_per_task=4, command="true"))
+    assert 'export OMP_NUM_THREADS="${SLURM_CPUS_PER_TASK:-1}"' in classifier and "--cpus-per-task=4" in classifier
+    ddp = render_script(SubmitParams(template="train-ddp", nodes=2, gpus_per_node=4, command="python3 -m workloads.train_ddp"))
+    assert "#SBATCH --ntasks-per-node=4" in ddp and "srun --kill-on-bad-exit=1 bash -c 'python3 -m workloads.train_ddp'" in ddp
+
+
 def test_confirmation_shows_the_rendered_script():
     registry = default_registry()
     action = registry.get("slurm.submit")
@@ -39,7 +54,8 @@ def test_confirmation_shows_the_rendered_script():
 @pytest.mark.parametrize("params, words", [
     ({"name": "bad name"}, "name"), ({"name": "x\n#SBATCH --uid=0"}, "name"), ({"template": "nope"}, "unknown template"),
     ({"time": "soon"}, "time limit"), ({"nodes": 0}, "nodes"), ({"partition": "a;b"}, "partition"),
-    ({"image": "a\nb"}, "one non-empty line"),
+    ({"image": "a\nb"}, "one non-empty line"), ({"env": {"BAD-NAME": "x"}}, "environment variable name"),
+    ({"env": {"X": "a\nb"}}, "one line"),
 ])
 async def test_bad_submit_params_are_refused_with_the_field_named(params, words, tmp_path):
     from cockpit.runtime import build_runtime

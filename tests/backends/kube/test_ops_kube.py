@@ -4,15 +4,13 @@ cannot run here) is a small aiohttp server speaking the v2 open inference protoc
 
 from __future__ import annotations
 
-import re
-
 import asyncio
 import json
 
 import pytest
 from aiohttp import web
 
-from cockpit.actions import ActionRefused, NeedsConfirmation, local_actor
+from cockpit.actions import ActionRefused, InvalidParams, NeedsConfirmation, local_actor
 from cockpit.config import parse_config
 from cockpit.runtime import build_runtime
 from tests.fakes.kube_apiserver import INFERENCESERVICE, JOB, LOCALQUEUE, MPIJOB_V2, POD, PYTORCHJOB, RESOURCEQUOTA
@@ -93,7 +91,7 @@ async def test_create_job_refuses_when_quota_would_not_fit(fake, runtime):
     assert check.result["fits"] is False
     assert check.result["shortfalls"] == ["requests.nvidia.com/gpu in quota gpu-quota: used 1, available 1 of 2, "
                                           "requested 2"]
-    with pytest.raises(ActionRefused, match=re.escape("used 1, available 1 of 2, requested 2")):
+    with pytest.raises(ActionRefused, match="used 1, available 1 of 2, requested 2"):
         await runtime.invoke("kube.job.create", JOB_PARAMS)
     assert fake.get(MPIJOB_V2, "mnist") is None
 
@@ -109,7 +107,7 @@ async def test_create_job_adds_kueue_label_when_a_local_queue_exists(fake, runti
     assert created["spec"]["mpiReplicaSpecs"]["Worker"]["replicas"] == 2
     again = await runtime.invoke("kube.job.create", JOB_PARAMS)
     assert not again.ok and "already exists" in again.error
-    with pytest.raises(ActionRefused, match=re.escape("LocalQueue 'nope' does not exist")):
+    with pytest.raises(ActionRefused, match="LocalQueue 'nope' does not exist"):
         await runtime.invoke("kube.job.create", {**JOB_PARAMS, "name": "other", "queue": "nope"})
 
 
@@ -211,9 +209,52 @@ async def test_inference_check_reports_latency_and_throughput(fake, runtime, mod
 
 
 async def test_inference_check_without_url_or_kserve_is_refused(fake, runtime):
-    with pytest.raises(ActionRefused, match=re.escape("KServe is not installed")):
+    with pytest.raises(ActionRefused, match="KServe is not installed"):
         await runtime.invoke("kube.isvc.check", {"name": "iris"})
     fake.install_crd(INFERENCESERVICE)
     fake.put(INFERENCESERVICE, {"metadata": {"name": "iris"}, "spec": {"predictor": {}}})
     with pytest.raises(ActionRefused, match="has no URL yet"):
         await runtime.invoke("kube.isvc.check", {"name": "iris"})
+
+
+async def test_delete_inference_service_is_confirmed_explicit_and_collects_its_pods(fake, runtime, tmp_path):
+    fake.install_crd(INFERENCESERVICE)
+    isvc = fake.put(INFERENCESERVICE, {"metadata": {"name": "mnist"}, "spec": {"predictor": {}}})
+    owner = {"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService", "name": "mnist",
+             "uid": isvc["metadata"]["uid"], "controller": True}
+    fake.put(POD, {"metadata": {"name": "mnist-predictor-0", "ownerReferences": [owner]},
+                   "spec": {"containers": [{"name": "kserve-container", "image": "x"}]}})
+    with pytest.raises(NeedsConfirmation, match="Delete InferenceService default/mnist with propagationPolicy="
+                                                "Foreground: its predictor"):
+        await runtime.invoke("kube.isvc.delete", {"name": "mnist"}, confirmed=False)
+    assert fake.get(INFERENCESERVICE, "mnist") is not None and not fake.deletions
+    result = await runtime.invoke("kube.isvc.delete", {"name": "mnist"})
+    assert result.ok, result.error
+    assert result.result == {"deleted": "InferenceService/default/mnist", "propagation_policy": "Foreground"}
+    assert fake.get(INFERENCESERVICE, "mnist") is None and fake.get(POD, "mnist-predictor-0") is None
+    assert fake.deletions == [{"resource": "inferenceservices.serving.kserve.io", "namespace": "default",
+                               "name": "mnist", "policy": "Foreground"}]
+    assert [e["action"] for e in audit(tmp_path) if e["event"] == "action.end"][-1] == "kube.isvc.delete"
+    again = await runtime.invoke("kube.isvc.delete", {"name": "mnist"})
+    assert not again.ok and "not found" in again.error
+
+
+async def test_delete_inference_service_without_kserve_is_refused(fake, runtime):
+    with pytest.raises(ActionRefused, match="KServe is not installed"):
+        await runtime.invoke("kube.isvc.delete", {"name": "mnist", "namespace": "serving"})
+    assert not fake.deletions
+
+
+async def test_inference_check_sends_an_input_of_the_model_shape(fake, runtime, model_server):
+    url, calls = model_server
+    fake.install_crd(INFERENCESERVICE)
+    fake.put(INFERENCESERVICE, {"metadata": {"name": "digits"}, "spec": {"predictor": {"model": {
+        "modelFormat": {"name": "mlflow"}, "protocolVersion": "v2", "storageUri": "s3://x"}}},
+        "status": {"url": url, "conditions": [{"type": "Ready", "status": "True"}]}})
+    result = await runtime.invoke("kube.isvc.check", {"name": "digits", "requests": 3, "concurrency": 1,
+                                                      "input_shape": [1, 1, 8, 8]})
+    assert result.ok, result.error
+    tensor = calls[0][1]["inputs"][0]
+    assert tensor["shape"] == [1, 1, 8, 8] and len(tensor["data"]) == 64 and tensor["datatype"] == "FP32"
+    with pytest.raises(InvalidParams, match="input_shape"):
+        await runtime.invoke("kube.isvc.check", {"name": "digits", "input_shape": [1, 0]})

@@ -21,6 +21,7 @@ from cockpit.actions import ActionRegistry, Danger
 from cockpit.audit import AuditLog
 from cockpit.hub import Collector, Hub, Timing
 from cockpit.snapshot import FetchResult
+from tests.fixtures_slurm_lab import slurm_lab  # noqa: F401 - the session's real Slurm lab (full demo plan)
 
 
 class Empty(BaseModel):

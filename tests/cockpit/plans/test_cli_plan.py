@@ -233,9 +233,13 @@ steps:
 
 def test_plan_validate_and_schema_commands(tmp_path, capsys):
     plan = tmp_path / "v.yaml"
-    plan.write_text("plan: v\nsteps:\n  - {id: a, action: slurm.submit, params: {template: mnist}}\n")
+    plan.write_text("plan: v\nsteps:\n  - {id: a, action: slurm.frobnicate, params: {template: mnist}}\n")
     assert main(["plan", "validate", str(plan)]) == 2
-    assert "steps[0] -> action: unknown action 'slurm.submit'" in capsys.readouterr().err
+    assert "steps[0] -> action: unknown action 'slurm.frobnicate'" in capsys.readouterr().err
+    known = tmp_path / "k.yaml"
+    known.write_text("plan: k\nsteps:\n  - {id: a, action: slurm.submit, params: {template: mnist}}\n")
+    assert main(["plan", "validate", str(known)]) == 2
+    assert "steps[0] -> params -> template: Value error, unknown template 'mnist'" in capsys.readouterr().err
     assert main(["plan", "validate", "--no-action-check", str(plan)]) == 0
     assert "valid (plan v: 1 steps in 1 waves)" in capsys.readouterr().out
     assert main(["plan", "schema"]) == 0

@@ -1,40 +1,53 @@
-"""The plans shipped in workloads/plans/, and the demo plan end to end on what exists today.
-
-PENDING (lead, after merging the SLURM, workloads and lab branches): the full demo plan against
-the local lab (real SLURM via `cockpit lab up`, real MLflow server, libvirt test driver) -
-`test_demo_plan_full_against_the_local_lab` below skips until `slurm.submit` and `slurm.cancel`
-exist and COCKPIT_LAB_CONFIG names the lab's config.
+"""The plans shipped in workloads/plans/: valid against this build's real actions, every snapshot
+field and step output they read exists, and the demo plan end to end - on the embedded demo
+(libvirt test driver, SLURM switched off) and in full against the local lab: real slurmctld and
+slurmd (tests/fixtures_slurm_lab.py, shared with tests/backends/slurm), a real MLflow SQLite
+store, the real classifier workload run by SLURM, through `python -m cockpit --run`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
+import types
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from cockpit.cli import main
 from cockpit.plans import load_plan
+from cockpit.plans.model import RUNTIME_REF
 from cockpit.plans.state import EventLog, RunState
 
 REPO = Path(__file__).resolve().parents[3]
 PLANS = REPO / "workloads" / "plans"
 SHIPPED = {"demo", "validate-hpc", "mlops-1.1", "mlops-2.1", "mlops-4", "mlops-5.1"}
 
-# Every action the shipped plans call, and the parameters they pass. Other branches implement
-# them; keep this list and those actions in step (cockpit plan validate names any mismatch).
-ASSUMED_ACTIONS = {
+# Every action the shipped plans call, with the parameters they pass (a pin: renaming an action
+# or a parameter breaks this test before it breaks a plan in someone's CI).
+ACTIONS_USED = {
     "vm.start": {"name"},
     "vm.force_off": {"name"},
-    "slurm.submit": {"template", "name", "gpus", "nodes", "image", "params"},
+    "slurm.submit": {"template", "name", "nodes", "gpus_per_node", "cpus_per_task", "time", "image", "command",
+                     "workdir", "output", "env"},
     "slurm.cancel": {"job_id"},
-    "storage.probe": {"path", "size_mb", "files"},
-    "mlflow.register_model": {"run_id", "name", "artifact_path", "alias"},
-    "kube.deploy_inference": {"name", "namespace", "model_name", "model_version", "gpus"},
-    "kube.inference_check": {"name", "namespace", "requests", "concurrency", "protocol"},
-    "kube.delete_inference": {"name", "namespace"},
+    "storage.probe": {"path", "size_mb", "files", "target_mb_s"},
+    "mlflow.register_model": {"run_id", "model_name", "artifact_path"},
+    "mlflow.set_alias": {"model_name", "alias", "version"},
+    "kube.isvc.deploy": {"model", "version", "name", "namespace", "protocol", "gpus"},
+    "kube.isvc.check": {"name", "namespace", "requests", "concurrency", "protocol", "input_shape"},
+    "kube.isvc.delete": {"name", "namespace"},
 }
+
+
+def _plans() -> dict[str, Any]:
+    return {p.stem: load_plan(p).plan for p in sorted(PLANS.glob("*.yaml"))}
 
 
 def test_every_seed_plan_is_shipped_and_valid():
@@ -49,34 +62,154 @@ def test_every_seed_plan_is_shipped_and_valid():
             "MLOPS-4.1", "MLOPS-5.1"} <= seeds
 
 
-def test_shipped_plans_use_only_the_listed_actions_and_params():
-    used: dict[str, set[str]] = {}
-    for path in PLANS.glob("*.yaml"):
-        for step in load_plan(path).plan.steps:
-            if step.action:
-                used.setdefault(step.action, set()).update(step.params)
-    for action, params in used.items():
-        assert action in ASSUMED_ACTIONS, f"{action} is not in ASSUMED_ACTIONS"
-        assert params <= ASSUMED_ACTIONS[action], (action, params - ASSUMED_ACTIONS[action])
-
-
-def test_shipped_plans_against_this_build_name_only_missing_actions(capsys):
-    """`cockpit plan validate` against the real registry: the only problems allowed are actions
-    this build does not have yet; existing actions must accept the plans' parameters."""
+def test_shipped_plans_use_real_actions_with_their_parameters():
     from cockpit.ops import default_registry
 
     registry = default_registry()
+    used: dict[str, set[str]] = {}
+    for plan in _plans().values():
+        for step in plan.steps:
+            if step.action:
+                used.setdefault(step.action, set()).update(step.params)
+    assert set(used) == set(ACTIONS_USED), "update ACTIONS_USED with the plans"
+    for action, params in used.items():
+        assert action in registry, action
+        assert params <= ACTIONS_USED[action], (action, params - ACTIONS_USED[action])
+        assert params <= set(registry.get(action).params.model_fields), action
+
+
+def test_plan_validate_passes_on_every_shipped_plan(capsys):
+    """`cockpit plan validate` against the real registry (actions, parameters, templates)."""
     for path in sorted(PLANS.glob("*.yaml")):
         rc = main(["plan", "validate", str(path)])
-        err = capsys.readouterr().err
-        lines = [line.strip() for line in err.splitlines()[1:]]
-        for line in lines:
-            if line.startswith("(actions known"):
+        captured = capsys.readouterr()
+        assert rc == 0, f"{path.name}: {captured.err}"
+        assert f"valid (plan {path.stem}:" in captured.out
+
+
+def test_the_format_example_in_the_readme_is_a_valid_plan():
+    import re
+
+    from cockpit.ops import default_registry
+    from cockpit.plans import parse_plan
+
+    block = re.search(r"```yaml\n(.*?)```", (PLANS / "README.md").read_text(), re.S).group(1)
+    loaded = parse_plan(block, "workloads/plans/README.md", registry=default_registry())
+    assert [s.id for s in loaded.plan.steps][:2] == ["submit", "done"]
+
+
+# -- snapshot fields and step outputs the plans read ----------------------------------------------
+def _snapshot_models() -> dict[str, dict[str | None, type[BaseModel]]]:
+    """Item model of each source's items (None) and of its list sections: the JSON contract."""
+    from backends.beegfs.models import ClientMount, ServiceState, StorageNode, StorageTarget
+    from backends.gpus.models import GpuItem
+    from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem
+    from backends.libvirt.models import VmItem
+    from backends.mlflow.models import ExperimentItem, RegisteredModelItem, RunItem
+    from backends.slurm.models import Job, Node, Partition
+
+    return {
+        "vms": {None: VmItem},
+        "gpus": {None: GpuItem},
+        "slurm": {None: Job, "nodes": Node, "partitions": Partition},
+        "storage": {None: StorageTarget, "nodes": StorageNode, "mounts": ClientMount, "services": ServiceState},
+        "kubernetes": {None: PodItem, "nodes": NodeItem, "training_jobs": TrainingJobItem,
+                       "inference_services": InferenceServiceItem},
+        "mlflow": {None: RunItem, "experiments": ExperimentItem, "registered_models": RegisteredModelItem},
+    }
+
+
+def _path_problem(model: type[BaseModel], path: str) -> str | None:
+    head, _, rest = path.partition(".")
+    if head not in model.model_fields:
+        return f"{model.__name__} has no field {head!r}"
+    if not rest:
+        return None
+    annotation = model.model_fields[head].annotation
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    options = typing.get_args(annotation) if union else (annotation,)
+    for option in options:
+        if typing.get_origin(option) is dict:
+            return None  # metrics.<name>, tags.<name>, params.<name>: any key
+        if isinstance(option, type) and issubclass(option, BaseModel):
+            return _path_problem(option, rest)
+    return f"{model.__name__}.{head} is not a mapping or model, so {path!r} cannot be read"
+
+
+def _action_outputs() -> dict[str, set[str]]:
+    """What the actions the plans read outputs of return (from their code)."""
+    from cockpit.kube_inference import summarize
+
+    return {
+        "slurm.submit": {"job_id", "name", "template"},  # checked for real by the full demo test
+        "mlflow.register_model": {"model", "version", "source", "status"},
+        "mlflow.set_alias": {"model", "alias", "version"},
+        "kube.isvc.deploy": {"created", "storage_uri", "model", "version", "uid"},
+        "kube.isvc.check": set(summarize([0.01], 0, 1.0, 1)) | {"url", "protocol", "first_error"},
+        "storage.probe": {"id", "started_at", "finished_at", "path", "size_mb", "files", "target_mb_s", "nodes",
+                          "errors", "write_mb_s", "read_mb_s", "create_ops_s", "stat_ops_s", "remove_ops_s",
+                          "meets_target"},
+        "vm.start": set(), "vm.force_off": set(), "slurm.cancel": {"op", "target"}, "kube.isvc.delete": {"deleted"},
+    }
+
+
+def _checks_of(step: Any) -> list[Any]:
+    from cockpit.plans.conditions import expand
+
+    conditions = [step.wait] if step.wait else list(step.assert_ or [])
+    return [check for cond in conditions for check in (expand(cond) or [])]
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return RUNTIME_REF.findall(node)
+    if isinstance(node, dict):
+        return [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_snapshot_fields_and_step_outputs_the_plans_read_exist(name):
+    plan = load_plan(PLANS / f"{name}.yaml").plan
+    models = _snapshot_models()
+    steps = {s.id: s for s in plan.steps}
+    problems = []
+    for step in plan.steps:
+        for check in _checks_of(step):
+            model = models[check.source].get(check.section)
+            if model is None:
+                problems.append(f"{step.id}: {check.source} has no item section {check.section!r}")
                 continue
-            assert "unknown action" in line, f"{path.name}: {line}"
-            name = line.split("'")[1]
-            assert name not in registry
-        assert rc == (2 if lines else 0)
+            for path in [*check.where, *([check.field] if check.field else [])]:
+                if (why := _path_problem(model, path)):
+                    problems.append(f"{step.id}: {why}")
+        for ref in _refs(step.model_dump(mode="json", by_alias=True)):
+            if not ref.startswith("steps."):
+                continue
+            _, source_id, *path = ref.split(".")
+            source = steps[source_id]
+            if source.action:
+                if path[0] not in _action_outputs()[source.action]:
+                    problems.append(f"{step.id}: {source.action} returns no {path[0]!r}")
+            else:
+                checks = _checks_of(source)
+                assert checks, f"{step.id}: {ref} reads a step that has no snapshot outputs"
+                model = models[checks[0].source].get(checks[0].section)
+                if path[0] not in ("count", "matched", "value") and (why := _path_problem(model, ".".join(path))):
+                    problems.append(f"{step.id}: {ref}: {why}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_field_checker_catches_guessed_names():
+    from backends.mlflow.models import RunItem
+    from backends.slurm.models import Job
+
+    assert _path_problem(RunItem, "metrics.anything") is None
+    assert _path_problem(RunItem, "tags.slurm_job_id") is None
+    assert "no field 'accuracy'" in _path_problem(RunItem, "accuracy")
+    assert "not a mapping" in _path_problem(Job, "state.upper")
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -87,20 +220,25 @@ def test_dry_run_of_shipped_plans(name, capsys):
     assert lines[0].startswith(f"plan {name}:") and any("cleanup" in l for l in lines)
 
 
+# -- the demo plan ----------------------------------------------------------------------------
+SLURM_STEPS = {"slurm_nodes", "submit", "job_done", "run_logged", "cancel_job"}
+ALWAYS_STEPS = {"vm_start", "vm_running", "gpu_passed_through", "mlflow_answers", "vm_off"}
+
+
 @pytest.mark.slow
 def test_demo_plan_runs_on_the_embedded_lab_and_writes_all_reports(tmp_path, capsys):
-    """Today's part of the demo: libvirt test-driver VMs and GPUs, the MLflow store, cleanup.
-    The SLURM/training steps are disabled with --var slurm=false until those actions merge."""
+    """Without a SLURM lab: libvirt test-driver VMs and GPUs, the MLflow store, cleanup; the
+    SLURM and training steps are switched off with --var slurm=false."""
     report = tmp_path / "report"
     rc = main(["--run", str(PLANS / "demo.yaml"), "--var", "slurm=false", "--report-dir", str(report)])
     out = capsys.readouterr().out
     assert rc == 0, out
     state = RunState.load(report / "state.json")
     passed = {sid for sid, rec in state.steps.items() if rec["status"] == "passed"}
-    assert passed == {"vm_start", "vm_running", "gpu_passed_through", "mlflow_answers", "vm_off"}
-    assert state.steps["submit"]["reason"] == "when: false"
+    assert passed == ALWAYS_STEPS
+    assert {sid for sid, rec in state.steps.items() if rec.get("reason") == "when: false"} == SLURM_STEPS
     junit = (report / "junit.xml").read_text()
-    assert junit.count("<testcase") == 9 and 'failures="0"' in junit
+    assert junit.count("<testcase") == len(ALWAYS_STEPS | SLURM_STEPS) and 'failures="0"' in junit
     assert "✅ passed" in (report / "summary.md").read_text()
     events = list(EventLog.read(report / "events.jsonl"))
     assert events[0]["event"] == "plan.start" and events[-1]["event"] == "plan.end"
@@ -110,19 +248,69 @@ def test_demo_plan_runs_on_the_embedded_lab_and_writes_all_reports(tmp_path, cap
         ("vm.start", "plan"), ("vm.force_off", "plan")]
 
 
-@pytest.mark.slow
-def test_demo_plan_full_against_the_local_lab(tmp_path, capsys):
-    from cockpit.ops import default_registry
+def _lab_env(tmp_path: Path, lab_config: str, tracking_uri: str) -> dict[str, str]:
+    """The environment of `cockpit --run`: what `cockpit lab up` leaves behind (lab.yaml in the
+    XDG config dir, merged into the embedded default config) plus MLFLOW_TRACKING_URI."""
+    config_home = tmp_path / "xdg_config_home"
+    (config_home / "cockpit").mkdir(parents=True, exist_ok=True)
+    shutil.copy(lab_config, config_home / "cockpit" / "lab.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "COCKPIT_", "MLFLOW_"))}
+    env.update(PYTHONPATH=str(REPO), XDG_CONFIG_HOME=str(config_home),
+               XDG_STATE_HOME=str(tmp_path / "xdg_state_home"), XDG_DATA_HOME=str(tmp_path / "xdg_data_home"),
+               MLFLOW_TRACKING_URI=tracking_uri, MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="1",
+               PYTHONWARNINGS="ignore")
+    return env
 
-    registry = default_registry()
-    missing = [a for a in ("slurm.submit", "slurm.cancel") if a not in registry]
-    if missing or not os.environ.get("COCKPIT_LAB_CONFIG"):
-        pytest.skip(f"PENDING (lead): needs actions {missing or 'ok'} and COCKPIT_LAB_CONFIG from `cockpit lab up`")
+
+@pytest.mark.slow
+@pytest.mark.needs_root
+def test_demo_plan_full_against_the_local_lab(slurm_lab, tmp_path):
+    """The issue's end-to-end check: every demo step against real slurmctld/slurmd, a real
+    MLflow store and the libvirt test driver; the job runs the real classifier (digits, CPU,
+    one thread) through workloads/slurm/train-classifier.sbatch.j2 and its MLflow run is found
+    by its slurm_job_id tag."""
+    from mlflow.tracking import MlflowClient
+
     report = tmp_path / "report"
-    rc = main(["--config", os.environ["COCKPIT_LAB_CONFIG"], "--run", str(PLANS / "demo.yaml"),
-               "--report-dir", str(report)])
-    assert rc == 0, capsys.readouterr().out
-    for name in ("junit.xml", "summary.md", "events.jsonl"):
-        assert (report / name).stat().st_size > 0
+    tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
+    env = _lab_env(tmp_path, slurm_lab.config_path, tracking_uri)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cockpit", "--run", str(PLANS / "demo.yaml"), "--report-dir", str(report),
+         "--var", f"python={sys.executable}", "--var", "epochs=5"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    job_logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in report.glob("demo-*.out"))
+    assert proc.returncode == 0, f"{proc.stdout[-4000:]}\n{proc.stderr[-3000:]}\n{job_logs}"
+    assert "plan demo: passed" in proc.stdout
+
+    # All three reports (and the state file) say passed.
     state = RunState.load(report / "state.json")
-    assert all(rec["status"] == "passed" for rec in state.steps.values())
+    assert state.verdict == "passed"
+    assert {sid: rec["status"] for sid, rec in state.steps.items()} == {
+        sid: "passed" for sid in ALWAYS_STEPS | SLURM_STEPS}
+    assert (report / "summary.md").read_text().startswith("# Plan `demo`: ✅ passed")
+    junit = (report / "junit.xml").read_text()
+    assert junit.count("<testcase") == 10 and 'failures="0"' in junit and 'errors="0"' in junit
+    events = list(EventLog.read(report / "events.jsonl"))
+    assert events[0]["event"] == "plan.start" and events[-1]["event"] == "plan.end"
+    assert events[-1].get("verdict") == "passed"
+
+    # The job really ran the workload on the lab, and MLflow holds its run, found independently.
+    job_id = state.steps["submit"]["outputs"]["job_id"]
+    assert isinstance(job_id, int) and state.steps["job_done"]["outputs"]["state"] == "COMPLETED"
+    job_out = (report / f"demo-{state.run_id}-{job_id}.out").read_text()
+    assert "final test accuracy" in job_out and f"job {job_id} done" in job_out
+    runs = MlflowClient(tracking_uri).search_runs(
+        [MlflowClient(tracking_uri).get_experiment_by_name("cockpit-demo").experiment_id],
+        filter_string=f"tags.slurm_job_id = '{job_id}'")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED" and run.data.metrics["final_test_accuracy"] >= 0.9
+    assert run.data.tags["plan"] == "demo" and run.data.tags["plan_step"] == "submit"
+    assert run.data.tags["cockpit.source"] == "slurm" and run.data.params["epochs"] == "5"
+    assert state.steps["run_logged"]["outputs"]["run_id"] == run.info.run_id
+
+    # Every action went through the audited action layer as the plan.
+    audit = [json.loads(l) for l in (tmp_path / "xdg_state_home" / "cockpit" / "audit.jsonl").read_text().splitlines()]
+    ended = [(r["action"], r["actor"]["via"], r["ok"]) for r in audit if r["event"] == "action.end"]
+    assert sorted(ended) == sorted([("vm.start", "plan", True), ("slurm.submit", "plan", True),
+                                    ("slurm.cancel", "plan", True), ("vm.force_off", "plan", True)])
