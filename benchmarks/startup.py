@@ -51,11 +51,12 @@ class Probe(CockpitApp):
     def on_mount(self):
         super().on_mount()
         self.call_after_refresh(lambda: self.marks.setdefault("first_frame_s", time.perf_counter() - T0))
-        self.set_interval(0.02, self.check)
+        self.checker = self.set_interval(0.02, self.check)
     def check(self):
         t = self.dashboard.pane("vms").table("vms") if self.dashboard.is_mounted else None
         if t is not None and t.row_count and "data_frame_s" not in self.marks:
             self.marks["data_frame_s"] = time.perf_counter() - T0
+            self.checker.stop()  # the probe must not be what costs CPU while idle
             self.set_timer(5.0, self.start_idle)   # let every source settle first
     def start_idle(self):
         self.cpu0 = resource.getrusage(resource.RUSAGE_SELF)

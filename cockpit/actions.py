@@ -113,8 +113,17 @@ class Action(Generic[P]):
 
 
 class ActionRegistry:
-    def __init__(self) -> None:
+    """Named actions. With a loader, the action modules are imported on first use, so start-up
+    (the screen's first frame, a one-shot snapshot) does not pay for importing every area."""
+
+    def __init__(self, loader: Callable[["ActionRegistry"], None] | None = None) -> None:
         self._actions: dict[str, Action[Any]] = {}
+        self._loader = loader
+
+    def _ensure_loaded(self) -> None:
+        loader, self._loader = self._loader, None
+        if loader is not None:
+            loader(self)
 
     def add(self, action: Action[Any]) -> Action[Any]:
         if action.name in self._actions:
@@ -141,6 +150,7 @@ class ActionRegistry:
         return decorate
 
     def get(self, name: str) -> Action[Any]:
+        self._ensure_loaded()
         try:
             return self._actions[name]
         except KeyError:
@@ -148,9 +158,11 @@ class ActionRegistry:
             raise UnknownAction(f"unknown action {name!r} (known: {known})") from None
 
     def __iter__(self) -> Iterator[Action[Any]]:
+        self._ensure_loaded()
         return iter(sorted(self._actions.values(), key=lambda a: a.name))
 
     def __contains__(self, name: str) -> bool:
+        self._ensure_loaded()
         return name in self._actions
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import signal
 from functools import partial
@@ -22,6 +25,14 @@ from cockpit.snapshot import Snapshot
 from screens.dashboard import PANE_OF_SOURCE, PANES, Dashboard
 from screens.modals import ActionMenu, ConfirmScreen, DetailScreen, HelpScreen, detail_renderable
 from screens.pane import SourceTable, render_module
+
+
+class NoWaitExecutor(ThreadPoolExecutor):
+    """The loop's default executor for backend calls: shutting down does not join threads that
+    are stuck in a backend (asyncio.run would otherwise wait for them when the app quits)."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)
 
 
 class SnapshotArrived(Message):
@@ -85,6 +96,9 @@ class CockpitApp(App[int]):
 
     # -- lifecycle ------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        if self.owns_hub:
+            # Quitting must not wait for a backend call that hangs in a worker thread.
+            asyncio.get_running_loop().set_default_executor(NoWaitExecutor(thread_name_prefix="cockpit-io"))
         cfg = self.runtime.loaded.config.cockpit
         keymap = dict(cfg.keymap)
         if keymap:
@@ -104,7 +118,8 @@ class CockpitApp(App[int]):
         if self.owns_hub and not hub.started:
             hub.start()
         self.call_after_refresh(self._show_all)
-        self.set_interval(5.0 if self.low_bandwidth else 1.0, self._tick_status)
+        # Ages are shown in 5 s buckets: a 2.5 s tick keeps them right without busy redraws.
+        self.set_interval(5.0 if self.low_bandwidth else 2.5, self._tick_status)
 
     def _attach_provisioning(self) -> None:
         """Ansible runs are a source of their own (not one of the six panes): shown on demand."""
@@ -477,4 +492,8 @@ def run_app(loaded: Any, read_only: bool = False) -> int:
         result = app.run()
     finally:
         forget_connections()
-    return result or 0
+    # The terminal is restored and every audit record is fsync'd: leave now rather than wait at
+    # interpreter exit for worker threads still inside a slow or hung backend call.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(result or 0)

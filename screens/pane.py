@@ -230,7 +230,7 @@ class SourcePane(Vertical, can_focus=False):
     DEFAULT_CSS = """
     SourcePane { border: round $primary-darken-2; height: 1fr; }
     SourcePane:focus-within { border: round $accent; }
-    SourcePane .status { height: auto; color: $text-muted; }
+    SourcePane .status { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     SourcePane .summary { height: auto; padding: 0 1; }
     SourcePane .hint { height: auto; color: $warning; padding: 0 1; }
     SourcePane .section-title { height: 1; color: $text-muted; text-style: italic; }
@@ -273,16 +273,28 @@ class SourcePane(Vertical, can_focus=False):
     def tables_of(self, source: str) -> list[SourceTable]:
         return [t for t in self.tables() if t.source == source]
 
+    def _set(self, widget: Static, content: Any, layout: bool = True) -> None:
+        """Update a line only when its text changed: an idle cockpit must not redraw (or worse,
+        re-layout) the screen every second for identical text."""
+        key = content.plain if isinstance(content, Text) else str(content)
+        if getattr(widget, "_shown", None) == key:
+            return
+        widget._shown = key  # type: ignore[attr-defined]
+        widget.update(content, layout=layout)
+
+    def _set_status(self, snap: Snapshot, filter_text: str) -> None:
+        # One fixed-height line: its text changes without any layout work.
+        self._set(self.query_one(f"#status-{snap.source}", Static), status_text(snap, filter_text), layout=False)
+
     def show(self, snap: Snapshot) -> None:
         tables = self.tables_of(snap.source)
         main = tables[0] if tables else None
-        self.query_one(f"#status-{snap.source}", Static).update(
-            status_text(snap, main.filter_text if main is not None else ""))
+        self._set_status(snap, main.filter_text if main is not None else "")
         hint = self.query_one(f"#hint-{snap.source}", Static)
         summary = self.query_one(f"#summary-{snap.source}", Static)
         unconfigured = snap.status is Status.UNCONFIGURED
         if unconfigured:
-            hint.update(f"To configure: {snap.hint}")
+            self._set(hint, f"To configure: {snap.hint}")
         hint.display = unconfigured
         for title in self.query(".section-title"):
             if title.id and title.id.startswith(f"title-{snap.source}-"):
@@ -296,10 +308,9 @@ class SourcePane(Vertical, can_focus=False):
         line = make_summary(snap) if (make_summary and not unconfigured and snap.fetched_at) else None
         summary.display = line is not None
         if line is not None:
-            summary.update(line)
+            self._set(summary, line)
 
     def refresh_status(self, snap: Snapshot) -> None:
         """Only the status line (the data age moves on even when data does not)."""
         tables = self.tables_of(snap.source)
-        filter_text = tables[0].filter_text if tables else ""
-        self.query_one(f"#status-{snap.source}", Static).update(status_text(snap, filter_text))
+        self._set_status(snap, tables[0].filter_text if tables else "")

@@ -10,10 +10,13 @@ from cockpit.snapshot import Snapshot, Status, utcnow
 def age(seconds: float | None) -> str:
     if seconds is None:
         return "never"
-    if seconds < 1:
+    # Coarse on purpose: the line changes (and is redrawn) only when the bucket changes.
+    if seconds < 5:
         return "just now"
+    if seconds < 60:
+        return f"{int(seconds // 5) * 5}s ago"
     if seconds < 90:
-        return f"{seconds:.0f}s ago"
+        return "1m ago"
     if seconds < 5400:
         return f"{seconds / 60:.0f}m ago"
     return f"{seconds / 3600:.1f}h ago"

@@ -217,6 +217,11 @@ def resolve_kubeconfig(loaded: "LoadedConfig", settings: "KubeSettings | None") 
         # KUBECONFIG may list several files; like kubectl we take the first one that exists.
         paths = [Path(p).expanduser() for p in env.split(":") if p]
         return next((p for p in paths if p.exists()), paths[0] if paths else None)
+    # kubectl's default; with a cockpit.kubernetes section it is used even when missing, so the
+    # pane says which file it looked for instead of staying silently unconfigured.
+    default = Path.home() / ".kube" / "config"
+    if settings is not None or default.exists():
+        return default
     return None
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import asyncssh
+if TYPE_CHECKING:  # asyncssh costs ~0.15 s to import: only when a connection is made
+    import asyncssh
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ class SshPool:
         self._locks: dict[SshTarget, asyncio.Lock] = {}
         self.connects = 0  # how many TCP+auth handshakes happened (load figures, tests)
 
-    async def connection(self, target: SshTarget) -> asyncssh.SSHClientConnection:
+    async def connection(self, target: SshTarget) -> "asyncssh.SSHClientConnection":
+        import asyncssh
+
         lock = self._locks.setdefault(target, asyncio.Lock())
         async with lock:
             conn = self._conns.get(target)
@@ -75,6 +78,8 @@ class SshPool:
     async def run(self, target: SshTarget, command: str | Sequence[str], *, timeout: float = 60.0,
                   input: str | None = None) -> CommandResult:
         """Run a command; a connection that dropped is reopened once."""
+        import asyncssh
+
         if not isinstance(command, str):
             import shlex
 

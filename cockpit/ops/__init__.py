@@ -21,8 +21,7 @@ MODULES = (
 )
 
 
-def default_registry() -> ActionRegistry:
-    registry = ActionRegistry()
+def register_all(registry: ActionRegistry) -> None:
     for name in MODULES:
         try:
             module = importlib.import_module(name)
@@ -31,4 +30,8 @@ def default_registry() -> ActionRegistry:
                 continue
             raise
         module.register(registry)
-    return registry
+
+
+def default_registry() -> ActionRegistry:
+    """Every area's actions, imported on first use of the registry."""
+    return ActionRegistry(loader=register_all)
