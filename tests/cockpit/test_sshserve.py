@@ -172,3 +172,25 @@ def test_host_key_created_once_with_safe_permissions(tmp_path):
     first = load_or_create_host_key(path)
     assert oct(path.stat().st_mode & 0o777) == "0o600" and oct(path.parent.stat().st_mode & 0o777) == "0o700"
     assert load_or_create_host_key(path).get_fingerprint() == first.get_fingerprint()
+
+
+async def test_more_viewers_cost_the_backends_what_one_does(server, keys):
+    """All sessions share one hub: backend fetches per second do not grow with viewers."""
+    collector = server.runtime.hub["vms"]
+
+    async def fetches_during(seconds: float) -> int:
+        start = collector.fetch_count
+        await asyncio.sleep(seconds)
+        return collector.fetch_count - start
+
+    one = await connect(server, keys["viewer"])
+    await one.wait_for("hpc-compute-01")
+    alone = await fetches_during(4.0)
+    more = [await connect(server, keys["viewer"]) for _ in range(2)]  # the fixture allows 3 sessions
+    for v in more:
+        await v.wait_for("hpc-compute-01")
+    together = await fetches_during(4.0)
+    assert alone >= 1
+    assert together <= alone + 1, (alone, together)
+    for v in (one, *more):
+        await v.close()
