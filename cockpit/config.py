@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from cockpit import paths
 from cockpit.errors import ConfigError, format_loc, format_validation_error
+from cockpit.yamltext import load_yaml
 
 PCI_ADDRESS = r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$"
 HEX4 = r"^(0x)?[0-9a-fA-F]{4}$"
@@ -400,13 +400,7 @@ class LoadedConfig:
 
 def parse_config(text: str, source: str, env: Mapping[str, str] | None = None) -> LoadedConfig:
     env = {**builtin_variables(), **(os.environ if env is None else env)}
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [f"{where}YAML syntax error: {problem}"]) from None
+    raw = load_yaml(text, source)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

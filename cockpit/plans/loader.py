@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import yaml
+
+from cockpit.yamltext import load_yaml
 from pydantic import BaseModel, ValidationError
 
 from cockpit.errors import ConfigError, format_loc, format_validation_error
@@ -363,15 +364,7 @@ def parse_plan(
 ) -> LoadedPlan:
     overrides = dict(overrides or {})
     env = {**_builtin_env(), **(os.environ if env is None else env)}
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [f"{where}YAML syntax error: {problem}"]) from None
-    except (ValueError, TypeError, RecursionError) as exc:  # odd YAML (huge ints, deep nesting)
-        raise ConfigError(source, [f"(top level): cannot read YAML: {exc}"]) from None
+    raw = load_yaml(text, source)
     if not isinstance(raw, dict):
         raise ConfigError(source, [f"(top level): expected a mapping with plan: and steps:, got {type(raw).__name__}"])
     bad = [k for k in raw if not isinstance(k, str)]
