@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from cockpit.snapshot import Snapshot, Status
-from screens.render import columns_for
+from screens.render import Column, render_module, section_items, table_spec
 from screens.status import status_line
+
+
+def _table(columns: list[Column], items: list[Any]) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    for col in columns:
+        table.add_column(col.title, overflow="fold")
+    for item in items:
+        table.add_row(*(col.cell(item) for col in columns))
+    return table
 
 
 def render_snapshots(snapshots: dict[str, Snapshot], width: int = 140) -> str:
@@ -20,16 +30,22 @@ def render_snapshots(snapshots: dict[str, Snapshot], width: int = 140) -> str:
         if snap.status is Status.UNCONFIGURED:
             console.print()
             continue
+        module = render_module(name)
+        summary = getattr(module, "summary", None)
+        if summary is not None and snap.fetched_at is not None:
+            line = summary(snap)
+            if line is not None:
+                console.print(line)
         items = list(snap.items.values())
-        if not items:
-            console.print("   (no items)\n")
-            continue
-        cols = columns_for(name, items)
-        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-        for col in cols:
-            table.add_column(col.title, overflow="fold")
-        for item in items:
-            table.add_row(*(col.cell(item) for col in cols))
-        console.print(table)
+        if items:
+            console.print(_table(table_spec(name, None, snap, items).columns, items))
+        else:
+            console.print("   (no items)")
+        # The sections a pane shows as tables of their own (SLURM nodes, training jobs, ...).
+        for section, spec in getattr(module, "SECTIONS", {}).items():
+            rows = list(section_items(snap.sections.get(section)).values())
+            if rows:
+                console.print(f"-- {name} {spec.get('title') or section}")
+                console.print(_table(table_spec(name, section, snap, rows).columns, rows))
         console.print()
     return buffer.getvalue()
