@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import sys
@@ -16,6 +17,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Input
 
@@ -74,8 +76,8 @@ class CockpitApp(App[int]):
     CSS_PATH = Path(__file__).with_name("cockpit.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {CockpitCommands}
     BINDINGS = [
-        Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.description,
-                priority=c.id in ("quit", "help", "command", "filter", "back"))
+        # Not priority bindings: the `:` and `/` prompts must be able to take q, ?, / and : as text.
+        Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.description)
         for c in COMMAND_REGISTRY if c.id != "palette"
     ]
 
@@ -163,9 +165,14 @@ class CockpitApp(App[int]):
         if pane_id is None or not self.dashboard.is_mounted:
             return
         try:
-            self.dashboard.pane(pane_id).show(snap)
+            pane = self.dashboard.pane(pane_id)
+        except NoMatches:  # the dashboard is being built or torn down
+            return
+        try:
+            pane.show(snap)
         except Exception as exc:  # a renderer bug must not take the screen down
-            self.dashboard.say(f"{snap.source}: cannot draw: {exc}", error=True)
+            with contextlib.suppress(NoMatches):
+                self.dashboard.say(f"{snap.source}: cannot draw: {exc}", error=True)
 
     def _tick_status(self) -> None:
         if not self.dashboard.is_mounted:
@@ -173,7 +180,8 @@ class CockpitApp(App[int]):
         for name, collector in self.runtime.hub.collectors.items():
             pane_id = PANE_OF_SOURCE.get(name)
             if pane_id:
-                self.dashboard.pane(pane_id).refresh_status(collector.snapshot)
+                with contextlib.suppress(NoMatches):
+                    self.dashboard.pane(pane_id).refresh_status(collector.snapshot)
 
     # -- keys -------------------------------------------------------------------------------------
     def action_help(self) -> None:

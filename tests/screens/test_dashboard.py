@@ -164,3 +164,34 @@ def test_dashboard_picture(snap_compare, tmp_path, demo_loaded):
         await settle(pilot, 5)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_plan_provisioning_and_pane_screens_open_from_the_dashboard(fixed_runtime):
+    app = CockpitApp(fixed_runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("colon", *"plan workloads/plans/demo.yaml", "enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "PlanScreen"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is app.dashboard
+        await pilot.press("colon", *"provisioning", "enter")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ProvisioningRunScreen"
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("5", "m")  # the MLflow pane's model registry
+        await settle(pilot)
+        assert type(app.screen).__name__ == "RegistryScreen"
+
+
+async def test_prompt_takes_keys_that_are_bindings_elsewhere_as_text(fixed_runtime):
+    app = CockpitApp(fixed_runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("colon", *"q?/:x")
+        prompt = app.dashboard.query_one("#prompt", Input)
+        assert prompt.value == "q?/:x" and app.is_running
+        await pilot.press("escape")
+        assert not prompt.has_class("visible")
