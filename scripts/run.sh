@@ -7,7 +7,8 @@
 # used and left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh >&2
+# The cockpit itself needs no test tools or PyTorch; scripts/test.sh adds them when it runs.
+SETUP_EXTRAS=${SETUP_EXTRAS-} bash scripts/setup.sh >&2
 cockpit=.venv/bin/cockpit
 started_lab=0
 if [ "${COCKPIT_NO_LAB:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v slurmctld >/dev/null \

@@ -2,7 +2,8 @@
 # Set up everything the cockpit and its tests need on Debian 12, as root: system packages
 # (libvirt-dev + pkg-config so libvirt-python builds; SLURM, munge, MariaDB, libvirtd, QEMU,
 # sshd for the real-component tests) and the virtual environment in .venv.
-# Idempotent and quick when nothing changed. SETUP_SKIP_APT=1 skips the system packages.
+# Idempotent and quick when nothing changed. SETUP_SKIP_APT=1 skips the system packages;
+# SETUP_EXTRAS picks the optional Python extras (default "test,workloads"; empty for none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -29,18 +30,23 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
   .venv/bin/pip install -q --upgrade pip
 fi
-# Reinstall only when the dependency list changed.
+# Reinstall only when the dependency list changed or an extra is asked for that is not there yet
+# (scripts/run.sh asks for none, scripts/test.sh for test and workloads).
 stamp=.venv/.cockpit-deps
-extras=${SETUP_EXTRAS:-test,workloads}
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)-$extras
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing Python packages into .venv"
+extras=${SETUP_EXTRAS-test,workloads}
+sha=$(sha256sum pyproject.toml | cut -d' ' -f1)
+read -r have_sha have_extras < "$stamp" 2>/dev/null || { have_sha=""; have_extras=""; }
+missing_extra=0
+for e in ${extras//,/ }; do case ",$have_extras," in *",$e,"*) ;; *) missing_extra=1 ;; esac; done
+if [ "$have_sha" != "$sha" ] || [ "$missing_extra" = 1 ]; then
+  [ "$have_sha" = "$sha" ] && [ -n "$have_extras" ] && extras="$have_extras,$extras"
+  echo "setup: installing Python packages into .venv${extras:+ (extras: $extras)}"
   case ",$extras," in
     *,workloads,*)
       # The workloads run on the CPU in tests: torch 2.13.0 is the CPU build this machine kind
       # keeps on disk (a plain `torch` would fetch a multi-GB CUDA build).
       .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/pip install -q "torch==2.13.0" ;;
   esac
-  .venv/bin/pip install -q -e ".[$extras]"
-  echo "$want" > "$stamp"
+  if [ -n "$extras" ]; then .venv/bin/pip install -q -e ".[$extras]"; else .venv/bin/pip install -q -e .; fi
+  echo "$sha $extras" > "$stamp"
 fi

@@ -17,7 +17,7 @@ def isolated_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))
     for var in ("COCKPIT_CONFIG", "LIBVIRT_DEFAULT_URI", "KUBECONFIG", "MLFLOW_TRACKING_URI", "SLURM_CONF",
-                "SLURMRESTD_URL", "SLURM_JWT", "COCKPIT_LIBVIRT_URI"):
+                "SLURMRESTD_URL", "SLURMRESTD_USER", "SLURM_JWT", "COCKPIT_LIBVIRT_URI"):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
 
