@@ -114,7 +114,8 @@ class CockpitApp(App[int]):
             self.notify(f"unknown theme {cfg.theme!r}; using the default", severity="warning")
         self.push_screen(self.dashboard)
         hub = self.runtime.hub
-        self._attach_provisioning()
+        # Ansible runs are not on the first frame: attach their source once the screen is up.
+        self.set_timer(1.0, self._attach_provisioning)
         self._unsubscribe = hub.subscribe_all(lambda snap: self.post_message(SnapshotArrived(snap)))
         self._unwatch = [c.watch() for c in hub.collectors.values()]
         if self.owns_hub and not hub.started:
