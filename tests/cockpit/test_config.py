@@ -68,6 +68,8 @@ def test_invalid_file_names_every_problem_by_path():
     assert any(p.startswith("clusters -> hpc -> compute_nodes[1] -> memory_gb: Input should be greater than or equal to 1") for p in problems), problems
     assert any(p.startswith("clusters -> hpc -> slurm_config: Value error, default_partition 'debug' is not one of partitions") for p in problems), problems
     assert any(p.startswith("cockpit -> refresh -> slurm -> interval: Input should be greater than 0") for p in problems), problems
+    # The list branch of `compute_nodes` got further: no noise about the {count: N} branch.
+    assert len(problems) == 3 and not any("ComputeNodeGroup" in p for p in problems), problems
 
 
 @pytest.mark.parametrize("text,expected", [
