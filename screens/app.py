@@ -92,7 +92,7 @@ class CockpitApp(App[int]):
         self.owns_hub = owns_hub
         self._unsubscribe: Callable[[], None] | None = None
         self._unwatch: list[Callable[[], None]] = []
-        self.dashboard = Dashboard()
+        self.dashboard = Dashboard(frozenset(name for name, c in runtime.hub.collectors.items() if not c.configured))
         read_only = runtime.read_only or self.actor.role == "viewer"
         self.sub_title = f"{runtime.loaded.config.metadata.name}{'  [read-only]' if read_only else ''}"
 

@@ -40,11 +40,15 @@ class Dashboard(Screen[None]):
     Dashboard #message.error { color: $error; }
     """
 
+    def __init__(self, unconfigured: frozenset[str] = frozenset()) -> None:
+        super().__init__()
+        self.unconfigured = unconfigured
+
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with Grid(id="grid"):
             for pane_id, title, views in PANES:
-                yield SourcePane(pane_id, title, views)
+                yield SourcePane(pane_id, title, views, self.unconfigured)
         yield Static("", id="message")
         yield Input(id="prompt")
         yield Footer()

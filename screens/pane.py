@@ -236,9 +236,13 @@ class SourcePane(Vertical, can_focus=False):
     SourcePane .section-title { height: 1; color: $text-muted; text-style: italic; }
     """
 
-    def __init__(self, pane_id: str, title: str, views: Iterable[tuple[str, str | None]]) -> None:
+    def __init__(self, pane_id: str, title: str, views: Iterable[tuple[str, str | None]],
+                 unconfigured: Iterable[str] = ()) -> None:
         super().__init__(id=f"pane-{pane_id}")
         self.pane_id = pane_id
+        # An unconfigured source stays so for the whole process: it gets its hint, no tables
+        # (fewer widgets make the first frame faster).
+        self.unconfigured = frozenset(unconfigured)
         self.views = tuple(views)
         self.sources = tuple(dict.fromkeys(source for source, _ in self.views))
         self.border_title = title
@@ -249,7 +253,7 @@ class SourcePane(Vertical, can_focus=False):
             yield Static("", classes="summary", id=f"summary-{source}")
             yield Static("", classes="hint", id=f"hint-{source}")
             for view_source, section in self.views:
-                if view_source != source:
+                if view_source != source or source in self.unconfigured:
                     continue
                 if section is None:
                     yield SourceTable(source, id=f"table-{source}")
