@@ -331,6 +331,8 @@ class PlanRunner:
             if step.cleanup and not dep_step.cleanup:
                 if rec["status"] in ("pending", "skipped") and not rec["attempts"]:
                     return f"nothing to clean up: {dep} never ran"
+                if step.cleanup == "passed" and rec["status"] == "failed":
+                    return f"cleanup only after success: {dep} failed, so this run may not own what it names"
                 continue
             if step.cleanup:
                 continue  # cleanup after cleanup: ordering only
@@ -350,7 +352,7 @@ class PlanRunner:
         return True
 
     async def _schedule(self, *, cleanup: bool) -> None:
-        order = [s for s in self.plan.steps if s.cleanup == cleanup]
+        order = [s for s in self.plan.steps if bool(s.cleanup) == cleanup]
         pending = [s for s in order if self.state.steps[s.id]["status"] not in FINAL]
         stop = (lambda: self._stop_cleanup) if cleanup else (lambda: self._stop_main)
         while True:

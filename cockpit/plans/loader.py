@@ -190,8 +190,8 @@ def waves(plan: Plan) -> list[list[str]]:
     steps come first; cleanup steps after them (they run last)."""
     out: list[list[str]] = []
     for cleanup in (False, True):
-        ids = [s.id for s in plan.steps if s.cleanup == cleanup]
-        needs = {s.id: [d for d in s.needs if d in ids] for s in plan.steps if s.cleanup == cleanup}
+        ids = [s.id for s in plan.steps if bool(s.cleanup) == cleanup]
+        needs = {s.id: [d for d in s.needs if d in ids] for s in plan.steps if bool(s.cleanup) == cleanup}
         done: set[str] = set()
         while len(done) < len(ids):
             wave = [sid for sid in ids if sid not in done and all(d in done for d in needs[sid])]

@@ -291,7 +291,11 @@ class Step(Strict):
     id: str = Field(pattern=STEP_ID, max_length=64, description="unique; later steps use ${steps.<id>.<output>}")
     name: str | None = Field(default=None, description="what a person reads in reports")
     needs: list[str] = Field(default_factory=list, description="steps that must pass first")
-    cleanup: bool = Field(default=False, description="runs after the others, whatever happened")
+    cleanup: bool | Literal["passed"] = Field(
+        default=False,
+        description="runs after the others, whatever happened; 'passed': only after the steps it needs "
+                    "passed (undo only what this run surely made, e.g. never delete a same-named object "
+                    "that a failed create found already there)")
     timeout: float | None = duration_field(None, "limit per attempt (default: the plan's defaults.timeout)")
     retry: Retry | None = None
     when: bool = Field(default=True, description="false skips the step (and what needs it); usually a variable: when: ${with_slurm}")

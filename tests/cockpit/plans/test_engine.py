@@ -162,6 +162,22 @@ steps:
     assert "never" not in labels
 
 
+async def test_cleanup_passed_undoes_only_what_this_run_made(run, journal):
+    runner = await run("""
+plan: owned
+steps:
+  - {id: create, action: test.fail_times, params: {key: exists, times: 9}}
+  - {id: created, action: test.echo, params: {value: mine}}
+  - {id: delete_failed, cleanup: passed, needs: create, action: test.echo, params: {value: delete-theirs}}
+  - {id: delete_mine, cleanup: passed, needs: created, action: test.echo, params: {value: delete-mine}}
+""")
+    st = runner.state.steps
+    assert st["delete_failed"]["status"] == "skipped" and "cleanup only after success" in st["delete_failed"]["reason"]
+    assert st["delete_mine"]["status"] == "passed"
+    labels = [c[1] for c in journal.calls if c[0] == "test.echo"]
+    assert "delete-theirs" not in labels and "delete-mine" in labels
+
+
 async def test_fail_fast_stops_starting_steps(run, journal):
     runner = await run("""
 plan: ff
