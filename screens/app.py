@@ -310,9 +310,9 @@ class CockpitApp(App[int]):
         title = f"{table.source}{'/' + table.section if table.section else ''}: {table.selected_key()}"
         self.push_screen(DetailScreen(title, detail_renderable(item, module)))
 
-    def on_data_table_row_selected(self, event: Any) -> None:
-        # DataTable consumes enter itself and reports the row: that is our "detail" key.
-        if isinstance(event.data_table, SourceTable) and event.data_table is self.dashboard.focused_table():
+    def on_virtual_table_row_selected(self, event: Any) -> None:
+        # The table consumes enter itself and reports the row: that is our "detail" key.
+        if isinstance(event.table, SourceTable) and event.table is self.dashboard.focused_table():
             event.stop()
             self.action_detail()
 

@@ -3,46 +3,40 @@ source (status, data age, last error, or how to configure it)."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Iterable
 
 from rich.text import Text
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from cockpit.filtering import FilterError, make_predicate
 from cockpit.snapshot import Snapshot, Status
 from screens.render import Column, TableSpec, section_items, table_spec
 from screens.render import render_module as render_module  # re-exported for the app
 from screens.status import status_line
+from screens.virtual_table import VirtualTable
 
-# Past this share of changed rows a clear-and-refill beats row-by-row edits (DataTable removal
-# is O(n) per row).
-REFILL_FRACTION = 0.5
 MAX_COLUMN_WIDTH = 40
 
 
-class SourceTable(DataTable):
-    """A DataTable that follows one source's snapshots, touching only cells that changed."""
-
-    DEFAULT_CSS = """
-    SourceTable { height: 1fr; }
-    """
+class SourceTable(VirtualTable):
+    """One source's rows (its items or one snapshot section), drawn virtually. An update
+    recomputes cells only for items that changed, filters and sorts plain tuples, and draws only
+    what is on screen: 10,000 rows cost a frame what 40 do."""
 
     def __init__(self, source: str, section: str | None = None, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        super().__init__(**kwargs)
         self.source = source
         self.section = section
         self.spec: TableSpec | None = None
         self.columns_spec: list[Column] = []
-        self.items: dict[str, Any] = {}
-        self._cells: dict[str, tuple[str, ...]] = {}
+        self.items: dict[str, Any] = {}  # the rows shown (after the filter), by key
         self.filter_text = ""
         self._predicate = None
         self._sort: tuple[int, bool] | None = None
-        self._widths: list[int] = []
+        self._known: dict[str, tuple[Any, tuple[str, ...]]] = {}  # key -> (item, cells) of the last update
         self.last_snapshot: Snapshot | None = None
-        self.refills = 0  # counted for tests and benchmarks
+        self.refills = 0  # full recomputations (column change), for tests and benchmarks
 
     # -- filter and sort ----------------------------------------------------------------------
     def set_filter(self, text: str) -> str | None:
@@ -59,40 +53,24 @@ class SourceTable(DataTable):
         self.filter_text = text.strip()
         self._predicate = predicate
         if self.last_snapshot is not None:
-            self._refill(self.last_snapshot)
+            self.apply(self.last_snapshot)
         return None
 
     def sort_by_cursor_column(self) -> None:
         col = self.cursor_column
         reverse = bool(self._sort and self._sort[0] == col and not self._sort[1])
         self._sort = (col, reverse)
-        self._apply_sort()
+        if self.last_snapshot is not None:
+            self.apply(self.last_snapshot)
 
-    def _apply_sort(self) -> None:
-        if self._sort is None or not self.columns_spec:
-            return
-        index, reverse = self._sort
-        if index >= len(self.columns_spec):
-            return
-
-        def natural(value: Any) -> Any:
-            text = str(value)
-            try:
-                return (0, float(text.rstrip("%").split()[0]), text)
-            except (ValueError, IndexError):
-                return (1, 0.0, text)
-
-        self.sort(self.columns_spec[index].title, key=natural, reverse=reverse)
+    @staticmethod
+    def _natural(value: str) -> tuple[int, float, str]:
+        try:
+            return (0, float(value.rstrip("%").split()[0]), value)
+        except (ValueError, IndexError):
+            return (1, 0.0, value)
 
     # -- updates ------------------------------------------------------------------------------
-    def _row(self, item: Any) -> tuple[str, ...]:
-        return tuple(c.cell(item) for c in self.columns_spec)
-
-    def _visible(self, cells: tuple[str, ...]) -> bool:
-        if self._predicate is None:
-            return True
-        return self._predicate({c.title: v for c, v in zip(self.columns_spec, cells)})
-
     def _rows_of(self, snap: Snapshot) -> dict[str, Any]:
         """The items this table shows: the snapshot's items, or one of its sections; filtered by
         the render module's own filter language when it has one."""
@@ -106,111 +84,50 @@ class SourceTable(DataTable):
             items = {k: v for k, v in items.items() if id(v) in kept}
         return items
 
-    def _ensure_columns(self, snap: Snapshot) -> bool:
+    def _ensure_columns(self, snap: Snapshot) -> None:
         raw = dict(snap.items) if self.section is None else section_items(snap.sections.get(self.section))
         self.spec = table_spec(self.source, self.section, snap, list(raw.values()))
-        spec = self.spec.columns
-        if [c.title for c in spec] == [c.title for c in self.columns_spec]:
-            return False
-        self.columns_spec = spec
-        self._widths = []
-        self._cells = {}
-        return True
+        if [c.title for c in self.spec.columns] != [c.title for c in self.columns_spec]:
+            self.columns_spec = self.spec.columns
+            self._known = {}
+            self.refills += 1
 
-    def _set_widths(self, rows: Iterable[tuple[str, ...]]) -> None:
-        """Explicit column widths from the content (capped), so layout never depends on when
-        the table was first measured; columns are rebuilt only when a column must grow."""
-        widths = [len(c.title) for c in self.columns_spec]
-        for cells in rows:
+    def _cells_for(self, key: str, item: Any) -> tuple[str, ...]:
+        known = self._known.get(key)
+        if known is not None and (known[0] is item or known[0] == item):
+            return known[1]
+        return tuple(c.cell(item) for c in self.columns_spec)
+
+    def apply(self, snap: Snapshot) -> None:
+        self.last_snapshot = snap
+        self._ensure_columns(snap)
+        items = self._rows_of(snap)
+        known: dict[str, tuple[Any, tuple[str, ...]]] = {}
+        visible: dict[str, tuple[str, ...]] = {}
+        titles = [c.title for c in self.columns_spec]
+        for key, item in items.items():
+            cells = self._cells_for(key, item)
+            known[key] = (item, cells)
+            if self._predicate is None or self._predicate(dict(zip(titles, cells))):
+                visible[key] = cells
+        self._known = known
+        self.items = {k: items[k] for k in visible}
+        order = list(visible)
+        if self._sort is not None and self._sort[0] < len(titles):
+            index, reverse = self._sort
+            order.sort(key=lambda k: self._natural(visible[k][index]), reverse=reverse)
+        widths = [len(t) for t in titles]
+        for cells in visible.values():
             for i, cell in enumerate(cells):
                 if len(cell) > widths[i]:
                     widths[i] = len(cell)
         widths = [min(w, MAX_COLUMN_WIDTH) for w in widths]
-        if widths == self._widths:
-            return
-        self.clear(columns=True)
-        for col, width in zip(self.columns_spec, widths):
-            self.add_column(col.title, key=col.title, width=width)
-        self._widths = widths
-
-    def _fits(self, cells: tuple[str, ...]) -> bool:
-        return all(len(cell) <= w or w >= MAX_COLUMN_WIDTH for cell, w in zip(cells, self._widths))
-
-    def _refill(self, snap: Snapshot) -> None:
-        self.refills += 1
-        selected = self.selected_key()
-        self.items = self._rows_of(snap)
-        rows = {key: self._row(item) for key, item in self.items.items()}
-        visible = {key: cells for key, cells in rows.items() if self._visible(cells)}
-        self._set_widths(visible.values())
-        self.clear()
-        self._cells = {}
-        for key, cells in visible.items():
-            self.add_row(*cells, key=key)
-            self._cells[key] = cells
-        self._apply_sort()
-        self._restore_cursor(selected)
-
-    def apply(self, snap: Snapshot) -> None:
-        self.last_snapshot = snap
-        if self._ensure_columns(snap):
-            self.items = self._rows_of(snap)
-            self._refill(snap)
-            return
-        self.items = self._rows_of(snap)
-        wanted: dict[str, tuple[str, ...]] = {}
-        for key, item in self.items.items():
-            cells = self._row(item)
-            if self._visible(cells):
-                wanted[key] = cells
-        removed = [k for k in self._cells if k not in wanted]
-        added = [k for k in wanted if k not in self._cells]
-        changed = [k for k in wanted if k in self._cells and wanted[k] != self._cells[k]]
-        churn = len(removed) + len(added) + len(changed)
-        if churn == 0:
-            return
-        too_wide = any(not self._fits(wanted[k]) for k in (*added, *changed))
-        if too_wide or churn > max(50, REFILL_FRACTION * max(len(self._cells), 1)):
-            self._refill(snap)
-            return
-        selected = self.selected_key()
-        for key in removed:
-            self.remove_row(key)
-            del self._cells[key]
-        for key in changed:
-            old, new = self._cells[key], wanted[key]
-            for col, before, after in zip(self.columns_spec, old, new):
-                if before != after:
-                    self.update_cell(key, col.title, after)
-            self._cells[key] = new
-        for key in added:
-            self.add_row(*wanted[key], key=key)
-            self._cells[key] = wanted[key]
-        if added or (changed and self._sort):
-            self._apply_sort()
-        self._restore_cursor(selected)
+        self.set_data(titles, widths, order, visible, keep_key=self.selected_key())
 
     # -- selection ----------------------------------------------------------------------------
-    def selected_key(self) -> str | None:
-        if self.row_count == 0:
-            return None
-        try:
-            row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
-        except Exception:
-            return None
-        return row_key.value
-
     def selected_item(self) -> Any:
         key = self.selected_key()
         return self.items.get(key) if key is not None else None
-
-    def _restore_cursor(self, key: str | None) -> None:
-        if key is None or key not in self._cells:
-            return
-        try:
-            self.move_cursor(row=self.get_row_index(key), animate=False)
-        except Exception:
-            pass
 
 
 def status_text(snap: Snapshot, filter_text: str = "") -> Text:

@@ -1,0 +1,51 @@
+"""Tables at scale: a SourceTable (virtual: draws only visible rows) fed 1,000 and 10,000 SLURM
+jobs, then the same with 1% of rows changed, and a cursor move. Prints milliseconds.
+
+    .venv/bin/python -m benchmarks.table_scale
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from textual.app import App
+
+from backends.slurm.models import Job
+from cockpit.snapshot import Snapshot, Status, utcnow
+from screens.pane import SourceTable
+
+
+def jobs(n: int, generation: int = 0) -> dict[str, Job]:
+    return {str(i): Job(job_id=i, display_id=str(i), name=f"job{i}", user="alice", partition="gpu", gpus=i % 8,
+                        state="PENDING" if (i + generation) % 100 == 0 else "RUNNING",
+                        time_used_s=i + generation * (i % 100 == 0)) for i in range(1, n + 1)}
+
+
+class Bench(App[None]):
+    def compose(self):
+        yield SourceTable("slurm", id="t")
+
+
+async def main() -> None:
+    app = Bench()
+    async with app.run_test(size=(160, 48)) as pilot:
+        table = app.query_one(SourceTable)
+        for n in (1_000, 10_000):
+            first, changed = jobs(n), jobs(n, 1)
+            t0 = time.perf_counter()
+            table.apply(Snapshot(source="slurm", status=Status.OK, fetched_at=utcnow(), items=first))
+            await pilot.pause()
+            t1 = time.perf_counter()
+            table.apply(Snapshot(source="slurm", status=Status.OK, fetched_at=utcnow(), items=changed))
+            await pilot.pause()
+            t2 = time.perf_counter()
+            await pilot.press("pagedown")
+            await pilot.pause()
+            t3 = time.perf_counter()
+            print(f"{n:>6} rows: first fill + frame {1000 * (t1 - t0):6.0f} ms; 1% changed + frame "
+                  f"{1000 * (t2 - t1):5.0f} ms; page down + frame {1000 * (t3 - t2):4.0f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
