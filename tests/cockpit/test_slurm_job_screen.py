@@ -47,7 +47,7 @@ async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
         await pilot.pause(0.5)
         with out.open("a") as fh:
             fh.write("second\n")
-        for _ in range(40):
+        for _ in range(200):  # generous: CI shares 2 cores
             await pilot.pause(0.1)
             if screen.lines_shown >= 2:
                 break

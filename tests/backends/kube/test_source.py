@@ -119,17 +119,22 @@ async def test_watch_pushes_changes_into_the_collector(fake, kubeconfig):
     collector.watch()
     collector.start()
     try:
-        async def has(pred):
-            for _ in range(500):
-                if seen and pred(seen[-1]):
-                    return
-                await asyncio.sleep(0.01)
+        async def has(pred, timeout: float = 20.0):
+            # Generous deadline: the whole suite shares 2 cores in CI. Look at the newest few
+            # snapshots, not only the last, so a push landing in between cannot hide a match.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            while loop.time() < deadline:
+                for snap in reversed(seen[-5:]):
+                    if pred(snap):
+                        return snap
+                await asyncio.sleep(0.02)
             raise AssertionError("no such snapshot pushed")
 
         await has(lambda s: len(s.items) == 3)
         fake.patch_status(POD, "mnist-worker-0", {"phase": "Failed"})
-        await has(lambda s: any(p.name == "mnist-worker-0" and p.phase == "Failed" for p in s.items.values()))
-        assert seen[-1].sections["nodes"][0].gpu_allocated == 0  # a failed pod holds no GPU
+        failed = await has(lambda s: any(p.name == "mnist-worker-0" and p.phase == "Failed" for p in s.items.values()))
+        assert failed.sections["nodes"][0].gpu_allocated == 0  # a failed pod holds no GPU
         fake.remove(POD, "mnist-launcher")
         await has(lambda s: len(s.items) == 2)
         fake.put(JOB, {"metadata": {"name": "etl"}, "spec": {"template": {"spec": {"containers": [
@@ -177,12 +182,12 @@ async def test_apiserver_lost_while_watching_marks_rows_stale(fake, kubeconfig):
     collector.watch()
     collector.start()
     try:
-        for _ in range(300):
+        for _ in range(2000):
             if collector.snapshot.items:
                 break
             await asyncio.sleep(0.01)
         await fake.stop()
-        for _ in range(300):
+        for _ in range(2000):
             if any(i.error for i in source.informers.values()):
                 break
             await asyncio.sleep(0.01)

@@ -49,13 +49,13 @@ async def test_lifecycle_events_arrive_and_poke(lab_uri: str) -> None:
     pokes = []
     watch = asyncio.create_task(source.watch(lambda r: None, lambda: pokes.append(1)))
     try:
-        for _ in range(50):
+        for _ in range(500):
             if source.hosts["lab"].generation:
                 break
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.1)
         await source.hosts["lab"].call(lambda c: c.lookupByName("split-vm").create())
-        for _ in range(100):
+        for _ in range(1000):
             if any(e.vm == "split-vm" and e.event == "started" for e in source.events):
                 break
             await asyncio.sleep(0.02)
