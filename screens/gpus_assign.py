@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
+from screens.actor import actor_of
 
 
 def check_text(check: dict[str, Any]) -> str:
@@ -66,7 +67,7 @@ class AssignGpuScreen(ModalScreen[dict[str, Any] | None]):
         if self.selected is None:
             return
         params = {"vm": self.selected, "pci_address": self.item.pci_address, "host": self.item.host}
-        result = await self.runtime.invoke("gpu.check_assign", params)
+        result = await self.runtime.dispatcher.invoke("gpu.check_assign", params, actor=actor_of(self), confirmed=True)
         self.check = result.result if result.ok else {"errors": [result.error], "ok": False}
         self.query_one("#check", Static).update(check_text(self.check))
         self.query_one("#confirm", Button).disabled = not self.check.get("ok")
@@ -76,12 +77,12 @@ class AssignGpuScreen(ModalScreen[dict[str, Any] | None]):
             self.dismiss(None)
             return
         if event.button.id == "confirm" and self.selected and self.check and self.check.get("ok"):
-            from cockpit.actions import ActionError, local_actor
+            from cockpit.actions import ActionError
 
             try:
                 result = await self.runtime.dispatcher.invoke(
                     "gpu.assign", {"vm": self.selected, "pci_address": self.item.pci_address, "host": self.item.host},
-                    actor=local_actor("tui"), confirmed=True)
+                    actor=actor_of(self), confirmed=True)
             except ActionError as exc:  # refused by a safety check (e.g. the VM started meanwhile)
                 self.query_one("#check", Static).update(f"✗ {exc}")
                 return

@@ -18,7 +18,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
-from cockpit.actions import local_actor
+from screens.actor import actor_of
 
 TAILS = (100, 1000, None)
 
@@ -92,7 +92,7 @@ class PodScreen(Screen[None]):
                 f"tail {tail if tail is not None else 'all'}  follow {'on' if self.follow else 'off'}")
 
     async def _invoke(self, name: str, params: dict[str, Any], progress: Any = None) -> Any:
-        return await self.runtime.dispatcher.invoke(name, params, actor=local_actor("tui"), progress=progress)
+        return await self.runtime.dispatcher.invoke(name, params, actor=actor_of(self), progress=progress)
 
     @work(exclusive=True, group="kube-describe")
     async def describe(self) -> None:

@@ -20,7 +20,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from cockpit.actions import ActionError, local_actor
+from cockpit.actions import ActionError
+from screens.actor import actor_of
 
 FIELDS = [  # (id, label, default, placeholder)
     ("name", "Name", "", "mnist-horovod"),
@@ -148,7 +149,7 @@ class TrainingWizard(Screen[None]):
             self.show(Text(str(exc), style="red"))
             return
         result = await self.runtime.dispatcher.invoke("kube.quota.check", {k: v for k, v in params.items()},
-                                                      actor=local_actor("tui"))
+                                                      actor=actor_of(self))
         if not result.ok:
             self.show(Text(f"review failed: {result.error}", style="red"))
             return
@@ -165,7 +166,7 @@ class TrainingWizard(Screen[None]):
 
     @work(exclusive=True, group="kube-wizard")
     async def submit(self, params: dict[str, Any]) -> None:
-        result = await self.runtime.dispatcher.invoke("kube.job.create", params, actor=local_actor("tui"),
+        result = await self.runtime.dispatcher.invoke("kube.job.create", params, actor=actor_of(self),
                                                       confirmed=True)
         if result.ok:
             self.show(Text(f"created {result.result['created']}", style="green"))

@@ -84,7 +84,8 @@ def chosen_metrics(runtime: Any) -> Sequence[str]:
 async def run_action(screen: Screen[Any], runtime: Any, name: str, params: dict[str, Any]) -> Any | None:
     """Prepare, show the confirmation text, invoke (audited) as the TUI user; notify the outcome.
     Must run inside a worker (it waits for the modal)."""
-    from cockpit.actions import ActionError, Danger, local_actor
+    from cockpit.actions import ActionError, Danger
+    from screens.actor import actor_of
 
     dispatcher = runtime.dispatcher
     try:
@@ -99,7 +100,7 @@ async def run_action(screen: Screen[Any], runtime: Any, name: str, params: dict[
             screen.notify("cancelled")
             return None
     try:
-        result = await dispatcher.invoke(name, prepared.params, actor=local_actor("tui"), confirmed=True)
+        result = await dispatcher.invoke(name, prepared.params, actor=actor_of(screen), confirmed=True)
     except ActionError as exc:
         screen.notify(str(exc), severity="error")
         return None

@@ -167,6 +167,7 @@ class PlanScreen(Screen):
     def action_run_plan(self) -> None:
         from cockpit.plans import PlanRunner
         from cockpit.plans.engine import refused_in_read_only
+        from screens.actor import actor_of
 
         if self.loaded is None:
             self.banner("open a plan first", error=True)
@@ -180,7 +181,9 @@ class PlanScreen(Screen):
             return
         if self.runner is not None:  # run again: fresh states
             self.open_plan(Path(self.loaded.source))
-        self.runner = PlanRunner(self.loaded, self.runtime, listeners=[self.on_plan_event], report_dir=self.report_dir)
+        # The plan acts as whoever opened it: an SSH viewer's plan is refused like their keys are.
+        self.runner = PlanRunner(self.loaded, self.runtime, listeners=[self.on_plan_event], report_dir=self.report_dir,
+                                 actor=actor_of(self, via="plan"))
         self.banner(f"{self.loaded.plan.plan}: running (c to cancel)")
         self.run_worker(self.runner.run(), name="plan-run", exclusive=True, exit_on_error=False)
 

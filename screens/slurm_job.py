@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header, Log, Static
 
 from cockpit.slurm_logs import follow_job_log, log_paths
 from screens.render.slurm import detail
+from screens.actor import actor_of
 
 
 class JobScreen(Screen):
@@ -59,7 +60,8 @@ class JobScreen(Screen):
 
     async def _load_detail(self, job_id: int) -> None:
         try:
-            result = await self.runtime.invoke("slurm.job_detail", {"job_id": job_id})
+            result = await self.runtime.dispatcher.invoke(
+                "slurm.job_detail", {"job_id": job_id}, actor=actor_of(self), confirmed=True)
         except Exception as exc:  # the screen must survive a broken backend
             self.query_one("#detail", Static).update(f"job detail failed: {exc}")
             return

@@ -139,11 +139,12 @@ class StorageScreen(Screen[None]):
         self.app.push_screen(ConfirmProbe(prepared.confirmation), answered)
 
     async def _run_probe(self) -> None:
-        from cockpit.actions import ActionError, local_actor
+        from cockpit.actions import ActionError
+        from screens.actor import actor_of
 
         self.set_status("probe running ...")
         try:
-            result = await self.runtime.dispatcher.invoke(PROBE_ACTION, {}, actor=local_actor("tui"), confirmed=True,
+            result = await self.runtime.dispatcher.invoke(PROBE_ACTION, {}, actor=actor_of(self), confirmed=True,
                                                           progress=self.set_status)
         except ActionError as exc:
             self.set_status(f"probe refused: {exc}")

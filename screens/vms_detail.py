@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
+from screens.actor import actor_of
 
 
 def describe_text(data: dict[str, Any]) -> str:
@@ -47,7 +48,8 @@ class VmDetailScreen(Screen[None]):
 
     async def action_reload(self) -> None:
         try:
-            result = await self.runtime.invoke("vm.describe", {"name": self.item.name, "host": self.item.host})
+            result = await self.runtime.dispatcher.invoke(
+                "vm.describe", {"name": self.item.name, "host": self.item.host}, actor=actor_of(self), confirmed=True)
         except Exception as exc:  # a broken backend must not break the screen
             self.query_one("#summary", Static).update(f"{self.item.name}: {exc}")
             return

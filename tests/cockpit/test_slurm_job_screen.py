@@ -24,7 +24,11 @@ class StubRuntime:
         assert name == "slurm"
         return self.source
 
-    async def invoke(self, name: str, params: dict):
+    @property
+    def dispatcher(self) -> "StubRuntime":
+        return self  # the screen calls dispatcher.invoke(name, params, actor=..., confirmed=...)
+
+    async def invoke(self, name: str, params: dict, **_: object):
         assert name == "slurm.job_detail"
         return SimpleNamespace(ok=True, error=None, outputs={
             "fields": {"JobId": str(params["job_id"]), "JobName": "demo"}, "nodes": ["node1", "node2"],
