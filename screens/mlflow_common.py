@@ -1,45 +1,17 @@
-"""Pieces shared by the MLflow screens: a confirmation modal, running an action from a screen,
-finding the adapter, and which metric columns the user chose."""
+"""Pieces shared by the MLflow screens: a prompt modal, running an action from a screen (with the
+shared confirmation modal of screens/modals.py), finding the adapter, and the chosen metric columns."""
 
 from __future__ import annotations
 
 from typing import Any, Sequence
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input, Static
 
 from screens.render.mlflow import DEFAULT_METRICS
-
-
-class ConfirmScreen(ModalScreen[bool]):
-    """Shows the action's own confirmation text; y confirms, n / escape cancels."""
-
-    BINDINGS = [("y", "answer(True)", "Yes"), ("n", "answer(False)", "No"), ("escape", "answer(False)", "Cancel")]
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 80; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
-    ConfirmScreen Horizontal { height: auto; margin-top: 1; }
-    """
-
-    def __init__(self, title: str, text: str, danger: str) -> None:
-        super().__init__()
-        self.title_text, self.text, self.danger = title, text, danger
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(f"[b]{self.title_text}[/b]  ({self.danger})")
-            yield Static(self.text, id="confirm-text")
-            with Horizontal():
-                yield Button("Yes (y)", variant="error" if self.danger == "destroy" else "warning", id="yes")
-                yield Button("No (n)", id="no")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
+from screens.modals import ConfirmScreen
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -95,7 +67,7 @@ async def run_action(screen: Screen[Any], runtime: Any, name: str, params: dict[
         return None
     action = prepared.action
     if action.danger is not Danger.READ:
-        ok = await screen.app.push_screen_wait(ConfirmScreen(action.title, prepared.confirmation, action.danger.value))
+        ok = await screen.app.push_screen_wait(ConfirmScreen(name, action.danger.value, prepared.confirmation))
         if not ok:
             screen.notify("cancelled")
             return None

@@ -11,11 +11,12 @@ from typing import Any, Callable
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Static
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
 
 from screens.render import storage as render
+from screens.modals import ConfirmScreen
 
 SOURCE = "storage"
 PROBE_ACTION = "storage.probe"
@@ -37,24 +38,6 @@ def history_table(history: list[dict[str, Any]]) -> Table:
     return table
 
 
-class ConfirmProbe(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "dismiss(False)", "cancel"), Binding("y", "dismiss(True)", "run")]
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm"):
-            yield Static(self.text, id="confirm-text")
-            with Horizontal():
-                yield Button("Run probe (y)", variant="warning", id="yes")
-                yield Button("Cancel (esc)", id="no")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-
 class StorageScreen(Screen[None]):
     """DETAIL_SCREEN of the storage pane; takes (runtime, item) like every detail screen."""
 
@@ -65,8 +48,6 @@ class StorageScreen(Screen[None]):
     ]
     DEFAULT_CSS = """
     StorageScreen #status { height: auto; color: $text-muted; }
-    ConfirmProbe { align: center middle; }
-    ConfirmProbe #confirm { width: 80%; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
     """
 
     def __init__(self, runtime: Any, item: Any = None, *, history_loader: Callable[[], list[dict[str, Any]]] | None = None) -> None:
@@ -136,7 +117,7 @@ class StorageScreen(Screen[None]):
             if yes:
                 self.run_worker(self._run_probe(), exclusive=True, group="probe")
 
-        self.app.push_screen(ConfirmProbe(prepared.confirmation), answered)
+        self.app.push_screen(ConfirmScreen(PROBE_ACTION, prepared.action.danger.value, prepared.confirmation), answered)
 
     async def _run_probe(self) -> None:
         from cockpit.actions import ActionError

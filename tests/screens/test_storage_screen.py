@@ -82,7 +82,10 @@ class _Dispatcher:
         self.calls = []
 
     def prepare(self, name, params):
+        from cockpit.actions import Danger
+
         class P:
+            action = type("A", (), {"danger": Danger.CHANGE})()
             confirmation = "On this machine: write 1024 MiB ..."
         return P()
 
