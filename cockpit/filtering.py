@@ -5,14 +5,14 @@
     /state=RUNNING !user=root
     /name~^train-       regex on one column
 
-Pure functions: the screen, the one-shot table and tests share them.
+Pure functions, used by the screen for sources without a filter language of their own.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,3 @@ def parse_filter(text: str) -> list[Term]:
 def make_predicate(text: str) -> Callable[[Mapping[str, str]], bool]:
     terms = parse_filter(text)
     return lambda row: all(t.matches(row) for t in terms)
-
-
-def filter_rows(rows: Sequence[Mapping[str, str]], text: str) -> list[Mapping[str, str]]:
-    pred = make_predicate(text)
-    return [r for r in rows if pred(r)]

@@ -36,7 +36,6 @@ class SourceTable(VirtualTable):
         self._sort: tuple[int, bool] | None = None
         self._known: dict[str, tuple[Any, tuple[str, ...]]] = {}  # key -> (item, cells) of the last update
         self.last_snapshot: Snapshot | None = None
-        self.refills = 0  # full recomputations (column change), for tests and benchmarks
 
     # -- filter and sort ----------------------------------------------------------------------
     def set_filter(self, text: str) -> str | None:
@@ -90,7 +89,6 @@ class SourceTable(VirtualTable):
         if [c.title for c in self.spec.columns] != [c.title for c in self.columns_spec]:
             self.columns_spec = self.spec.columns
             self._known = {}
-            self.refills += 1
 
     def _cells_for(self, key: str, item: Any) -> tuple[str, ...]:
         known = self._known.get(key)

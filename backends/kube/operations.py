@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator, Mapping
 
-from backends.kube.api import MERGE_PATCH, KubeApi, KubeError
+from backends.kube.api import MERGE_PATCH, KubeError
 from backends.kube.resources import EVENTS, JOBS, PODS, RESOURCEQUOTAS, Resource
 from backends.kube.source import KubeSource
 

@@ -22,7 +22,6 @@ from typing import Callable
 
 import yaml
 
-from cockpit import paths
 from cockpit.lab.slurm_conf import LabLayout, Ports, gres_conf, slurm_conf, slurmdbd_conf
 
 DEFAULT_ROOT = Path("/tmp/cockpit-slurm-lab")
