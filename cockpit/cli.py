@@ -133,8 +133,6 @@ def cmd_action_run(args: argparse.Namespace) -> int:
     loaded = load(args)
 
     async def go() -> int:
-        from backends.libvirt.connection import forget_connections
-
         runtime = build_runtime(loaded, read_only=True if args.read_only else None)
         try:
             result = await runtime.dispatcher.invoke(args.name, params, actor=local_actor("cli"), confirmed=args.yes)
@@ -152,7 +150,6 @@ def cmd_action_run(args: argparse.Namespace) -> int:
             return EXIT_FAIL
         finally:
             await runtime.close()
-            forget_connections()
         if result.ok:
             print(json.dumps({"ok": True, "action": result.action, "result": result.outputs}, default=str))
             return EXIT_OK

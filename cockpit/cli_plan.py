@@ -181,12 +181,6 @@ async def _run(loaded: Any, runtime: Any, state: Any, report_dir: Path | None) -
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await runtime.close()
-        try:
-            from backends.libvirt.connection import forget_connections
-
-            forget_connections()
-        except ImportError:
-            pass
     out = runner.report_dir
     print(f"plan {loaded.plan.plan}: {verdict} (run {runner.run_id})")
     print(f"reports: {out / 'summary.md'}  {out / 'junit.xml'}  {out / 'events.jsonl'}")

@@ -11,7 +11,6 @@ from cockpit.snapshot import SOURCE_NAMES, Snapshot
 
 
 async def collect(loaded: LoadedConfig, sources: Iterable[str] = SOURCE_NAMES, timeout: float = 30.0) -> dict[str, Snapshot]:
-    from backends.libvirt.connection import forget_connections
     from cockpit.runtime import build_runtime
 
     runtime = build_runtime(loaded, sources=tuple(sources))
@@ -19,7 +18,6 @@ async def collect(loaded: LoadedConfig, sources: Iterable[str] = SOURCE_NAMES, t
         snapshots = await runtime.hub.fetch_all(timeout=timeout)
     finally:
         await runtime.close()
-        forget_connections()
     # A source that did not answer in time is an error, never a silent pending state.
     out = {}
     for name, snap in snapshots.items():

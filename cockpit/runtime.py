@@ -6,6 +6,8 @@ Runtime; N viewers share its collectors.
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -14,7 +16,8 @@ from cockpit import paths
 from cockpit.actions import ActionRegistry, Actor, Dispatcher, local_actor
 from cockpit.audit import AuditLog
 from cockpit.config import LoadedConfig, load_config
-from cockpit.hub import Collector, Hub, make_timing
+from cockpit.hub import Collector, Hub, Timing, make_timing
+from cockpit.query import Query
 from cockpit.snapshot import SOURCE_NAMES
 from cockpit.sources import build_source
 
@@ -44,12 +47,38 @@ class Runtime:
             return self.hub.collectors[name].source
         raise KeyError(f"no adapter named {name!r}")
 
+    @property
+    def query(self) -> Query:
+        """On-demand reads (logs, run history, probe history): unaudited, never a write."""
+        return Query(self.adapter)
+
+    def provisioning(self) -> Any:
+        """The provisioning (ansible-runner) source, created on first use: registered as the
+        `ansible` adapter and added to the hub as the `provisioning` collector, so viewers see
+        runs live. Not one of the dashboard's sources, so nothing pays for it at start-up."""
+        from backends.ansible.source import ADAPTER_NAME, SOURCE_NAME, build_source
+
+        existing = self.extra_adapters.get(ADAPTER_NAME)
+        if existing is not None:
+            return existing
+        if SOURCE_NAME in self.hub.collectors:
+            source = self.hub.collectors[SOURCE_NAME].source
+        else:
+            source = build_source(self.loaded)
+            collector = Collector(source, Timing(interval=30.0, min_interval=0.1), always=False)
+            source.bind(collector.push)
+            self.hub.add(collector)
+        self.extra_adapters[ADAPTER_NAME] = source
+        return source
+
     async def invoke(self, name: str, params: dict[str, Any] | None = None, *, actor: Actor | None = None,
                      confirmed: bool = True) -> Any:
         """The Python API: run an action, audited, as the local user."""
         return await self.dispatcher.invoke(name, params or {}, actor=actor or local_actor("api"), confirmed=confirmed)
 
     async def close(self) -> None:
+        """The one place a cockpit process cleans up: stop the collectors, close the extra
+        adapters, and close the libvirt connections the vms and gpus sources share."""
         await self.hub.stop()
         for adapter in self.extra_adapters.values():
             close = getattr(adapter, "close", None)
@@ -57,6 +86,10 @@ class Runtime:
                 result = close()
                 if hasattr(result, "__await__"):
                     await result
+        # Only when libvirt was used at all: importing it here would cost every start-up.
+        connection = sys.modules.get("backends.libvirt.connection")
+        if connection is not None:
+            await asyncio.to_thread(connection.forget_connections)
 
 
 def build_runtime(

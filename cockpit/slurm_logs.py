@@ -1,8 +1,8 @@
-"""Following a job's output for the screens: which file, and through which adapter."""
+"""Which files hold a job's output (stdout, and stderr when it goes elsewhere)."""
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator
+from typing import Any
 
 
 def log_paths(job: Any) -> list[str]:
@@ -10,9 +10,3 @@ def log_paths(job: Any) -> list[str]:
     get = (lambda k: job.get(k)) if isinstance(job, dict) else (lambda k: getattr(job, k, None))
     paths = [p for p in (get("stdout"), get("stderr")) if p]
     return list(dict.fromkeys(paths))
-
-
-def follow_job_log(runtime: Any, path: str, **options: Any) -> AsyncIterator[str]:
-    """Lines of `path` as the job writes them (inotify locally, polling fallback, or `tail -F`
-    over SSH when the cockpit reaches Slurm by SSH)."""
-    return runtime.adapter("slurm").follow_log(path, **options)

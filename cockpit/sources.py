@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from cockpit.hub import Source, UnconfiguredSource
+from cockpit.source_types import NotConfigured, Source, UnconfiguredSource, env_value
 
 if TYPE_CHECKING:
     from cockpit.config import LoadedConfig
@@ -80,10 +80,7 @@ def build_source(name: str, loaded: "LoadedConfig") -> Source:
         return UnconfiguredSource(name, f"adapter not available ({exc}); {HINTS[name]}")
     try:
         return factory(loaded)
+    except NotConfigured as exc:
+        return UnconfiguredSource(name, f"{exc}; {HINTS[name]}" if str(exc) else HINTS[name])
     except Exception as exc:  # bad endpoint settings must not stop the other panes
         return BrokenSource(name, f"cannot set up {name}: {exc}")
-
-
-def env_value(loaded: "LoadedConfig", name: str) -> str | None:
-    value = loaded.env.get(name) if loaded.env else os.environ.get(name)
-    return value or None

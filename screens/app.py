@@ -127,11 +127,9 @@ class CockpitApp(App[int]):
     def _attach_provisioning(self) -> None:
         """Ansible runs are a source of their own (not one of the six panes): shown on demand."""
         try:
-            from backends.ansible.source import attach
+            self.runtime.provisioning()
         except ImportError:
             return
-        try:
-            attach(self.runtime)
         except Exception as exc:
             self.notify(f"provisioning runs unavailable: {exc}", severity="warning")
 
@@ -156,7 +154,7 @@ class CockpitApp(App[int]):
         for unwatch in self._unwatch:
             unwatch()
         if self.owns_hub:
-            await self.runtime.hub.stop()
+            await self.runtime.close()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         self._show(message.snapshot)
@@ -483,7 +481,6 @@ class CockpitApp(App[int]):
 
 
 def run_app(loaded: Any, read_only: bool = False) -> int:
-    from backends.libvirt.connection import forget_connections
     from cockpit.runtime import build_runtime
 
     runtime = build_runtime(loaded, read_only=True if read_only else None)
@@ -497,10 +494,7 @@ def run_app(loaded: Any, read_only: bool = False) -> int:
         signal.signal(signal.SIGHUP, hangup)
     except (ValueError, AttributeError):
         pass
-    try:
-        result = app.run()
-    finally:
-        forget_connections()
+    result = app.run()  # the app closes the runtime (collectors, connections) on unmount
     # The terminal is restored and every audit record is fsync'd: leave now rather than wait at
     # interpreter exit for worker threads still inside a slow or hung backend call.
     sys.stdout.flush()

@@ -40,12 +40,8 @@ class PromptScreen(ModalScreen[str | None]):
 
 
 def mlflow_adapter(runtime: Any) -> Any | None:
-    """The MLflow source behind the pane, or None when it is unconfigured/broken."""
-    try:
-        source = runtime.adapter("mlflow")
-    except KeyError:
-        return None
-    return source if hasattr(source, "runs_page") else None
+    """The MLflow reads of the query seam, or None when MLflow is unconfigured/broken."""
+    return runtime.query.run_history()
 
 
 def chosen_metrics(runtime: Any) -> Sequence[str]:

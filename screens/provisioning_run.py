@@ -37,10 +37,8 @@ class ProvisioningRunScreen(Screen):
     def __init__(self, runtime: Any, item: Any = None, *, collector: Any = None) -> None:
         super().__init__()
         if collector is None:
-            from backends.ansible.source import SOURCE_NAME, attach
-
-            attach(runtime)
-            collector = runtime.hub.collectors[SOURCE_NAME]
+            source = runtime.provisioning()
+            collector = runtime.hub.collectors[source.name]
         self.collector = collector
         self.focus_cell = (item.host, item.task_index) if item is not None and hasattr(item, "task_index") else None
         self.grid_data = Grid([], [], {})

@@ -1,7 +1,8 @@
 """Job detail screen: every field, the batch script, the node list and a live tail of the output.
 
 Opened with `enter` on a queue row (DETAIL_SCREEN in screens/render/slurm.py); `escape` goes back.
-The detail comes from the read action `slurm.job_detail`; the tail from cockpit.slurm_logs.
+The detail comes from the read action `slurm.job_detail`; the tail from the query seam
+(`runtime.query.follow_job_log`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 
-from cockpit.slurm_logs import follow_job_log, log_paths
+from cockpit.slurm_logs import log_paths
 from screens.render.slurm import detail
 from screens.actor import actor_of
 
@@ -65,10 +66,10 @@ class JobScreen(Screen):
         except Exception as exc:  # the screen must survive a broken backend
             self.query_one("#detail", Static).update(f"job detail failed: {exc}")
             return
-        if not getattr(result, "ok", True):
+        if not result.ok:
             self.query_one("#detail", Static).update(f"job detail failed: {result.error}")
             return
-        out = result.outputs if hasattr(result, "outputs") else result
+        out = result.outputs
         fields = out.get("fields") or {}
         nodes = out.get("nodes") or []
         text = "\n".join(f"{k}={v}" for k, v in fields.items())
@@ -80,7 +81,7 @@ class JobScreen(Screen):
     async def _tail(self, path: str) -> None:
         log = self.query_one("#log", Log)
         try:
-            async for line in follow_job_log(self.runtime, path):
+            async for line in self.runtime.query.follow_job_log(path):
                 if self.follow:
                     log.write_line(line)
                     self.lines_shown += 1

@@ -94,9 +94,7 @@ class StorageScreen(Screen[None]):
         if self._history_loader is not None:
             history = self._history_loader()
         else:
-            from backends.beegfs.probe import load_history  # the history file is local state, read-only here
-
-            history = load_history(20)
+            history = self.runtime.query.probe_history(20)
         self.query_one("#history", Static).update(history_table(history) if history else "")
 
     def action_refresh(self) -> None:

@@ -20,9 +20,8 @@ from backends.kube.informer import Informer, uid_of
 from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem
 from backends.kube.resources import CANDIDATES, JOBS, NODES, PODS, Resource, discover
 from cockpit import kube_status as ks
-from cockpit.hub import UnconfiguredSource
+from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
-from cockpit.sources import HINTS, env_value
 
 if TYPE_CHECKING:
     from cockpit.config import KubeSettings, LoadedConfig
@@ -229,7 +228,7 @@ def build_source(loaded: "LoadedConfig") -> Any:
     settings = loaded.config.cockpit.kubernetes
     kubeconfig = resolve_kubeconfig(loaded, settings)
     if kubeconfig is None:
-        return UnconfiguredSource("kubernetes", HINTS["kubernetes"])
+        raise NotConfigured()
     if not kubeconfig.exists():
         raise KubeConfigError(f"kubeconfig {kubeconfig} does not exist")
     return KubeSource(kubeconfig, settings.context if settings else None, settings.namespace if settings else None)

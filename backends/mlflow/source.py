@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from backends.mlflow.models import (
     ExperimentItem, MetricPoint, ModelVersionItem, RegisteredModelItem, RunDetail, RunItem, RunsPage,
 )
-from cockpit.hub import UnconfiguredSource
+from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
-from cockpit.sources import HINTS, env_value
 
 if TYPE_CHECKING:
     from cockpit.config import LoadedConfig, MlflowSettings
@@ -370,7 +369,7 @@ def resolve_settings(loaded: "LoadedConfig") -> "MlflowSettings | None":
 def build_source(loaded: "LoadedConfig") -> Any:
     settings = resolve_settings(loaded)
     if settings is None:
-        return UnconfiguredSource("mlflow", HINTS["mlflow"])
+        raise NotConfigured()
     check_tracking_uri(settings.tracking_uri)
     if settings.tracking_uri.startswith("sqlite:///"):
         from pathlib import Path

@@ -17,9 +17,8 @@ from backends.slurm import parse
 from backends.slurm.hostlist import expand_hostlist
 from backends.slurm.transport import (CliTransport, LocalRunner, NotSupported, RestTransport, SlurmError,
                                       SshRunner, read_token_file)
-from cockpit.hub import UnconfiguredSource
+from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
-from cockpit.sources import HINTS, env_value
 
 if TYPE_CHECKING:
     from cockpit.config import LoadedConfig, SlurmSettings
@@ -183,5 +182,5 @@ def build_source(loaded: "LoadedConfig") -> Any:
         elif env["SLURM_CONF"]:
             settings = SlurmSettings(transport="cli")
         else:
-            return UnconfiguredSource("slurm", HINTS["slurm"])
+            raise NotConfigured()
     return build_from_settings(settings, env)

@@ -1,38 +1,38 @@
 """The job detail screen: fields, batch script, node list and a live log tail of a real file.
 
-The runtime here is a small stand-in that answers `slurm.job_detail` with a fixed record and
-follows a real file with the real follower (backends/slurm/logtail.py); the live lab tests
-cover the adapter end to end."""
+The runtime is a real one (real Dispatcher, the real `slurm.job_detail` action, audited); only
+the SLURM adapter's `job_detail` answers a fixed record, and the log is followed by the real
+follower (backends/slurm/logtail.py). The live lab tests cover the adapter end to end."""
 
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
+import json
 
 from textual.app import App
 from textual.widgets import Log, Static
 
 from backends.slurm.models import Job
 from backends.slurm.source import SlurmSource
+from cockpit.actions import ActionRegistry
+from cockpit.audit import AuditLog
+from cockpit.config import parse_config
+from cockpit.hub import Collector, Hub
+from cockpit.ops import slurm as slurm_ops
+from cockpit.runtime import Runtime
 
 
-class StubRuntime:
-    def __init__(self) -> None:
-        self.source = SlurmSource(transport=None)
+class FixedDetailSlurm(SlurmSource):
+    async def job_detail(self, job_id: int) -> dict:
+        return {"fields": {"JobId": str(job_id), "JobName": "demo"}, "nodes": ["node1", "node2"],
+                "script": "#!/bin/bash\necho hello\n", "script_note": None}
 
-    def adapter(self, name: str):
-        assert name == "slurm"
-        return self.source
 
-    @property
-    def dispatcher(self) -> "StubRuntime":
-        return self  # the screen calls dispatcher.invoke(name, params, actor=..., confirmed=...)
-
-    async def invoke(self, name: str, params: dict, **_: object):
-        assert name == "slurm.job_detail"
-        return SimpleNamespace(ok=True, error=None, outputs={
-            "fields": {"JobId": str(params["job_id"]), "JobName": "demo"}, "nodes": ["node1", "node2"],
-            "script": "#!/bin/bash\necho hello\n", "script_note": None})
+def real_runtime(tmp_path) -> Runtime:
+    registry = ActionRegistry()
+    slurm_ops.register(registry)
+    return Runtime(loaded=parse_config("", "test"), hub=Hub([Collector(FixedDetailSlurm(transport=None))]),
+                   registry=registry, audit=AuditLog(tmp_path / "audit.jsonl"))
 
 
 async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
@@ -41,7 +41,8 @@ async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
     out = tmp_path / "slurm-7.out"
     out.write_text("first\n")
     job = Job(job_id=7, display_id="7", name="demo", state="RUNNING", stdout=str(out), stderr=str(out))
-    screen = JobScreen(StubRuntime(), job)
+    runtime = real_runtime(tmp_path)
+    screen = JobScreen(runtime, job)
 
     class Host(App):
         def on_mount(self) -> None:
@@ -59,6 +60,10 @@ async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
         assert list(log.lines) == ["first", "second"]
         assert "node1, node2" in str(screen.query_one("#detail", Static).render())
         assert "echo hello" in str(screen.query_one("#script", Static).render())
+    # The read went through the real Dispatcher: audited as a read action of the TUI.
+    events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(e["event"], e["action"], e["actor"]["via"]) for e in events] == [
+        ("action.start", "slurm.job_detail", "tui"), ("action.end", "slurm.job_detail", "tui")]
 
 
 async def test_follow_file_polling_fallback_sees_appends(tmp_path):

@@ -1,0 +1,75 @@
+"""The query seam: on-demand reads for screens and plans (job logs, run history, probe history).
+
+In the spirit of k9s's `Describer` / `Loggable`: each kind of read is a small typed Protocol an
+adapter may offer, and `Query` finds the adapter that offers it. Reads are not audited and change
+nothing; anything that changes the world is an action (cockpit.actions), never a query.
+Screens reach backends only through here, the snapshots and the actions.
+"""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator, Callable, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Loggable(Protocol):
+    """An adapter that can follow a log file as it grows (SLURM job output)."""
+
+    def follow_log(self, path: str, **options: Any) -> AsyncIterator[str]: ...
+
+
+@runtime_checkable
+class RunHistory(Protocol):
+    """An adapter that pages runs and reads one run's detail and metric history (MLflow)."""
+
+    async def runs_page(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    async def run_detail(self, run_id: str) -> Any: ...
+
+    async def metric_history(self, run_id: str, key: str) -> Any: ...
+
+    async def model_versions(self, name: str) -> Any: ...
+
+
+class QueryUnavailable(LookupError):
+    """The source that answers this read is not configured (or offers no such read)."""
+
+
+class Query:
+    """The reads of one runtime. `adapter(name)` is the runtime's adapter lookup."""
+
+    def __init__(self, adapter: Callable[[str], Any]) -> None:
+        self._adapter = adapter
+
+    def _find(self, source: str, kind: type[Any]) -> Any:
+        try:
+            found = self._adapter(source)
+        except KeyError:
+            raise QueryUnavailable(f"{source} is not part of this cockpit") from None
+        if not isinstance(found, kind):
+            raise QueryUnavailable(f"{source} is not configured (no {kind.__name__} reads)")
+        return found
+
+    # -- SLURM --------------------------------------------------------------------------------
+    def follow_job_log(self, path: str, **options: Any) -> AsyncIterator[str]:
+        """Lines of a job's output file as the job writes them (inotify locally, polling
+        fallback, or `tail -F` over SSH when the cockpit reaches Slurm by SSH)."""
+        loggable: Loggable = self._find("slurm", Loggable)
+        return loggable.follow_log(path, **options)
+
+    # -- MLflow -------------------------------------------------------------------------------
+    def run_history(self) -> RunHistory | None:
+        """The MLflow reads (runs, run detail, metric history, model versions), or None when
+        MLflow is not configured."""
+        try:
+            found: RunHistory = self._find("mlflow", RunHistory)
+        except QueryUnavailable:
+            return None
+        return found
+
+    # -- BeeGFS -------------------------------------------------------------------------------
+    def probe_history(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The last throughput probes, newest last (a small local state file)."""
+        from backends.beegfs.probe import load_history
+
+        return load_history(limit)
