@@ -171,7 +171,7 @@ def cmd_default(args: argparse.Namespace) -> int:
         except ImportError:
             _print_err("plans are not available in this build")
             return EXIT_FAIL
-        return plan_cli.run_plan_command(args)
+        return int(plan_cli.run_plan_command(args))
     if not interactive():
         args.format, args.sources, args.timeout = "table", None, args.timeout
         return cmd_snapshot(args)

@@ -6,9 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cockpit.lab.slurm_lab import LabSpec
 
 
-def _spec(args: argparse.Namespace):  # noqa: ANN202 - LabSpec, imported lazily
+def _spec(args: argparse.Namespace) -> "LabSpec":
     from cockpit.lab.slurm_lab import LabSpec
 
     return LabSpec(root=Path(args.dir), nodes=args.nodes, gpus=args.gpus, base=args.base,
@@ -70,7 +74,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if state["running"] else 1
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     from cockpit.lab.slurm_lab import DEFAULT_BASE, DEFAULT_ROOT
 
     lab = sub.add_parser("lab", help="a local Slurm sandbox on loopback (up, down, status)")

@@ -366,7 +366,7 @@ def expand(text: str, env: Mapping[str, str], where: str, warnings: list[str]) -
         name, default = match.group(1), match.group(2)
         value = env.get(name)
         if value not in (None, ""):
-            return value  # type: ignore[return-value]
+            return value
         if default is not None:
             return expand(default, env, where, warnings)
         warnings.append(f"{where}: ${{{name}}} is not set (expanded to '')")

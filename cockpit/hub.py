@@ -41,7 +41,7 @@ class Timing:
     def backoff(self, failures: int) -> float:
         if failures <= 0:
             return self.interval
-        return min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
+        return float(min(self.backoff_cap, self.backoff_base * 2.0 ** (failures - 1)))
 
 
 def short_error(exc: BaseException) -> str:
@@ -270,7 +270,12 @@ class Hub:
 
     def subscribe_all(self, callback: Subscriber) -> Callable[[], None]:
         unsubs = [c.subscribe(callback) for c in self.collectors.values()]
-        return lambda: [u() for u in unsubs] and None
+
+        def unsubscribe_all() -> None:
+            for unsubscribe in unsubs:
+                unsubscribe()
+
+        return unsubscribe_all
 
     def start(self) -> None:
         for c in self.collectors.values():

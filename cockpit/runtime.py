@@ -111,7 +111,7 @@ def build_runtime(
         Collector(build_source(name, loaded), make_timing(cfg.refresh.for_source(name)), always=always)
         for name in sources
     ]
-    audit = AuditLog(audit_path or Path(cfg.audit_log) if (audit_path or cfg.audit_log) else paths.default_audit_log())
+    audit = AuditLog(audit_path or (Path(cfg.audit_log) if cfg.audit_log else paths.default_audit_log()))
     return Runtime(
         loaded=loaded,
         hub=Hub(collectors),

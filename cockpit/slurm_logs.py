@@ -7,6 +7,8 @@ from typing import Any
 
 def log_paths(job: Any) -> list[str]:
     """stdout, and stderr when it goes to a different file."""
-    get = (lambda k: job.get(k)) if isinstance(job, dict) else (lambda k: getattr(job, k, None))
+    def get(key: str) -> Any:
+        return job.get(key) if isinstance(job, dict) else getattr(job, key, None)
+
     paths = [p for p in (get("stdout"), get("stderr")) if p]
     return list(dict.fromkeys(paths))

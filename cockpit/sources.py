@@ -7,7 +7,6 @@ registration). Factories are imported lazily so an unused backend costs nothing 
 from __future__ import annotations
 
 import importlib
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 

@@ -192,6 +192,7 @@ def verdict(
         reasons.append(Reason(severity="critical", subject="storage targets", message="no storage target is registered"))
     reasons = _dedupe(reasons)
     critical = [r for r in reasons if r.severity == "critical"]
+    status: Literal["ok", "degraded", "critical"]
     if critical:
         status = "critical"
     elif reasons:

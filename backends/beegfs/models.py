@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import computed_field
 
 from cockpit.snapshot import Item
 from cockpit.storage_health import Reason, Verdict  # noqa: F401 - re-exported; the verdict is decided in cockpit

@@ -140,7 +140,7 @@ class KubeSource:
                 if kind == "Job" and ks.owner(obj) and ks.owner(obj).get("kind") == "MPIJob":
                     continue  # an MPIJob's launcher Job: shown through its MPIJob
                 pods = tuple(sorted(self._job_pods.get((meta.get("namespace", ""), meta.get("name", "")), ())))
-                jobs.append(self._cached(kind, obj, lambda: TrainingJobItem.from_api(kind, obj, pods))
+                jobs.append(self._cached(kind, obj, lambda: TrainingJobItem.from_api(kind, obj, pods))  # noqa: B023 - called at once
                             if not pods else TrainingJobItem.from_api(kind, obj, pods))
         jobs.sort(key=lambda j: (j.namespace, j.name, j.kind))
         isvcs = sorted((self._cached("isvc", o, lambda o=o: InferenceServiceItem.from_api(o))

@@ -68,7 +68,7 @@ def columns_for(source: str, items: list[Any]) -> list[Column]:
         return [Column("ITEM", lambda i: i)]
     first = to_jsonable(items[0])
     names = list(first)[:7] if isinstance(first, dict) else ["value"]
-    return [Column(n.upper(), (lambda n: lambda i: to_jsonable(i).get(n))(n)) for n in names]
+    return [Column(n.upper(), (lambda n: lambda i: to_jsonable(i).get(n))(n)) for n in names]  # noqa: B023 - n is bound by the outer lambda
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def table_spec(source: str, section: str | None = None, snapshot: Any = None, it
         else:
             first = to_jsonable(items[0])
             names = list(first)[:7] if isinstance(first, dict) else ["value"]
-            columns = [Column(n.upper(), (lambda n: lambda i: to_jsonable(i).get(n))(n)) for n in names]
+            columns = [Column(n.upper(), (lambda n: lambda i: to_jsonable(i).get(n))(n)) for n in names]  # noqa: B023 - n is bound by the outer lambda
     return TableSpec(columns=list(columns), actions=tuple(spec.get("actions", ())),
                      detail_screen=spec.get("detail_screen"), title=spec.get("title"))
 

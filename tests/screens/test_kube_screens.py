@@ -3,7 +3,6 @@ the fake apiserver (tests/fakes/kube_apiserver.py) through a real kubeconfig."""
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from rich.console import Console

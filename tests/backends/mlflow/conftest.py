@@ -34,7 +34,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[lab.Mlfl
 @pytest.fixture(scope="session")
 def logged(mlflow_server: lab.MlflowServer) -> dict[str, Any]:
     """Runs logged the way workloads log them (MlflowClient over REST)."""
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(mlflow_server.uri)
