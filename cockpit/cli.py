@@ -50,7 +50,7 @@ def load(args: argparse.Namespace) -> Any:
 # -- snapshot -----------------------------------------------------------------------------------
 def cmd_snapshot(args: argparse.Namespace) -> int:
     from cockpit import oneshot
-    from cockpit.snapshot import SOURCE_NAMES
+    from cockpit.sources import SOURCE_NAMES
 
     sources = tuple(s.strip() for s in args.sources.split(",")) if args.sources else SOURCE_NAMES
     unknown = [s for s in sources if s not in SOURCE_NAMES]

@@ -7,7 +7,8 @@ import json
 from typing import Any, Iterable
 
 from cockpit.config import LoadedConfig
-from cockpit.snapshot import SOURCE_NAMES, Snapshot
+from cockpit.snapshot import Snapshot
+from cockpit.sources import SOURCE_NAMES
 
 
 async def collect(loaded: LoadedConfig, sources: Iterable[str] = SOURCE_NAMES, timeout: float = 30.0) -> dict[str, Snapshot]:

@@ -18,8 +18,7 @@ from cockpit.audit import AuditLog
 from cockpit.config import LoadedConfig, load_config
 from cockpit.hub import Collector, Hub, Timing, make_timing
 from cockpit.query import Query
-from cockpit.snapshot import SOURCE_NAMES
-from cockpit.sources import build_source
+from cockpit.sources import SOURCE_NAMES, build_source
 
 
 @dataclass

@@ -9,10 +9,19 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Callable, Protocol, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict
+
 from cockpit.snapshot import FetchResult
 
 if TYPE_CHECKING:
     from cockpit.config import LoadedConfig
+
+
+class Settings(BaseModel):
+    """Base of a source's settings model (`cockpit.<key>` in the config), which lives beside its
+    backend: unknown keys are refused, so a typo is an error that names its path."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 @runtime_checkable

@@ -9,17 +9,12 @@ from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
+from cockpit.sources import panes
 from screens.pane import SourcePane, SourceTable
 
-# (pane id, title, tables: (source, snapshot section or None for its items)); the order is the
-# tab order and the 1..5 keys.
-PANES: tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...] = (
-    ("vms", "VMs and GPU assignment", (("vms", None), ("gpus", None))),
-    ("slurm", "SLURM queue", (("slurm", None), ("slurm", "nodes"))),
-    ("storage", "BeeGFS / storage health", (("storage", None),)),
-    ("kubernetes", "Kubernetes pods", (("kubernetes", None), ("kubernetes", "training_jobs"))),
-    ("mlflow", "MLflow runs", (("mlflow", None),)),
-)
+# (pane id, title, tables: (source, snapshot section or None for its items)), from the source
+# registry (each spec's pane and pane_sections); the order is the tab order and the 1..5 keys.
+PANES: tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...] = tuple(panes())
 
 PANE_OF_SOURCE = {source: pane_id for pane_id, _, views in PANES for source, _ in views}
 

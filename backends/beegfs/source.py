@@ -15,7 +15,8 @@ from cockpit.source_types import NotConfigured
 from cockpit.snapshot import FetchResult
 
 if TYPE_CHECKING:
-    from cockpit.config import BeegfsSettings, LoadedConfig
+    from backends.beegfs.settings import BeegfsSettings
+    from cockpit.config import LoadedConfig
 
 
 class BeegfsSource:

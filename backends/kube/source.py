@@ -24,7 +24,8 @@ from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
 
 if TYPE_CHECKING:
-    from cockpit.config import KubeSettings, LoadedConfig
+    from backends.kube.settings import KubeSettings
+    from cockpit.config import LoadedConfig
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
 
 if TYPE_CHECKING:
-    from cockpit.config import LoadedConfig, MlflowSettings
+    from backends.mlflow.settings import MlflowSettings
+    from cockpit.config import LoadedConfig
 
 T = TypeVar("T")
 
@@ -357,7 +358,7 @@ class MlflowSource:
 
 def resolve_settings(loaded: "LoadedConfig") -> "MlflowSettings | None":
     """Config wins; MLFLOW_TRACKING_URI alone also configures the source (the ecosystem's setting)."""
-    from cockpit.config import MlflowSettings
+    from backends.mlflow.settings import MlflowSettings
 
     settings = loaded.config.cockpit.mlflow
     uri = env_value(loaded, "MLFLOW_TRACKING_URI")

@@ -21,7 +21,8 @@ from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
 
 if TYPE_CHECKING:
-    from cockpit.config import LoadedConfig, SlurmSettings
+    from backends.slurm.settings import SlurmSettings
+    from cockpit.config import LoadedConfig
 
 HISTORY_LIMIT = 500  # most recent accounting records kept in the snapshot
 
@@ -172,7 +173,7 @@ def build_from_settings(settings: "SlurmSettings", env: Mapping[str, str | None]
 
 
 def build_source(loaded: "LoadedConfig") -> Any:
-    from cockpit.config import SlurmSettings
+    from backends.slurm.settings import SlurmSettings
 
     settings = loaded.config.cockpit.slurm
     env = {name: env_value(loaded, name) for name in ("SLURM_CONF", "SLURMRESTD_URL", "SLURM_JWT", "SLURMRESTD_USER")}

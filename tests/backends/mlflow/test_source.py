@@ -12,6 +12,7 @@ from cockpit.config import parse_config
 from cockpit.hub import Collector
 from cockpit.mlflow_runs import filter_runs, parse_filter, search_filter
 from cockpit.snapshot import Status
+from cockpit.source_types import NotConfigured
 from cockpit.sources import build_source as build_any_source
 
 from .conftest import BULK_RUNS
@@ -142,7 +143,9 @@ def test_env_var_configures_the_source_and_config_wins(mlflow_server) -> None:
     only_env = parse_config("{}", "t", env={"MLFLOW_TRACKING_URI": mlflow_server.uri})
     assert build_source(only_env).tracking_uri == mlflow_server.uri
     nothing = parse_config("{}", "t", env={})
-    assert build_source(nothing).hint.startswith("set cockpit.mlflow")
+    with pytest.raises(NotConfigured):
+        build_source(nothing)
+    assert build_any_source("mlflow", nothing).hint.startswith("set cockpit.mlflow")
 
 
 def test_redact_uri_hides_passwords() -> None:

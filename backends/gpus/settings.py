@@ -1,0 +1,19 @@
+"""The `cockpit.gpus` settings of the gpus source (validated with the rest of the config)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from cockpit.source_types import Settings
+
+
+class GpuSettings(Settings):
+    nvml: Literal["auto", "off"] = "auto"
+    sysfs_root: str = "/sys"
+    # Read telemetry of passed-through GPUs from inside the guest (nvidia-smi over SSH).
+    guest_telemetry: bool = True
+    guest_ssh_user: str | None = None
+    # Which libvirt host the sysfs tree and NVML describe (default: the local qemu:/// host;
+    # a test-driver host only when named here).
+    sysfs_host: str | None = None
+    readiness_root: str = "/"
