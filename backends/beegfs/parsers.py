@@ -239,33 +239,25 @@ def parse_beegfs_df(text: str) -> list[TargetSpace]:
     `TargetID Cap. Pool Total Free % ITotal IFree %` with sizes in GiB and inodes in M (1e6)."""
     what = "beegfs-df"
     out: list[TargetSpace] = []
+    all_lines = text.splitlines()
     sections: dict[str, list[str]] = {}
     section: str | None = None
     for no, line in _lines(text):
         stripped = line.strip()
-        if stripped == "METADATA SERVERS:":
-            section = "meta"
-            sections[section] = []
-            continue
-        if stripped == "STORAGE TARGETS:":
-            section = "storage"
-            sections[section] = []
+        if stripped in ("METADATA SERVERS:", "STORAGE TARGETS:"):
+            section = "meta" if stripped.startswith("METADATA") else "storage"
+            sections[section] = [""] * len(all_lines)  # keeps line numbers in errors
             continue
         if not stripped:
             continue
         if section is None:
             raise ParseError(what, "row before a METADATA SERVERS:/STORAGE TARGETS: heading", no, line)
-        sections[section].append(line)
+        sections[section][no - 1] = line
     if not sections:
         raise ParseError(what, "neither METADATA SERVERS: nor STORAGE TARGETS: found")
     for kind, lines in sections.items():
-        if not lines:
-            continue  # beegfs-ctl failed for this half (its error went to stderr)
-        try:
+        if any(line.strip() for line in lines):  # empty: beegfs-ctl failed for this half (stderr)
             out.extend(_listtargets("\n".join(lines), kind, what)[1])
-        except ParseError as exc:
-            raise ParseError(what, f"{'STORAGE TARGETS' if kind == 'storage' else 'METADATA SERVERS'}: "
-                                   f"{str(exc).split(': ', 1)[1]}") from None
     return out
 
 

@@ -96,7 +96,7 @@ def entity(value: Any) -> EntityRef:
     if m:
         kind = _SHORT_TYPES.get(m["kind"]) or _LONG_TYPES.get(m["kind"])
         if kind is None:
-            raise ValueError(f"unknown node type in id {text!r}")
+            raise ValueError(f"not a BeeGFS id: {text!r} (unknown node type {m['kind']!r})")
         return EntityRef(kind, int(m["num"]))
     if text.isdigit():
         return EntityRef(None, int(text))
@@ -141,9 +141,9 @@ def json_rows(text: str, what: str) -> list[dict[str, Any]]:
 
 def rows_of(text: str, what: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
     """JSON or table output -> rows keyed by column."""
-    if looks_like_json(text):
-        return json_rows(text, what)
-    lines = [line for line in text.splitlines() if not _is_section_heading(line)]
+    lines = [line if not _is_section_heading(line) else "" for line in text.splitlines()]
+    if looks_like_json("\n".join(lines)):
+        return json_rows("\n".join(lines), what)
     try:
         return parse_table(lines, columns)
     except ValueError as exc:
@@ -335,7 +335,9 @@ def _health_human(text: str) -> HealthReport:
         m = _HEALTH_LINE.match(stripped)
         if m:
             out.append(HealthLine(status=m.group(1), check=m.group(2).strip(), summary=(m.group(3) or "").strip() or None))
-    return HealthReport(checks=out)
+    rank = ("UNKNOWN", "HEALTHY", "DEGRADED", "CRITICAL")  # report.go Status order, worst last
+    worst = max((h.status for h in out), key=rank.index) if out else None
+    return HealthReport(checks=out, status=worst)
 
 
 def _health_json(text: str, what: str) -> HealthReport:
