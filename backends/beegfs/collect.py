@@ -152,19 +152,17 @@ class BeegfsReader:
 
     # -- BeeGFS 7 ---------------------------------------------------------------------------
     async def _collect_v7(self, obs: Observation) -> None:
-        listnodes = {t: f"beegfs-ctl --listnodes --nodetype={t} --reachable" for t in ("meta", "storage", "client")}
-        listtargets = {t: f"beegfs-ctl --listtargets --nodetype={t} --state --longnodes" for t in ("meta", "storage")}
-        required = [self.checked(c) for c in (*listnodes.values(), *listtargets.values())]
+        node_types = ("management", "meta", "storage", "client")
+        listnodes = [f"beegfs-ctl --listnodes --nodetype={t} --reachable" for t in node_types]
+        listtargets = [f"beegfs-ctl --listtargets --nodetype={t} --state --longnodes" for t in ("meta", "storage")]
+        required = [self.checked(c) for c in (*listnodes, *listtargets)]
         optional = [self._optional(obs, "capacity (beegfs-df)", "beegfs-df", parsers.parse_beegfs_df),
-                    self._optional(obs, "management node and server addresses (beegfs-check-servers)",
-                                   "beegfs-check-servers", parsers.parse_check_servers)]
-        meta_nodes, storage_nodes, client_nodes, meta_t, storage_t, spaces, servers = await gather_all(*required, *optional)
-        servers = servers or []
-        address = {(s.type, s.num_id): s.address for s in servers}
-        records = (parsers.parse_ctl_listnodes(meta_nodes, "meta") + parsers.parse_ctl_listnodes(storage_nodes, "storage")
-                   + parsers.parse_ctl_listnodes(client_nodes, "client"))
-        obs.nodes.extend(node_item(s) for s in servers if s.type == "management")
-        obs.nodes.extend(node_item(r, address.get((r.type, r.num_id))) for r in records)
+                    self._optional(obs, "server addresses (beegfs-check-servers)", "beegfs-check-servers",
+                                   parsers.parse_check_servers)]
+        *node_lists, meta_t, storage_t, spaces, servers = await gather_all(*required, *optional)
+        address = {(s.type, s.num_id): s.address for s in servers or []}
+        for kind, text in zip(node_types, node_lists):
+            obs.nodes.extend(node_item(r, address.get((r.type, r.num_id))) for r in parsers.parse_ctl_listnodes(text, kind))
         states = parsers.parse_ctl_listtargets(meta_t, "meta") + parsers.parse_ctl_listtargets(storage_t, "storage")
         obs.targets = merge_targets(states, spaces or [])
 
