@@ -173,7 +173,7 @@ def _listtargets(text: str, node_type: str, what: str) -> tuple[list[TargetState
         stripped = line.strip()
         if not stripped or set(stripped) <= {"=", " "}:
             continue
-        header = _listtargets_header(line)
+        header = _listtargets_header(line) if "TargetID" in line else None
         if header is not None:
             cols = header
             continue
