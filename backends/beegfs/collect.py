@@ -161,7 +161,7 @@ class BeegfsReader:
                                    parsers.parse_check_servers)]
         *node_lists, meta_t, storage_t, spaces, servers = await gather_all(*required, *optional)
         address = {(s.type, s.num_id): s.address for s in servers or []}
-        for kind, text in zip(node_types, node_lists):
+        for kind, text in zip(node_types, node_lists, strict=True):
             obs.nodes.extend(node_item(r, address.get((r.type, r.num_id))) for r in parsers.parse_ctl_listnodes(text, kind))
         states = parsers.parse_ctl_listtargets(meta_t, "meta") + parsers.parse_ctl_listtargets(storage_t, "storage")
         obs.targets = merge_targets(states, spaces or [])

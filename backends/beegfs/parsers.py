@@ -192,7 +192,8 @@ def _listtargets(text: str, node_type: str, what: str) -> tuple[list[TargetState
                 node, node_id = _node_ref(node_text) if node_text else (None, None)
             except ValueError:
                 raise ValueError("node column not understood") from None
-            mirror = int(row["mirror_group"]) if row.get("mirror_group") else None
+            mirror_text = row.get("mirror_group")
+            mirror = int(mirror_text) if mirror_text else None
             pool = row.get("cap_pool")
             if pool is not None and pool not in _POOLS:
                 raise ValueError(f"unknown capacity pool {pool!r}")

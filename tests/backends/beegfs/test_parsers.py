@@ -306,3 +306,10 @@ def test_v8_health_net_both_forms(rel):
 def test_bad_v8_and_layout_input(call, text, expected):
     with pytest.raises(ParseError, match=expected):
         call(text)
+
+
+def test_check_servers_route_that_failed_has_no_address():
+    text = ("Storage\n==========\nstor03 [ID: 3]: reachable at <connect failed on all available routes>\n"
+            "stor04 [ID: 4]: UNREACHABLE\n\n")
+    rows = parsers.parse_check_servers(text)
+    assert [(r.name, r.reachable, r.address) for r in rows] == [("stor03", True, None), ("stor04", False, None)]
