@@ -313,3 +313,51 @@ def test_check_servers_route_that_failed_has_no_address():
             "stor04 [ID: 4]: UNREACHABLE\n\n")
     rows = parsers.parse_check_servers(text)
     assert [(r.name, r.reachable, r.address) for r in rows] == [("stor03", True, None), ("stor04", False, None)]
+
+
+def _parser_for(path: Path):
+    """Which parser reads a fixture, by the command it stands for."""
+    name, kind = path.name, path.parent.name
+    table = {
+        "beegfs-df.txt": parsers.parse_beegfs_df,
+        "check-servers.txt": parsers.parse_check_servers,
+        "proc_mounts.txt": parsers.parse_proc_mounts,
+        "systemctl_show.txt": parsers.parse_systemctl_show,
+        "cobra_unknown_flag.txt": None,  # stderr of a refused flag, not parsed
+    }
+    if name in table:
+        return table[name]
+    if name.startswith("listnodes_"):
+        node_type = name.removeprefix("listnodes_").removesuffix(".txt")
+        return lambda text: parsers.parse_ctl_listnodes(text, node_type)
+    if name.startswith("listtargets_"):
+        node_type = "meta" if "meta" in name else "storage"
+        return lambda text: parsers.parse_ctl_listtargets_with_space(text, node_type)
+    for prefix, parser in (("node_list", parsers.parse_v8_node_list), ("target_list", parsers.parse_v8_target_list),
+                           ("health_check", parsers.parse_v8_health_report), ("health_df", parsers.parse_v8_health_df),
+                           ("health_net", parsers.parse_v8_health_net)):
+        if name.startswith(prefix):
+            return parser
+    raise AssertionError(f"no parser known for fixture {kind}/{name}")
+
+
+BROKEN = {"v7/garbage/listtargets_storage.txt", "v7/check_servers_unexpected/check-servers.txt",
+          "v7/check_servers_unexpected/beegfs-df.txt"}
+
+
+@pytest.mark.parametrize("rel", sorted(str(p.relative_to(FIXTURES)) for p in FIXTURES.rglob("*")
+                                       if p.suffix in (".txt", ".json")))
+def test_every_fixture_parses_or_is_a_declared_broken_one(rel):
+    parse = _parser_for(FIXTURES / rel)
+    if parse is None:
+        return
+    if rel in BROKEN:
+        if rel.endswith("beegfs-df.txt"):  # the tool failed: only headings, nothing to read
+            assert parse(fixture(rel)) == []
+        else:
+            with pytest.raises(ParseError):
+                parse(fixture(rel))
+        return
+    result = parse(fixture(rel))
+    rows = result.checks if hasattr(result, "checks") else (result[0] if isinstance(result, tuple) else result)
+    assert rows, rel
