@@ -361,3 +361,13 @@ def test_every_fixture_parses_or_is_a_declared_broken_one(rel):
     result = parse(fixture(rel))
     rows = result.checks if hasattr(result, "checks") else (result[0] if isinstance(result, tuple) else result)
     assert rows, rel
+
+
+def test_v8_table_with_a_column_a_newer_release_added():
+    lines = fixture("v8/variants/target_list.table.txt").splitlines()
+    at = lines[0].index("ALIAS")
+    widened = [line[:at] + ("ZONE  " if i == 0 else "z1    ") + line[at:] if line.strip() else line
+               for i, line in enumerate(lines)]
+    states, spaces = parsers.parse_v8_target_list("\n".join(widened))
+    assert [(s.type, s.id, s.alias) for s in states][:2] == [("meta", 1, "target_meta_1"), ("storage", 101, "target_storage_101")]
+    assert spaces[-1].capacity_pool == "emergency"
