@@ -1,6 +1,6 @@
 """Parsers for what BeeGFS 8's `beegfs` tool prints (ThinkParQ/beegfs-go, `ctl`). Pure functions.
 
-Every shape here follows beegfs-go's own code; tests/fixtures/beegfs/v8/README.md cites the file
+Every shape here follows beegfs-go's own code; tests/fixtures/beegfs/README.md cites the file
 and commit for each fixture. The facts the parsers rest on:
 
 - `--output json` / `json-pretty` print a JSON array of row objects per page (ndjson, or json with

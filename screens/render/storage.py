@@ -13,7 +13,8 @@ from screens.render import Column, attr, bar, fmt
 
 STATUS_STYLE = {"ok": "bold green", "degraded": "bold yellow", "critical": "bold red"}
 STATE_STYLE = {"Online": "green", "Good": "green", "Probably-offline": "yellow", "Needs-resync": "yellow",
-               "resyncing": "yellow", "Offline": "red", "Bad": "red"}
+               "resyncing": "yellow", "Offline": "red", "Bad": "red",
+               "normal": "", "low": "yellow", "emergency": "bold red"}  # capacity pools
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -158,6 +159,7 @@ def targets_table(targets: Any) -> Table:
         cells = [col.cell(t) for col in COLUMNS]
         cells[2] = Text(cells[2], style=STATE_STYLE.get(cells[2], ""))
         cells[3] = Text(cells[3], style=STATE_STYLE.get(cells[3], ""))
+        cells[8] = Text(cells[8], style=STATE_STYLE.get(cells[8], ""))
         table.add_row(*cells)
     return table
 
