@@ -138,6 +138,7 @@ class BeegfsReader:
         await gather_all(server_part, self._collect_server_services(obs),
                          *(self._collect_client(obs, h) for h in self.settings.client_hosts))
         obs.nodes.sort(key=lambda n: (["management", "meta", "storage", "client"].index(n.type), n.num_id or 0, n.name))
+        obs.notes.sort(key=lambda n: n.part)  # optional commands finish in any order
         return obs
 
     # -- optional parts -------------------------------------------------------------------------

@@ -118,6 +118,14 @@ async def test_optional_commands_that_fail_or_print_nonsense_become_notes(beegfs
     assert nodes["management:1"].name == "mgmt01" and nodes["management:1"].host is None
     # notes do not change the verdict
     assert result.sections["verdict"].status == "ok", messages(result)
+    # and they reach the one-shot JSON
+    collector = Collector(BeegfsSource(beegfs_lab.settings("v7-optional-broken")), Timing(timeout=30))
+    try:
+        doc = (await collector.fetch_once()).to_json()
+    finally:
+        await collector.stop()
+    assert doc["status"] == "ok"
+    assert [n["part"] for n in doc["notes"]] == ["capacity (beegfs-df)", "server addresses (beegfs-check-servers)"]
 
 
 async def test_client_without_mount(beegfs_lab):
