@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
@@ -355,6 +356,9 @@ def builtin_variables() -> dict[str, str]:
         "COCKPIT_WORKLOADS": str(paths.WORKLOADS_DIR),
         "COCKPIT_DATA_DIR": str(paths.data_dir()),
         "COCKPIT_STATE_DIR": str(paths.state_dir()),
+        # The cockpit's own interpreter (its venv has the workloads' packages): what plans run
+        # jobs with unless they (or $COCKPIT_PYTHON, or --var python=...) say otherwise.
+        "COCKPIT_PYTHON": sys.executable,
     }
 
 
