@@ -17,6 +17,8 @@ class Loggable(Protocol):
 
     def follow_log(self, path: str, **options: Any) -> AsyncIterator[str]: ...
 
+    async def read_log_tail(self, path: str, lines: int = 20) -> str: ...
+
 
 @runtime_checkable
 class RunHistory(Protocol):
@@ -56,6 +58,11 @@ class Query:
         fallback, or `tail -F` over SSH when the cockpit reaches Slurm by SSH)."""
         loggable: Loggable = self._find("slurm", Loggable)
         return loggable.follow_log(path, **options)
+
+    async def read_log_tail(self, path: str, lines: int = 20) -> str:
+        """The last lines of a job's output file (a failed plan step quotes them)."""
+        loggable: Loggable = self._find("slurm", Loggable)
+        return await loggable.read_log_tail(path, lines)
 
     # -- MLflow -------------------------------------------------------------------------------
     def run_history(self) -> RunHistory | None:

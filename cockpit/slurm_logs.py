@@ -1,4 +1,5 @@
-"""Which files hold a job's output (stdout, and stderr when it goes elsewhere)."""
+"""A job's output for people: which files hold it, and its last lines when it failed (read through
+the query seam, `runtime.query`)."""
 
 from __future__ import annotations
 
@@ -12,3 +13,21 @@ def log_paths(job: Any) -> list[str]:
 
     paths = [p for p in (get("stdout"), get("stderr")) if p]
     return list(dict.fromkeys(paths))
+
+
+async def output_tail(runtime: Any, job: Any, lines: int = 20, max_chars: int = 3000) -> str:
+    """A few lines a person reads when a job failed: the end of its output file, or why that
+    file could not be read (never raises: it only adds to an error message)."""
+    paths = log_paths(job)
+    if not paths:
+        return "the job's output file is not known"
+    path = paths[0]
+    try:
+        text = await runtime.query.read_log_tail(path, lines)
+    except Exception as exc:  # missing file, SSH trouble: say so, the error message stays useful
+        return f"its output file {path} could not be read: {exc}"
+    if not text.strip():
+        return f"its output file {path} is empty"
+    if len(text) > max_chars:  # a progress bar can make one "line" very long
+        text = "..." + text[-max_chars:]
+    return f"last lines of {path}:\n{text}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import computed_field
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from cockpit.snapshot import Item
 from cockpit.storage_health import Reason, Verdict  # noqa: F401 - re-exported; the verdict is decided in cockpit
@@ -86,3 +86,13 @@ class ServiceState(Item):
 
     def key(self) -> str:
         return f"{self.host}:{self.unit}"
+
+
+class Note(BaseModel):
+    """A part of the pane that could not be filled this time (an optional command failed or printed
+    something unexpected). Notes do not change the verdict: they say what is missing and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    part: str  # what is missing: "capacity (beegfs-df)", "server addresses (beegfs-check-servers)", ...
+    message: str
