@@ -208,6 +208,8 @@ class SubcommandParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cockpit.sources import SOURCE_NAMES
+
     parser = argparse.ArgumentParser(prog="cockpit", description="AI-HOW Cockpit: one screen for a GPU workstation's clusters.")
     add_global_options(parser)
     plan = parser.add_argument_group("headless plans")
@@ -221,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=SubcommandParser)
     snap = sub.add_parser("snapshot", help="print every source once (JSON contract or a table)")
     snap.add_argument("--format", choices=("json", "table"), default="json")
-    snap.add_argument("--sources", help="comma-separated subset of: vms,gpus,slurm,storage,kubernetes,mlflow")
+    snap.add_argument("--sources", help="comma-separated subset of: " + ",".join(SOURCE_NAMES))
     snap.set_defaults(func=cmd_snapshot)
 
     cfg = sub.add_parser("config", help="validate the config, print its JSON Schema")

@@ -17,22 +17,24 @@ from screens.pane import SourcePane, SourceTable
 PANES: tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...] = tuple(panes())
 
 PANE_OF_SOURCE = {source: pane_id for pane_id, _, views in PANES for source, _ in views}
+# Two columns; the first pane (VMs and GPUs) spans two rows: five panes fill a 2x3 grid.
+GRID_ROWS = (len(PANES) + 2) // 2
 
 
 class Dashboard(Screen[None]):
-    DEFAULT_CSS = """
-    Dashboard #grid {
-        grid-size: 2 3;
+    DEFAULT_CSS = f"""
+    Dashboard #grid {{
+        grid-size: 2 {GRID_ROWS};
         grid-columns: 1fr 1fr;
-        grid-rows: 1fr 1fr 1fr;
+        grid-rows: {" ".join(["1fr"] * GRID_ROWS)};
         height: 1fr;
-    }
-    Dashboard #pane-vms { row-span: 2; }
-    Dashboard #prompt { dock: bottom; display: none; height: 3; }
-    Dashboard #prompt.visible { display: block; }
-    Dashboard #message { dock: bottom; height: auto; max-height: 3; display: none; padding: 0 1; }
-    Dashboard #message.visible { display: block; }
-    Dashboard #message.error { color: $error; }
+    }}
+    Dashboard #pane-{PANES[0][0]} {{ row-span: 2; }}
+    Dashboard #prompt {{ dock: bottom; display: none; height: 3; }}
+    Dashboard #prompt.visible {{ display: block; }}
+    Dashboard #message {{ dock: bottom; height: auto; max-height: 3; display: none; padding: 0 1; }}
+    Dashboard #message.visible {{ display: block; }}
+    Dashboard #message.error {{ color: $error; }}
     """
 
     def __init__(self, unconfigured: frozenset[str] = frozenset()) -> None:
