@@ -276,12 +276,21 @@ class CockpitApp(App[int]):
         return self._pane_ids().index(PANE_OF_SOURCE[table.source])
 
     def action_focus_next_pane(self) -> None:
-        ids = self._pane_ids()
-        self.action_focus_pane(ids[(self._current_pane_index() + 1) % len(ids)])
+        self._cycle_panes(+1)
 
     def action_focus_previous_pane(self) -> None:
+        self._cycle_panes(-1)
+
+    def _cycle_panes(self, step: int) -> None:
+        """The next pane with a table to focus: an unconfigured pane (collapsed to its hint) is
+        skipped, or tab would stop in front of it."""
         ids = self._pane_ids()
-        self.action_focus_pane(ids[(self._current_pane_index() - 1) % len(ids)])
+        start = self._current_pane_index()
+        for offset in range(1, len(ids) + 1):
+            pane_id = ids[(start + step * offset) % len(ids)]
+            if any(t.display for t in self.dashboard.pane(pane_id).tables()):
+                self.action_focus_pane(pane_id)
+                return
 
     @staticmethod
     def _load_screen(spec: str) -> Any:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
+from cockpit.commands import COMMANDS
 from cockpit.sources import panes
 from screens.pane import SourcePane, SourceTable
 
@@ -22,6 +24,14 @@ GRID_ROWS = (len(PANES) + 2) // 2
 
 
 class Dashboard(Screen[None]):
+    # Pane cycling: bound here, since a Screen's own tab / shift+tab (focus the next widget) would
+    # otherwise win over the app's and tab would stop at the GPU table inside the VMs pane. Same
+    # ids as the app's bindings, so a keymap override applies here too.
+    BINDINGS = [
+        Binding(c.key, f"app.{c.action}", c.label, show=False, id=c.id)
+        for c in COMMANDS if c.id in ("next_pane", "prev_pane")
+    ]
+
     DEFAULT_CSS = f"""
     Dashboard #grid {{
         grid-size: 2 {GRID_ROWS};
