@@ -226,42 +226,47 @@ class Dispatcher:
         try:
             prepared = self.prepare(name, params)
         except ActionError as exc:
-            self.audit.write({"event": "action.invalid", "id": action_id, "action": name, "actor": actor.as_record(), "error": str(exc)})
+            await self._write({"event": "action.invalid", "id": action_id, "action": name, "actor": actor.as_record(), "error": str(exc)})
             raise
         action = prepared.action
         base = {"id": action_id, "action": name, "danger": action.danger.value, "actor": actor.as_record(),
                 "params": prepared.params.model_dump(mode="json")}
         reason = self.allowed(action, actor)
         if reason is not None:
-            self.audit.write({"event": "action.refused", **base, "reason": reason})
+            await self._write({"event": "action.refused", **base, "reason": reason})
             raise ActionRefused(reason)
         if action.danger is not Danger.READ and not confirmed:
             raise NeedsConfirmation(prepared.confirmation)
-        self.audit.write({"event": "action.start", **base, "confirmation": prepared.confirmation})
+        await self._write({"event": "action.start", **base, "confirmation": prepared.confirmation})
         ctx = ActionContext(runtime=self.runtime, actor=actor, progress=progress or (lambda message: None))
         started = time.perf_counter()
         try:
             result = await action.run(ctx, prepared.params)
         except ActionRefused as exc:  # a safety check inside the action said no
-            self.audit.write({"event": "action.end", **base, "ok": False, "refused": True, "error": str(exc),
+            await self._write({"event": "action.end", **base, "ok": False, "refused": True, "error": str(exc),
                               "duration_s": round(time.perf_counter() - started, 3)})
             raise
         except asyncio.CancelledError:
-            self.audit.write({"event": "action.end", **base, "ok": False, "error": "cancelled",
+            await self._write({"event": "action.end", **base, "ok": False, "error": "cancelled",
                               "duration_s": round(time.perf_counter() - started, 3)})
             raise
         except Exception as exc:
             message = str(exc) or type(exc).__name__
-            self.audit.write({"event": "action.end", **base, "ok": False, "error": message,
+            await self._write({"event": "action.end", **base, "ok": False, "error": message,
                               "duration_s": round(time.perf_counter() - started, 3)})
             self._refresh(action)
             return ActionResult(id=action_id, action=name, ok=False, error=message,
                                 duration_s=time.perf_counter() - started)
         duration = time.perf_counter() - started
         outputs = result if isinstance(result, Mapping) else ({"result": result} if result is not None else {})
-        self.audit.write({"event": "action.end", **base, "ok": True, "result": outputs, "duration_s": round(duration, 3)})
+        await self._write({"event": "action.end", **base, "ok": True, "result": outputs, "duration_s": round(duration, 3)})
         self._refresh(action)
         return ActionResult(id=action_id, action=name, ok=True, result=result, duration_s=duration, outputs=dict(outputs))
+
+    async def _write(self, record: Mapping[str, Any]) -> None:
+        """One audit record, written (and fsync'd) in a worker thread: the event loop, and with it
+        every screen and SSH viewer, never waits on the disk."""
+        await asyncio.to_thread(self.audit.write, record)
 
     def _refresh(self, action: Action[Any]) -> None:
         hub = self.runtime.hub
