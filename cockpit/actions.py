@@ -174,6 +174,17 @@ class Prepared:
 
 
 @dataclass(frozen=True)
+class Authorized:
+    """An action the policy allowed for one actor, with valid parameters: made only by
+    Dispatcher.authorize, run by Dispatcher.invoke(..., authorized=...) without checking again."""
+
+    id: str
+    prepared: Prepared
+    actor: Actor
+    record: Mapping[str, Any]  # what every audit record of this action carries
+
+
+@dataclass(frozen=True)
 class ActionResult:
     id: str
     action: str
@@ -213,15 +224,10 @@ class Dispatcher:
             return f"role viewer may not run {action.name} ({action.danger.value})"
         return None
 
-    async def invoke(
-        self,
-        name: str,
-        params: Mapping[str, Any] | BaseModel | None = None,
-        *,
-        actor: Actor,
-        confirmed: bool = False,
-        progress: Callable[[str], None] | None = None,
-    ) -> ActionResult:
+    async def authorize(self, name: str, params: Mapping[str, Any] | BaseModel | None = None, *,
+                        actor: Actor) -> Authorized:
+        """Validate the parameters and apply the policy, once per action: invalid parameters and
+        refusals are audited and raised. A screen authorizes before it asks for confirmation."""
         action_id = uuid.uuid4().hex[:12]
         try:
             prepared = self.prepare(name, params)
@@ -235,6 +241,25 @@ class Dispatcher:
         if reason is not None:
             await self._write({"event": "action.refused", **base, "reason": reason})
             raise ActionRefused(reason)
+        return Authorized(id=action_id, prepared=prepared, actor=actor, record=base)
+
+    async def invoke(
+        self,
+        name: str,
+        params: Mapping[str, Any] | BaseModel | None = None,
+        *,
+        actor: Actor,
+        confirmed: bool = False,
+        progress: Callable[[str], None] | None = None,
+        authorized: Authorized | None = None,
+    ) -> ActionResult:
+        if authorized is None:
+            authorized = await self.authorize(name, params, actor=actor)
+        elif authorized.actor != actor or authorized.prepared.action.name != name:
+            raise ActionRefused(f"{name}: authorized for {authorized.prepared.action.name} by "
+                                f"{authorized.actor.name}, not for this call")
+        action_id, prepared, base = authorized.id, authorized.prepared, dict(authorized.record)
+        action = prepared.action
         if action.danger is not Danger.READ and not confirmed:
             raise NeedsConfirmation(prepared.confirmation)
         await self._write({"event": "action.start", **base, "confirmation": prepared.confirmation})

@@ -18,9 +18,12 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 EXIT_OK, EXIT_FAIL, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 3
 
@@ -149,7 +152,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
     return EXIT_BY_VERDICT.get(verdict, EXIT_FAIL)
 
 
-async def _run(loaded: Any, runtime: Any, state: Any, report_dir: Path | None) -> str:
+async def _run(loaded: Any, runtime: "Runtime", state: Any, report_dir: Path | None) -> str:
     from cockpit.plans.engine import PlanRunner
     from cockpit.plans.reports import ConsoleProgress
 

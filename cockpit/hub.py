@@ -23,7 +23,7 @@ from cockpit.source_types import Source, UnconfiguredSource
 
 log = logging.getLogger(__name__)
 
-Subscriber = Callable[[Snapshot], None]
+Subscriber = Callable[[Snapshot], object]  # what it returns is ignored (post_message returns a bool)
 
 
 @dataclass(frozen=True)

@@ -10,41 +10,73 @@ import asyncio
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol
 
 from cockpit import paths
-from cockpit.actions import ActionRegistry, Actor, Dispatcher, local_actor
+from cockpit.actions import ActionRegistry, ActionResult, Actor, Dispatcher, local_actor
 from cockpit.audit import AuditLog
-from cockpit.config import LoadedConfig, load_config
+from cockpit.config import CockpitConfig, LoadedConfig, load_config
 from cockpit.hub import Collector, Hub, Timing, make_timing
 from cockpit.query import Query
 from cockpit.sources import SOURCE_NAMES, build_source
 
 
+class Runtime(Protocol):
+    """What screens, plans, actions, SSH sessions and the Python API use of a cockpit process:
+    snapshots through the hub, reads through `query`, changes through `dispatcher`."""
+
+    loaded: LoadedConfig
+    hub: Hub
+    registry: ActionRegistry
+    audit: AuditLog
+    read_only: bool
+    dispatcher: Dispatcher
+
+    @property
+    def config(self) -> CockpitConfig: ...
+
+    @property
+    def query(self) -> Query: ...
+
+    def adapter(self, name: str) -> Any: ...
+
+    def provisioning(self) -> Any: ...
+
+    async def invoke(self, name: str, params: dict[str, Any] | None = None, *, actor: Actor | None = None,
+                     confirmed: bool = True) -> ActionResult: ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass
-class Runtime:
+class CockpitRuntime:
+    """The Runtime of one process: built by build_runtime (tests build their own)."""
+
     loaded: LoadedConfig
     hub: Hub
     registry: ActionRegistry
     audit: AuditLog
     read_only: bool = False
-    extra_adapters: dict[str, Any] = field(default_factory=dict)
+    # name -> backend adapter, for the action path and the query seam. The hub's sources are
+    # entered when the runtime is built; on-demand ones (ansible) when first used.
+    adapters: dict[str, Any] = field(default_factory=dict)
     dispatcher: Dispatcher = field(init=False)
 
     def __post_init__(self) -> None:
+        for name, collector in self.hub.collectors.items():
+            self.adapters.setdefault(name, collector.source)
         self.dispatcher = Dispatcher(self.registry, self.audit, self, read_only=self.read_only)
 
     @property
-    def config(self) -> Any:
+    def config(self) -> CockpitConfig:
         return self.loaded.config
 
     def adapter(self, name: str) -> Any:
-        """The backend adapter behind a source (or an extra one such as 'ansible')."""
-        if name in self.extra_adapters:
-            return self.extra_adapters[name]
-        if name in self.hub.collectors:
-            return self.hub.collectors[name].source
-        raise KeyError(f"no adapter named {name!r}")
+        """The backend adapter behind a source, or an on-demand one such as 'ansible'."""
+        try:
+            return self.adapters[name]
+        except KeyError:
+            raise KeyError(f"no adapter named {name!r}") from None
 
     @property
     def query(self) -> Query:
@@ -57,7 +89,7 @@ class Runtime:
         runs live. Not one of the dashboard's sources, so nothing pays for it at start-up."""
         from backends.ansible.source import ADAPTER_NAME, SOURCE_NAME, build_source
 
-        existing = self.extra_adapters.get(ADAPTER_NAME)
+        existing = self.adapters.get(ADAPTER_NAME)
         if existing is not None:
             return existing
         if SOURCE_NAME in self.hub.collectors:
@@ -67,19 +99,19 @@ class Runtime:
             collector = Collector(source, Timing(interval=30.0, min_interval=0.1), always=False)
             source.bind(collector.push)
             self.hub.add(collector)
-        self.extra_adapters[ADAPTER_NAME] = source
+        self.adapters[ADAPTER_NAME] = source
         return source
 
     async def invoke(self, name: str, params: dict[str, Any] | None = None, *, actor: Actor | None = None,
-                     confirmed: bool = True) -> Any:
+                     confirmed: bool = True) -> ActionResult:
         """The Python API: run an action, audited, as the local user."""
         return await self.dispatcher.invoke(name, params or {}, actor=actor or local_actor("api"), confirmed=confirmed)
 
     async def close(self) -> None:
-        """The one place a cockpit process cleans up: stop the collectors, close the extra
-        adapters, and close the libvirt connections the vms and gpus sources share."""
+        """The one place a cockpit process cleans up: stop the collectors, close the on-demand
+        adapters (ansible), and close the libvirt connections the vms and gpus sources share."""
         await self.hub.stop()
-        for adapter in self.extra_adapters.values():
+        for adapter in [a for name, a in self.adapters.items() if name not in self.hub.collectors]:
             close = getattr(adapter, "close", None)
             if close is not None:
                 result = close()
@@ -99,7 +131,7 @@ def build_runtime(
     always: bool = False,
     sources: Iterable[str] = SOURCE_NAMES,
     audit_path: Path | None = None,
-) -> Runtime:
+) -> CockpitRuntime:
     """Build (not start) a runtime. `always=True` keeps collectors polling with no viewer
     (plans, SSH server); the TUI instead watches the panes it shows."""
     from cockpit.ops import default_registry
@@ -111,7 +143,7 @@ def build_runtime(
         for name in sources
     ]
     audit = AuditLog(audit_path or (Path(cfg.audit_log) if cfg.audit_log else paths.default_audit_log()))
-    return Runtime(
+    return CockpitRuntime(
         loaded=loaded,
         hub=Hub(collectors),
         registry=default_registry(),

@@ -3,7 +3,10 @@ the query seam, `runtime.query`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 
 def log_paths(job: Any) -> list[str]:
@@ -15,7 +18,7 @@ def log_paths(job: Any) -> list[str]:
     return list(dict.fromkeys(paths))
 
 
-async def output_tail(runtime: Any, job: Any, lines: int = 20, max_chars: int = 3000) -> str:
+async def output_tail(runtime: "Runtime", job: Any, lines: int = 20, max_chars: int = 3000) -> str:
     """A few lines a person reads when a job failed: the end of its output file, or why that
     file could not be read (never raises: it only adds to an error message)."""
     paths = log_paths(job)

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import signal
 from functools import partial
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import work
 from textual.app import App
@@ -21,12 +21,15 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Input
 
-from cockpit.actions import ActionError, Actor, Danger, NeedsConfirmation, local_actor
+from cockpit.actions import ActionError, ActionRefused, Actor, Authorized, Danger, NeedsConfirmation, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, effective_keys, unknown_keymap_entries
 from cockpit.snapshot import Snapshot
 from screens.dashboard import PANE_OF_SOURCE, PANES, Dashboard
 from screens.modals import ActionMenu, ConfirmScreen, DetailScreen, HelpScreen, detail_renderable
 from screens.pane import SourceTable, render_module
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 
 class NoWaitExecutor(ThreadPoolExecutor):
@@ -81,7 +84,7 @@ class CockpitApp(App[int]):
         for c in COMMAND_REGISTRY if c.id != "palette"
     ]
 
-    def __init__(self, runtime: Any, *, actor: Actor | None = None, low_bandwidth: bool = False,
+    def __init__(self, runtime: "Runtime", *, actor: Actor | None = None, low_bandwidth: bool = False,
                  owns_hub: bool = True, driver_class: Any = None) -> None:
         super().__init__(driver_class=driver_class)
         if low_bandwidth:
@@ -439,37 +442,38 @@ class CockpitApp(App[int]):
             self.dashboard.say(f"unknown command {head!r}: try help, or ctrl+p", error=True)
 
     # -- actions ----------------------------------------------------------------------------------
-    def request_action(self, name: str, params: dict[str, Any]) -> None:
-        """Validate, show the confirmation text for change/destroy, then run in a worker."""
-        dispatcher = self.runtime.dispatcher
+    @work(exclusive=False, group="actions")
+    async def request_action(self, name: str, params: dict[str, Any]) -> None:
+        """Validate and apply the policy (once; a refusal is audited), show the confirmation text
+        for change/destroy, then run."""
         try:
-            prepared = dispatcher.prepare(name, params)
+            authorized = await self.runtime.dispatcher.authorize(name, params, actor=self.actor)
+        except ActionRefused as exc:
+            self.dashboard.say(f"{name}: {exc}", error=True)
+            self.notify(str(exc), title=name, severity="error")
+            return
         except ActionError as exc:
             self.dashboard.say(str(exc), error=True)
             return
-        refusal = dispatcher.allowed(prepared.action, self.actor)
-        if refusal is not None:
-            # Invoke anyway so the refusal is audited; it raises ActionRefused.
-            self._invoke(name, params, confirmed=False)
-            return
+        prepared = authorized.prepared
         if prepared.action.danger is Danger.READ:
-            self._invoke(name, params, confirmed=True)
+            self._invoke(name, params, authorized)
             return
 
         def answered(ok: bool | None) -> None:
             if ok:
-                self._invoke(name, params, confirmed=True)
+                self._invoke(name, params, authorized)
             else:
                 self.dashboard.say(f"{name}: cancelled")
 
         self.push_screen(ConfirmScreen(name, prepared.action.danger.value, prepared.confirmation), answered)
 
     @work(exclusive=False, group="actions")
-    async def _invoke(self, name: str, params: dict[str, Any], confirmed: bool) -> None:
+    async def _invoke(self, name: str, params: dict[str, Any], authorized: Authorized) -> None:
         self.dashboard.say(f"{name}: running...")
         try:
             result = await self.runtime.dispatcher.invoke(
-                name, params, actor=self.actor, confirmed=confirmed,
+                name, params, actor=self.actor, confirmed=True, authorized=authorized,
                 progress=lambda message: self.dashboard.say(f"{name}: {message}"))
         except NeedsConfirmation as exc:
             self.dashboard.say(f"{name}: needs confirmation: {exc.text}", error=True)

@@ -7,7 +7,7 @@ t tail lines (100 / 1000 / all), r reload, escape back.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
 from screens.actor import actor_of
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 TAILS = (100, 1000, None)
 
@@ -61,7 +64,7 @@ class PodScreen(Screen[None]):
     PodScreen #pod-log-head { background: $boost; padding: 0 1; }
     """
 
-    def __init__(self, runtime: Any, item: Any) -> None:
+    def __init__(self, runtime: "Runtime", item: Any) -> None:
         super().__init__()
         self.runtime, self.item = runtime, item
         self.containers = list(item.containers) or [None]

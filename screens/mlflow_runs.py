@@ -8,7 +8,7 @@ c compare, m model registry, R register model, ctrl+d delete run.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -20,6 +20,9 @@ from cockpit.mlflow_runs import FilterError, RunFilter, experiment_ids, filter_r
 from cockpit.snapshot import Snapshot, Status
 from screens.mlflow_common import chosen_metrics, mlflow_adapter, run_action
 from screens.render.mlflow import columns
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 PAGE = 100
 
@@ -42,7 +45,7 @@ class RunsScreen(Screen[None]):
     RunsScreen #runs-filter.visible { display: block; }
     """
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: "Runtime") -> None:
         super().__init__()
         self.runtime = runtime
         self.metric_names = tuple(chosen_metrics(runtime))

@@ -8,7 +8,7 @@ The detail comes from the read action `slurm.job_detail`; the tail from the quer
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,6 +20,9 @@ from cockpit.slurm_logs import log_paths
 from screens.render.slurm import detail
 from screens.actor import actor_of
 
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
+
 
 class JobScreen(Screen):
     BINDINGS = [Binding("escape", "app.pop_screen", "back"), Binding("f", "toggle_follow", "follow on/off")]
@@ -30,7 +33,7 @@ class JobScreen(Screen):
     JobScreen #log { height: 1fr; border: round $primary; }
     """
 
-    def __init__(self, runtime: Any, item: Any) -> None:
+    def __init__(self, runtime: "Runtime", item: Any) -> None:
         super().__init__()
         self.runtime = runtime
         self.item = item

@@ -12,7 +12,7 @@ from cockpit.actions import ActionRegistry, Actor, Danger
 from cockpit.audit import AuditLog
 from cockpit.config import parse_config
 from cockpit.hub import Hub
-from cockpit.runtime import Runtime
+from cockpit.runtime import CockpitRuntime
 
 ALICE = Actor(name="alice", via="test")
 
@@ -21,7 +21,7 @@ class NoParams(BaseModel):
     pass
 
 
-def runtime_with_two_actions(tmp_path, seen: list[str]) -> Runtime:
+def runtime_with_two_actions(tmp_path, seen: list[str]) -> CockpitRuntime:
     registry = ActionRegistry()
 
     async def look(ctx, p):
@@ -32,7 +32,7 @@ def runtime_with_two_actions(tmp_path, seen: list[str]) -> Runtime:
 
     registry.action("test.look", NoParams, Danger.READ)(look)
     registry.action("test.change", NoParams, Danger.CHANGE)(change)
-    return Runtime(loaded=parse_config("", "t", env={}), hub=Hub([]), registry=registry,
+    return CockpitRuntime(loaded=parse_config("", "t", env={}), hub=Hub([]), registry=registry,
                    audit=AuditLog(tmp_path / "audit.jsonl"))
 
 

@@ -19,7 +19,7 @@ from cockpit.audit import AuditLog
 from cockpit.config import parse_config
 from cockpit.hub import Collector, Hub
 from cockpit.ops import slurm as slurm_ops
-from cockpit.runtime import Runtime
+from cockpit.runtime import CockpitRuntime
 
 
 class FixedDetailSlurm(SlurmSource):
@@ -28,10 +28,10 @@ class FixedDetailSlurm(SlurmSource):
                 "script": "#!/bin/bash\necho hello\n", "script_note": None}
 
 
-def real_runtime(tmp_path) -> Runtime:
+def real_runtime(tmp_path) -> CockpitRuntime:
     registry = ActionRegistry()
     slurm_ops.register(registry)
-    return Runtime(loaded=parse_config("", "test"), hub=Hub([Collector(FixedDetailSlurm(transport=None))]),
+    return CockpitRuntime(loaded=parse_config("", "test"), hub=Hub([Collector(FixedDetailSlurm(transport=None))]),
                    registry=registry, audit=AuditLog(tmp_path / "audit.jsonl"))
 
 
