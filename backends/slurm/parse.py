@@ -1,10 +1,18 @@
-"""Parse Slurm's JSON (squeue/sinfo/sacct `--json`, slurmrestd) for openapi v0.0.38 .. v0.0.42.
+"""Parse Slurm's JSON (squeue/sinfo/sacct `--json`, slurmrestd) for data_parser v0.0.38 .. v0.0.44+.
 
 The versions differ in shape, not meaning, so each getter accepts every known spelling:
 - numbers: plain ints (v0.0.38; null for unset) or `{"set", "infinite", "number"}` (v0.0.39+);
 - job and node state: a string (v0.0.38, `"mixed"` for nodes) or a list of flags
   (v0.0.40+: `["PENDING", "REQUEUED"]`, `["IDLE", "DRAIN"]`);
-- exit codes: a wait status int (v0.0.38) or `{"status", "return_code", "signal"}`;
+- exit codes: a wait status int (v0.0.38 squeue, 23.02 before .4), the same wait status in a
+  number struct (v0.0.39 from 23.02.4: `{"set", "infinite", "number"}`), or a verbose record
+  `{"status", "return_code", "signal": {"id" | "signal_id", "name"}}` (sacct v0.0.38, v0.0.39
+  from 23.02.5, everything from v0.0.40), where numbers may be plain or number structs;
+- GPUs: allocated ones in `tres_alloc_str` (`gres/gpu=4`) or, when GPUs are not accounted as TRES,
+  in `gres_detail` (one entry per allocated node: `gpu:a100:2(IDX:0-1)`); requested ones in
+  `tres_per_job`, `tres_per_node`, `tres_per_socket` and `tres_per_task` (times the count of
+  tasks), spelled `gres:gpu:2`, `gres/gpu:2` (23.11) or `gres/gpu=2` (25.11);
+- meta: the data parser is named in `meta.plugin` or `meta.plugins`;
 - renamed/nested fields: job_resources.nodes became an object (v0.0.41), partitions moved their
   state/limits into `partition`/`maximums`/`nodes` objects (v0.0.40), node `slurmd_version`
   became `version`, sacct's `state.current` turned into a list.
@@ -17,7 +25,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
-from backends.slurm.models import FINISHED_STATES, HistoryJob, Job, Node, Partition
+from backends.slurm.hostlist import expand_hostlist
+from backends.slurm.models import FINISHED_STATES, HistoryJob, Job, JobStep, Node, Partition
 
 
 class MalformedReply(ValueError):
@@ -25,10 +34,15 @@ class MalformedReply(ValueError):
 
 
 JOB_BASE_STATES = frozenset({"PENDING", "RUNNING", "SUSPENDED", *FINISHED_STATES})
-NODE_BASE_STATES = ("IDLE", "MIXED", "ALLOCATED", "DOWN", "ERROR", "FUTURE", "UNKNOWN", "COMPLETING")
+# Slurm's node_states[] (src/common/slurm_protocol_defs.c): everything else in a state list is a flag.
+NODE_BASE_STATES = ("IDLE", "MIXED", "ALLOCATED", "DOWN", "ERROR", "FUTURE", "UNKNOWN")
 
 _GPU_GRES = re.compile(r"\bgpu(?::([A-Za-z0-9_.-]+))?:(\d+)")
 _GPU_TRES = re.compile(r"gres/gpu=(\d+)")
+# One GPU entry of a TRES request list: gres:gpu:2, gres/gpu:a100:2, gres/gpu=2, gres/gpu:a100=2, gpu:2.
+_GPU_REQUEST = re.compile(r"(?:^|,)(?:gres[/:])?gpu(?::[^,:=]+)?[:=](\d+)")
+_GPU_REQUEST_ONE = re.compile(r"(?:^|,)(?:gres[/:])?gpu(?::[A-Za-z][^,:=]*)?(?=,|$)")  # no count: one
+_GRES_IDX = re.compile(r"\(IDX:([^)]*)\)")
 
 
 # -- scalar helpers -------------------------------------------------------------------------------
@@ -102,18 +116,57 @@ def gpus_in_tres(value: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def exit_code(value: Any) -> str | None:
-    if value is None:
+def gpus_requested(value: str | None) -> int | None:
+    """GPUs in one TRES request (tres_per_node/job/task/socket): 'gres:gpu:2', 'gres/gpu:2',
+    'cpu=2,gres/gpu=1', 'gres/gpu:a100=2,gres/gpu:v100=1'; None when it names no GPU."""
+    if not value:
         return None
+    value = value.replace(" ", "")
+    counts = [int(m.group(1)) for m in _GPU_REQUEST.finditer(value)]
+    counts += [1 for _ in _GPU_REQUEST_ONE.finditer(value)]
+    return sum(counts) if counts else None
+
+
+def gpu_indices(gres_detail: Any, nodes: list[str]) -> dict[str, str]:
+    """Node -> allocated GPU indices from squeue's gres_detail (one entry per allocated node, in
+    the order of the job's node list): ['gpu:a100:2(IDX:0-1)', ...] -> {'node1': '0-1', ...}."""
+    if not isinstance(gres_detail, list) or len(gres_detail) != len(nodes):
+        return {}
+    out = {}
+    for node, entry in zip(nodes, gres_detail):
+        found = [i for i in _GRES_IDX.findall(str(entry)) if i and i != "N/A"]
+        if found and _GPU_GRES.search(str(entry)):
+            out[node] = ",".join(found)
+    return out
+
+
+def _wait_status(raw: int) -> str:
+    """sacct's ExitCode from a wait(2) status: WEXITSTATUS:WTERMSIG."""
+    sig = raw & 0x7F
+    return f"0:{sig}" if sig and sig != 0x7F else f"{(raw >> 8) & 0xFF}:0"
+
+
+def exit_code(value: Any) -> str | None:
+    """'return_code:signal' as sacct prints ExitCode ('1:0', '0:15'); None while unknown."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Mapping) and not ({"status", "return_code", "signal"} & value.keys()):
+        raw = num(value)  # v0.0.39 from 23.02.4: the wait status in a number struct
+        return None if raw is None else _wait_status(raw)
     if isinstance(value, Mapping):
+        status = set(states(value.get("status")))
         code = num(value.get("return_code"))
         signal = value.get("signal")
-        sig = num(signal.get("id") if isinstance(signal, Mapping) else signal) or 0
-        return None if code is None else f"{code}:{sig}"
+        if isinstance(signal, Mapping):
+            sig = num(signal.get("id", signal.get("signal_id")))
+        else:
+            sig = num(signal)
+        if code is None and not sig:
+            # INVALID/PENDING: no exit code yet (a running job); anything else without numbers: 0.
+            return None if not status or status & {"INVALID", "PENDING"} else "0:0"
+        return f"{code or 0}:{sig or 0}"
     raw = num(value)
-    if raw is None:
-        return None
-    return f"{(raw >> 8) & 0xFF}:{raw & 0x7F}"
+    return None if raw is None else _wait_status(raw)
 
 
 def expand_output_path(pattern: str | None, job_id: int, name: str, user: str | None, work_dir: str | None,
@@ -144,13 +197,20 @@ def _require_list(doc: Any, key: str, what: str) -> list[Any]:
 
 
 def api_version(doc: Any) -> str | None:
-    """The data parser version a reply was written with: v0.0.38 .. v0.0.42."""
+    """The data parser version a reply was written with (v0.0.38 .. v0.0.44 and later), from
+    `meta.plugin` or `meta.plugins` (an object, or a list of names or objects)."""
     meta = doc.get("meta") if isinstance(doc, Mapping) else None
-    plugin = (meta or {}).get("plugin") or {}
-    for field in ("data_parser", "type"):
-        m = re.search(r"v\d+\.\d+\.\d+", str(plugin.get(field) or ""))
-        if m:
-            return m.group(0)
+    if not isinstance(meta, Mapping):
+        return None
+    for key in ("plugin", "plugins"):
+        plugin = meta.get(key)
+        entries = plugin if isinstance(plugin, list) else [plugin]
+        for field in ("data_parser", "type"):
+            for entry in entries:
+                value = entry.get(field) if isinstance(entry, Mapping) else entry if field == "data_parser" else None
+                m = re.search(r"v\d+\.\d+\.\d+", str(value or ""))
+                if m:
+                    return m.group(0)
     return None
 
 
@@ -171,6 +231,49 @@ def _job_nodes(raw: Mapping[str, Any]) -> str | None:
     if isinstance(inner, Mapping):
         return text(inner.get("list"))
     return text(inner)
+
+
+_TRES_REQUESTS = ("tres_per_node", "tres_per_job", "tres_per_task", "tres_per_socket")
+
+
+def _requested_gpus(raw: Mapping[str, Any], node_count: int | None) -> int:
+    """GPUs a job asked for: --gpus (per job), --gres/--gpus-per-node (times the nodes),
+    --gpus-per-task (times the tasks), --gpus-per-socket (times sockets per node and nodes)."""
+    per_job = gpus_requested(text(raw.get("tres_per_job")))
+    if per_job is not None:
+        return per_job
+    per_node = gpus_requested(text(raw.get("tres_per_node")))
+    if per_node is not None:
+        return per_node * (node_count or 1)
+    per_task = gpus_requested(text(raw.get("tres_per_task")))
+    if per_task is not None:
+        return per_task * (num(raw.get("tasks")) or 1)
+    per_socket = gpus_requested(text(raw.get("tres_per_socket")))
+    sockets = num(raw.get("sockets_per_node"))
+    if per_socket is not None and sockets:
+        return per_socket * sockets * (node_count or 1)
+    return 0
+
+
+def _job_gpus(raw: Mapping[str, Any], nodes: str | None, node_count: int | None) -> tuple[int, dict[str, str]]:
+    """(GPUs, node -> GPU indices): allocated GPUs from the TRES string when GPUs are accounted
+    as TRES, else from gres_detail; requested GPUs for a job that holds none yet."""
+    detail = raw.get("gres_detail")
+    detail = [str(e) for e in detail] if isinstance(detail, list) else []
+    indices: dict[str, str] = {}
+    if detail and nodes:
+        try:
+            indices = gpu_indices(detail, expand_hostlist(nodes))
+        except ValueError:
+            indices = {}
+    gpus = gpus_in_tres(text(raw.get("tres_alloc_str")))
+    if gpus is None and any(_GPU_GRES.search(e) for e in detail):
+        gpus = sum(gpus_in_gres(e) for e in detail)
+    if gpus is None:
+        gpus = gpus_in_tres(text(raw.get("tres_req_str")))
+    if gpus is None:
+        gpus = _requested_gpus(raw, node_count)
+    return gpus, indices
 
 
 def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
@@ -204,30 +307,26 @@ def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
     else:
         used = 0 if state == "PENDING" else None
     limit = num(raw.get("time_limit"))
-    gres = text(raw.get("tres_per_node")) or text(raw.get("tres_per_job"))
-    gpus = gpus_in_tres(text(raw.get("tres_alloc_str")))
-    if gpus is None:
-        gpus = gpus_in_tres(text(raw.get("tres_req_str")))
-    if gpus is None:
-        per = gpus_in_gres(gres.replace("gres/", "gres:") if gres else None)
-        gpus = per * (node_count or 1) if text(raw.get("tres_per_node")) else per
+    gres = next((g for g in map(text, (raw.get(k) for k in _TRES_REQUESTS)) if g), None)
+    gpus, indices = _job_gpus(raw, nodes, node_count)
     work_dir = text(raw.get("current_working_directory"))
     first = _first_node(nodes)
-    stdout = expand_output_path(text(raw.get("standard_output")), job_id, name, user, work_dir, array_job,
-                                array_task, first)
+    # Slurm 24.05+ expands the patterns itself (stdout_expanded); older ones leave it to us.
+    stdout = text(raw.get("stdout_expanded")) or expand_output_path(
+        text(raw.get("standard_output")), job_id, name, user, work_dir, array_job, array_task, first)
     stderr_pattern = text(raw.get("standard_error"))
-    stderr = expand_output_path(stderr_pattern, job_id, name, user, work_dir, array_job, array_task,
-                                first) if stderr_pattern else stdout
+    stderr = text(raw.get("stderr_expanded")) or (expand_output_path(
+        stderr_pattern, job_id, name, user, work_dir, array_job, array_task, first) if stderr_pattern else stdout)
     # Every value is already typed above: skip pydantic validation (a third of the cost at 10k jobs).
     return Job.model_construct(
         job_id=job_id, display_id=display, name=name, user=user, account=text(raw.get("account")),
         partition=text(raw.get("partition")), qos=text(raw.get("qos")), state=state, state_flags=flags,
         reason=text(raw.get("state_reason")), nodes=nodes, node_count=node_count, cpus=num(raw.get("cpus")),
-        gpus=gpus or 0, gres=gres, submit_time=submit, start_time=start, end_time=end, time_used_s=used,
+        gpus=gpus, gpu_indices=indices, gres=gres, submit_time=submit, start_time=start, end_time=end, time_used_s=used,
         time_limit_s=limit * 60 if limit is not None and limit >= 0 else None,
         priority=num(raw.get("priority")), array_job_id=array_job, array_task_id=array_task,
         array_tasks=array_tasks if array_task is None else None, exit_code=exit_code(raw.get("exit_code")),
-        work_dir=work_dir, stdout=stdout, stderr=stderr, batch_host=text(raw.get("batch_host")),
+        derived_exit_code=exit_code(raw.get("derived_exit_code")), work_dir=work_dir, stdout=stdout, stderr=stderr, batch_host=text(raw.get("batch_host")),
     )
 
 
@@ -237,16 +336,55 @@ def parse_jobs(doc: Any, now: datetime | None = None) -> list[Job]:
 
 
 # -- nodes ----------------------------------------------------------------------------------------
+# The suffix node_state_string() adds for a flag, first match wins, in Slurm's order.
+_STATE_SUFFIXES = (("MAINTENANCE", "$"), ("REBOOT_ISSUED", "^"), ("REBOOT_REQUESTED", "@"), ("POWERING_UP", "#"),
+                   ("POWERING_DOWN", "%"), ("POWERED_DOWN", "~"), ("POWER_DOWN", "!"), ("NOT_RESPONDING", "*"))
+# States Slurm names by a lone flag (the whole state word equals that flag, the base is UNKNOWN).
+_LONE_FLAG_STATES = {"REBOOT_ISSUED": "reboot_issued", "REBOOT_CANCEL": "cancel_reboot", "CLOUD": "cloud",
+                     "POWER_DOWN": "power_down", "POWER_UP": "power_up", "POWERING_DOWN": "powering_down",
+                     "POWERED_DOWN": "powered_down", "POWERING_UP": "powering_up"}
+
+
 def state_label(base: str, flags: tuple[str, ...]) -> str:
-    """sinfo's compact state: drained/draining, down*, ..."""
-    label = base.lower()
-    if "DRAIN" in flags:
-        label = "drained" if base in ("IDLE", "DOWN") else "draining"
-    elif "MAINTENANCE" in flags:
-        label = "maint"
-    if "NOT_RESPONDING" in flags:
-        label += "*"
-    return label
+    """The node state as sinfo prints it (%T, lower case): Slurm's node_state_string() in
+    src/common/slurm_protocol_defs.c (SchedMD/slurm, 23.02 .. 25.11), applied to the base state
+    and flags the JSON lists: IDLE+COMPLETING -> completing, IDLE+PLANNED -> planned,
+    MIXED+DRAIN -> draining, IDLE+DRAIN -> drained, DOWN+NOT_RESPONDING -> down*, MIXED+PLANNED -> mixed-."""
+    f = set(flags)
+    no_resp = "NOT_RESPONDING" in f
+    busy = base in ("ALLOCATED", "MIXED")
+    suffix = next((mark for flag, mark in _STATE_SUFFIXES if flag in f), "")
+    if "INVALID_REG" in f:
+        return "inval"
+    if "MAINTENANCE" in f and not ("DRAIN" in f or busy or base == "DOWN"):
+        return "maint*" if no_resp else "maint"
+    if f & {"REBOOT_REQUESTED", "REBOOT_ISSUED"} and not busy:
+        return "reboot^" if "REBOOT_ISSUED" in f else "reboot*" if no_resp else "reboot"
+    if "DRAIN" in f:
+        return ("draining" if "COMPLETING" in f or busy else "drained") + suffix
+    if "FAIL" in f:
+        return ("failing" if "COMPLETING" in f or base == "ALLOCATED" else "fail") + ("*" if no_resp else "")
+    if base == "UNKNOWN" and len(f) == 1 and next(iter(f)) in _LONE_FLAG_STATES:
+        return _LONE_FLAG_STATES[next(iter(f))]
+    if base == "DOWN":
+        return "down" + suffix
+    if base == "ALLOCATED":
+        return "allocated" + (suffix or ("+" if "COMPLETING" in f else ""))
+    if "COMPLETING" in f:
+        return "completing" + suffix
+    if base == "IDLE":
+        if suffix:
+            return "idle" + suffix
+        return "perfctrs" if "PERFCTRS" in f else "reserved" if "RESERVED" in f else "planned" if "PLANNED" in f else "idle"
+    if base == "MIXED":
+        return "mixed" + (suffix or ("-" if "PLANNED" in f else ""))
+    if base == "FUTURE":
+        return "future" + suffix
+    if "RESUME" in f:
+        return "resume"
+    if base == "UNKNOWN":
+        return "unknown*" if no_resp else "unknown"
+    return base.lower() + suffix
 
 
 def parse_node(raw: Mapping[str, Any]) -> Node:
@@ -380,6 +518,29 @@ def _tres_gpus(entries: Any) -> int:
     return total
 
 
+def parse_step(raw: Mapping[str, Any], job_id: int) -> JobStep:
+    """One entry of an accounting record's `steps`: batch, extern, interactive or numbered."""
+    if not isinstance(raw, Mapping):
+        raise MalformedReply(f"job {job_id}: a step that is not an object: {str(raw)[:80]}")
+    ident = raw.get("step") if isinstance(raw.get("step"), Mapping) else {}
+    step = text(ident.get("id"))
+    if step is None:
+        raise MalformedReply(f"job {job_id}: a step without step.id: {str(raw)[:80]}")
+    step_id = step if "." in step else f"{job_id}.{step}"  # v0.0.38 says "batch", later "42.batch"
+    state = states(raw.get("state"))
+    nodes = raw.get("nodes")
+    times = raw.get("time") if isinstance(raw.get("time"), Mapping) else {}
+    tasks = raw.get("tasks")
+    return JobStep(
+        step_id=step_id, name=text(ident.get("name")), exit_code=exit_code(raw.get("exit_code")),
+        state=split_state(state, JOB_BASE_STATES)[0] if state else None,
+        nodes=text(nodes.get("range")) if isinstance(nodes, Mapping) else text(nodes),
+        tasks=num(tasks.get("count")) if isinstance(tasks, Mapping) else num(tasks),
+        start_time=timestamp(times.get("start")), end_time=timestamp(times.get("end")),
+        elapsed_s=num(times.get("elapsed")),
+    )
+
+
 def parse_history_job(raw: Mapping[str, Any]) -> HistoryJob:
     if not isinstance(raw, Mapping) or "job_id" not in raw:
         raise MalformedReply(f"an accounting record without job_id: {str(raw)[:80]}")
@@ -394,11 +555,16 @@ def parse_history_job(raw: Mapping[str, Any]) -> HistoryJob:
     array_task = num(array.get("task_id"))
     times = raw.get("time") or {}
     tres = raw.get("tres") or {}
+    steps = raw.get("steps") or []
+    if not isinstance(steps, list):
+        raise MalformedReply(f"job {job_id}: 'steps' is not a list")
     return HistoryJob(
         job_id=job_id, display_id=f"{array_job}_{array_task}" if array_job and array_task is not None else str(job_id),
         name=str(raw.get("name") or ""), user=text(raw.get("user")), account=text(raw.get("account")),
         partition=text(raw.get("partition")), state=state, exit_code=exit_code(raw.get("exit_code")),
+        derived_exit_code=exit_code(raw.get("derived_exit_code")),
         nodes=text(raw.get("nodes")), gpus=_tres_gpus(tres.get("allocated")),
+        steps=tuple(parse_step(step, job_id) for step in steps),
         submit_time=timestamp(times.get("submission")), start_time=timestamp(times.get("start")),
         end_time=timestamp(times.get("end")), elapsed_s=num(times.get("elapsed")),
     )
