@@ -105,9 +105,19 @@ class SlurmSource:
             nodes = expand_hostlist(parse.text(nodes_expr))
         except ValueError:
             nodes = [str(nodes_expr)]
+        accounted = self._accounted(job_id)
         return {"job_id": job_id, "fields": fields, "script": script, "nodes": nodes,
                 "script_note": None if script is not None else
-                f"the batch script is not available over {self.transport.label}"}
+                f"the batch script is not available over {self.transport.label}",
+                "steps": [step.model_dump(mode="json") for step in accounted.steps] if accounted else [],
+                "steps_note": None if accounted else "no accounting record of this job in the history window"}
+
+    def _accounted(self, job_id: int) -> Any:
+        """The job's sacct record (with its steps) from the last history read, if it is there."""
+        for job in (self._history or {}).get("jobs") or []:
+            if job.job_id == job_id:
+                return job
+        return None
 
     def follow_log(self, path: str, *, poll_s: float = 1.0, use_inotify: bool = True) -> AsyncIterator[str]:
         from backends.slurm.logtail import follow_file, follow_remote

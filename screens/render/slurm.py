@@ -119,6 +119,25 @@ def accounting_note(section: dict[str, Any] | None) -> str | None:
     return None
 
 
+STEP_COLUMNS = (("JobID", "step_id", 14), ("JobName", "name", 10), ("State", "state", 10),
+                ("ExitCode", "exit_code", 8), ("Elapsed", "elapsed_s", 10), ("NodeList", "nodes", 0))
+
+
+def steps_table(steps: list[dict[str, Any]]) -> str:
+    """A job's steps as sacct lists them under the job: batch, extern, interactive, numbered."""
+    def cell(step: dict[str, Any], field: str) -> str:
+        value = step.get(field)
+        if field == "elapsed_s":
+            return hms(value)
+        return "-" if value is None else str(value)
+
+    lines = [" ".join(f"{title:<{width}}" if width else title for title, _, width in STEP_COLUMNS)]
+    for step in steps:
+        lines.append(" ".join(f"{cell(step, field):<{width}}" if width else cell(step, field)
+                              for _, field, width in STEP_COLUMNS))
+    return "\n".join(lines)
+
+
 def detail(item: Any) -> str:
     fields = item.model_dump(mode="json") if hasattr(item, "model_dump") else dict(item)
     width = max(len(k) for k in fields)

@@ -149,3 +149,31 @@ def test_node_state_labels_follow_slurm(base, flags, label):
 ])
 def test_gpu_requests_in_every_spelling(request_, gpus):
     assert parse.gpus_requested(request_) == gpus
+
+
+async def test_job_detail_lists_the_steps_of_the_accounted_job():
+    """The job detail reads the steps from the last sacct read (here the real 25.05 reply)."""
+    from backends.slurm.source import SlurmSource
+
+    class Transport:  # answers with what a real slurmrestd sent; only the reply matters here
+        label = "test"
+
+        async def accounting(self):
+            return True, None
+
+        async def history_doc(self, since):
+            return load("v0.0.42/25.05.4/slurmdb-job-timeout.json")
+
+        async def job_fields(self, job_id):
+            return {"JobId": str(job_id), "NodeList": "cn1"}
+
+        async def batch_script(self, job_id):
+            return None
+
+    source = SlurmSource(Transport())
+    await source._accounting()
+    detail = await source.job_detail(15229)
+    assert [(s["step_id"], s["exit_code"], s["state"]) for s in detail["steps"]] == [("15229.batch", "0:15", "CANCELLED")]
+    assert detail["steps_note"] is None and detail["nodes"] == ["cn1"]
+    other = await source.job_detail(1)
+    assert other["steps"] == [] and "no accounting record" in other["steps_note"]
