@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+import orjson
+
 from backends.slurm.parse import MalformedReply, api_version, partitions_from_scontrol, parse_partitions
 from backends.slurm.models import Node, Partition
 
@@ -33,11 +35,13 @@ class NotSupported(SlurmError):
     pass
 
 
-def decode_json(text: str, what: str) -> Any:
+def decode_json(text: str | bytes, what: str) -> Any:
+    """orjson: about 1.5x json's speed on a 10k-job squeue reply (issue 19)."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        snippet = text.strip()[:60].replace("\n", " ")
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        shown = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        snippet = shown.strip()[:60].replace("\n", " ")
         raise MalformedReply(f"{what} returned malformed JSON ({exc.msg} at char {exc.pos}): {snippet!r}") from None
 
 
@@ -304,7 +308,7 @@ class RestTransport:
         body: Any = None
         if response.content:
             try:
-                body = await asyncio.to_thread(response.json)
+                body = await asyncio.to_thread(orjson.loads, response.content)
             except ValueError:
                 if response.is_success:
                     raise MalformedReply(f"{self.label} returned malformed JSON for {path}: "

@@ -120,3 +120,12 @@ def test_helpers():
     assert expand_hostlist("node[1-3,7],gpu[01-02],login") == [
         "node1", "node2", "node3", "node7", "gpu01", "gpu02", "login"]
     assert jwt_expiry("x.eyJleHAiOjEyM30.y") == 123.0 and jwt_expiry("garbage") is None
+
+
+def test_decode_json_reads_bytes_and_text_and_names_bad_input():
+    from backends.slurm.transport import decode_json
+
+    raw = (FIXTURES / "v0.0.38" / "squeue.json").read_bytes()
+    assert decode_json(raw, "squeue --json") == decode_json(raw.decode(), "squeue --json") == json.loads(raw)
+    with pytest.raises(parse.MalformedReply, match=r"squeue --json returned malformed JSON .*'\{\"jobs\": \['"):
+        decode_json('{"jobs": [', "squeue --json")
