@@ -409,6 +409,9 @@ def parse_node(raw: Mapping[str, Any]) -> Node:
 
 
 def parse_nodes(doc: Any) -> list[Node]:
+    if isinstance(doc, Mapping) and "nodes" not in doc and isinstance(doc.get("sinfo"), list):
+        raise MalformedReply("nodes reply: this is `sinfo --json` of Slurm 24.05+, which groups nodes into "
+                             "'sinfo' records; read nodes with `scontrol show nodes --json` instead")
     return [parse_node(raw) for raw in _require_list(doc, "nodes", "nodes reply")]
 
 
