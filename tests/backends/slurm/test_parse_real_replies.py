@@ -61,7 +61,8 @@ def test_node_state_labels_on_real_nodes():
     (planned,) = parse.parse_nodes(load("v0.0.42/25.11.0/slurm-node-planned.json"))
     # ["IDLE","COMPLETING","PLANNED"]: node_state_string() tests COMPLETING before IDLE's PLANNED
     assert (planned.state, planned.state_label, planned.gpus, planned.gpus_used) == ("IDLE", "completing", 4, 0)
-    assert parse.state_label("IDLE", ("PLANNED",)) == "planned"
+    (planned,) = parse.parse_nodes(load("v0.0.42/24.11.5/slurm-node-planned.json"))
+    assert (planned.state_label, planned.gpus, planned.gpus_used, planned.partitions) == ("planned", 6, 0, ("standard",))
     (draining,) = parse.parse_nodes(load("v0.0.44/25.11.0/slurm-node-draining.json"))
     assert (draining.state, draining.state_label, draining.drained) == ("MIXED", "draining", True)
     assert (draining.reason, draining.reason_set_by, draining.version) == ("ECC memory error", "root", "25.11.0")
