@@ -38,6 +38,12 @@ def test_gpus_per_task_25_11_equals_spelling_and_expanded_output_path():
     assert job.stdout == "/home/acuevas/slurm-5512.out"
 
 
+def test_signalled_job_in_the_queue_shows_the_signal_as_sacct_does():
+    (job,) = parse.parse_jobs(load("v0.0.40/23.11.10/slurm-job-timeout.json"))
+    assert (job.state, job.reason, job.exit_code, job.derived_exit_code) == ("TIMEOUT", "TimeLimit", "0:15", "0:0")
+    assert job.time_used_s == 79 and job.gpus == 0 and job.gpu_indices == {}
+
+
 def test_request_alone_counts_when_nothing_is_allocated_yet():
     raw = load("v0.0.44/25.11.0/slurm-job-gpus-per-task.json")["jobs"][0]
     raw = {**raw, "gres_detail": [], "job_state": ["PENDING"]}
