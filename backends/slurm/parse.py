@@ -526,7 +526,10 @@ def parse_step(raw: Mapping[str, Any], job_id: int) -> JobStep:
     if not isinstance(raw, Mapping):
         raise MalformedReply(f"job {job_id}: a step that is not an object: {str(raw)[:80]}")
     ident = raw.get("step") if isinstance(raw.get("step"), Mapping) else {}
-    step = text(ident.get("id"))
+    sid = ident.get("id")
+    if isinstance(sid, Mapping):  # a step id record: {"job_id", "step_id"}
+        sid = f"{num(sid.get('job_id')) or job_id}.{text(sid.get('step_id'))}" if text(sid.get("step_id")) else None
+    step = text(sid)
     if step is None:
         raise MalformedReply(f"job {job_id}: a step without step.id: {str(raw)[:80]}")
     step_id = step if "." in step else f"{job_id}.{step}"  # v0.0.38 says "batch", later "42.batch"
