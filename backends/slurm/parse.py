@@ -140,8 +140,11 @@ def gpu_indices(gres_detail: Any, nodes: list[str]) -> dict[str, str]:
     return out
 
 
-def _wait_status(raw: int) -> str:
-    """sacct's ExitCode from a wait(2) status: WEXITSTATUS:WTERMSIG."""
+def _wait_status(raw: int) -> str | None:
+    """sacct's ExitCode from a wait(2) status: WEXITSTATUS:WTERMSIG; None for Slurm's NO_VAL /
+    INFINITE, which 23.02.0-.3 wrote for jobs still running."""
+    if raw < 0 or raw >= 0xFFFFFFFE:
+        return None
     sig = raw & 0x7F
     return f"0:{sig}" if sig and sig != 0x7F else f"{(raw >> 8) & 0xFF}:0"
 

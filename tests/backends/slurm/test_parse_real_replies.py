@@ -111,7 +111,7 @@ def test_meta_plugins_plural_names_the_data_parser():
 
 @pytest.mark.parametrize("value, expected", [
     # v0.0.38 squeue / 23.02.0-.3: the wait(2) status as a plain int
-    (0, "0:0"), (3 << 8, "3:0"), (15, "0:15"), (9, "0:9"),
+    (0, "0:0"), (3 << 8, "3:0"), (15, "0:15"), (9, "0:9"), (4294967295, None), (4294967294, None),
     # v0.0.39 from 23.02.4 ("Tag derived_exit_code and exit_code as UINT32_NO_VAL", Slurm's openapi
     # changelog): the same wait status inside a number struct
     ({"set": True, "infinite": False, "number": 256}, "1:0"),
