@@ -93,6 +93,16 @@ def test_history_keeps_steps_and_exit_codes():
     assert (batch.step_id, batch.state, batch.exit_code) == ("15229.batch", "CANCELLED", "0:15")
 
 
+def test_signalled_jobs_recorded_on_22_05():
+    jobs = {j.job_id: j for j in parse.parse_jobs(load("v0.0.38/signalled/squeue.json"))}
+    assert [(j.state, j.exit_code) for j in jobs.values()] == [("CANCELLED", "0:15"), ("CANCELLED", "0:15"),
+                                                               ("FAILED", "3:0")]
+    history = {h.job_id: h for h in parse.parse_history(load("v0.0.38/signalled/sacct.json"))}
+    assert [(s.step_id, s.name, s.state, s.exit_code) for s in history[2].steps] == [
+        ("2.batch", "batch", "CANCELLED", "0:15"), ("2.0", "sleep", "CANCELLED", "0:15")]
+    assert history[1].exit_code == "0:0" and history[1].gpus == 1 and history[1].steps[0].exit_code == "0:15"
+
+
 def test_history_22_05_steps_spell_only_the_step_name():
     history = {h.job_id: h for h in parse.parse_history(load("v0.0.38/sacct.json"))}
     assert [(s.step_id, s.state, s.nodes) for s in history[1].steps] == [("1.batch", "RUNNING", "node1")]
