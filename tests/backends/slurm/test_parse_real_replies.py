@@ -51,6 +51,14 @@ def test_request_alone_counts_when_nothing_is_allocated_yet():
     assert parse.parse_job({**raw, "tasks": {"set": True, "infinite": False, "number": 3}}).gpus == 6
 
 
+def test_pending_job_24_11_counts_the_gpus_asked_for_the_whole_job():
+    doc = load("v0.0.41/24.11.5/slurm-job-gpus-pending.json")
+    assert parse.api_version(doc) == "v0.0.41"
+    (job,) = parse.parse_jobs(doc)
+    assert (job.state, job.reason, job.gpus, job.gres, job.nodes, job.start_time) == (
+        "PENDING", "BeginTime", 4, "gres/gpu:4", None, None)
+
+
 def test_gres_detail_gives_one_entry_per_allocated_node():
     doc = load("v0.0.40/23.11.10/slurm-job-gpus-multi-nodes.json")
     (job,) = parse.parse_jobs(doc)
@@ -91,6 +99,15 @@ def test_history_keeps_steps_and_exit_codes():
     (batch,) = timeout.steps
     # the batch step was killed by SIGTERM: status SIGNALED, return_code unset, signal 15
     assert (batch.step_id, batch.state, batch.exit_code) == ("15229.batch", "CANCELLED", "0:15")
+
+
+def test_history_25_05_gpus_from_tres_and_a_running_step():
+    doc = load("v0.0.43/25.05.4/slurmdb-job-gpus-multi-nodes.json")
+    assert parse.api_version(doc) == "v0.0.43"
+    (job,) = parse.parse_history(doc)
+    assert (job.state, job.nodes, job.gpus, job.exit_code, job.end_time) == ("RUNNING", "gpu[1-2]", 8, "0:0", None)
+    (batch,) = job.steps
+    assert (batch.step_id, batch.state, batch.nodes, batch.end_time) == ("14241.batch", "RUNNING", "gpu1", None)
 
 
 def test_signalled_jobs_recorded_on_22_05():
