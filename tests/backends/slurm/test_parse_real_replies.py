@@ -51,6 +51,13 @@ def test_request_alone_counts_when_nothing_is_allocated_yet():
     assert parse.parse_job({**raw, "tasks": {"set": True, "infinite": False, "number": 3}}).gpus == 6
 
 
+def test_gres_detail_beats_the_per_socket_request():
+    (job,) = parse.parse_jobs(load("v0.0.40/23.11.10/slurm-job-gpus-per-socket.json"))
+    assert (job.gres, job.gpus, job.gpu_indices) == ("gres/gpu:2", 2, {"ia1": "0-1"})
+    raw = load("v0.0.40/23.11.10/slurm-job-gpus-per-socket.json")["jobs"][0]
+    assert parse.parse_job({**raw, "gres_detail": []}).gpus == 4  # the request: 2 per socket x 2 sockets
+
+
 def test_pending_job_24_11_counts_the_gpus_asked_for_the_whole_job():
     doc = load("v0.0.41/24.11.5/slurm-job-gpus-pending.json")
     assert parse.api_version(doc) == "v0.0.41"
