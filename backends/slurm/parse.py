@@ -25,8 +25,27 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
+from backends.slurm.gres import (
+    GPU_GRES,
+    gpu_indices,
+    gpus_in_gres,
+    gpus_in_tres,
+    gpus_requested,
+)
 from backends.slurm.hostlist import expand_hostlist
-from backends.slurm.models import FINISHED_STATES, HistoryJob, Job, JobStep, Node, Partition
+from backends.slurm.models import (
+    FINISHED_STATES,
+    HistoryJob,
+    Job,
+    JobStep,
+    Node,
+    Partition,
+)
+from backends.slurm.node_state import NODE_BASE_STATES, state_label
+
+__all__ = ["MalformedReply", "api_version", "duration_s", "exit_code", "gpu_indices", "gpus_in_gres", "gpus_in_tres",
+           "gpus_requested", "parse_history", "parse_jobs", "parse_nodes", "parse_partitions", "partitions_from_scontrol",
+           "state_label"]
 
 
 class MalformedReply(ValueError):
@@ -34,17 +53,6 @@ class MalformedReply(ValueError):
 
 
 JOB_BASE_STATES = frozenset({"PENDING", "RUNNING", "SUSPENDED", *FINISHED_STATES})
-# Slurm's node_states[] (src/common/slurm_protocol_defs.c): everything else in a state list is a flag.
-NODE_BASE_STATES = ("IDLE", "MIXED", "ALLOCATED", "DOWN", "ERROR", "FUTURE", "UNKNOWN")
-
-_GPU_GRES = re.compile(r"\bgpu(?::([A-Za-z0-9_.-]+))?:(\d+)")
-_GPU_TRES = re.compile(r"gres/gpu=(\d+)")
-# One GPU entry of a TRES request list: gres:gpu:2, gres/gpu:a100:2, gres/gpu=2, gres/gpu:a100=2, gpu:2.
-_GPU_REQUEST = re.compile(r"(?:^|,)(?:gres[/:])?gpu(?::[^,:=]+)?[:=](\d+)")
-_GPU_REQUEST_ONE = re.compile(r"(?:^|,)(?:gres[/:])?gpu(?::[A-Za-z][^,:=]*)?(?=,|$)")  # no count: one
-_GRES_IDX = re.compile(r"\(IDX:([^)]*)\)")
-
-
 # -- scalar helpers -------------------------------------------------------------------------------
 def num(value: Any) -> int | None:
     """An int from any of Slurm's number spellings; None when unset or infinite."""
@@ -100,44 +108,6 @@ def split_state(value: Any, bases: Iterable[str]) -> tuple[str, tuple[str, ...]]
     base_set = set(bases)
     base = next((s for s in found if s in base_set), found[0] if found else "UNKNOWN")
     return base, tuple(s for s in found if s != base)
-
-
-def gpus_in_gres(value: str | None) -> int:
-    """GPUs in a GRES string: 'gpu:a100:2', 'gpu:2(S:0-1)', 'gpu:a100:2(IDX:0,1),gpu:v100:1'."""
-    if not value:
-        return 0
-    return sum(int(m.group(2)) for m in _GPU_GRES.finditer(value))
-
-
-def gpus_in_tres(value: str | None) -> int | None:
-    if not value:
-        return None
-    m = _GPU_TRES.search(value)
-    return int(m.group(1)) if m else None
-
-
-def gpus_requested(value: str | None) -> int | None:
-    """GPUs in one TRES request (tres_per_node/job/task/socket): 'gres:gpu:2', 'gres/gpu:2',
-    'cpu=2,gres/gpu=1', 'gres/gpu:a100=2,gres/gpu:v100=1'; None when it names no GPU."""
-    if not value:
-        return None
-    value = value.replace(" ", "")
-    counts = [int(m.group(1)) for m in _GPU_REQUEST.finditer(value)]
-    counts += [1 for _ in _GPU_REQUEST_ONE.finditer(value)]
-    return sum(counts) if counts else None
-
-
-def gpu_indices(gres_detail: Any, nodes: list[str]) -> dict[str, str]:
-    """Node -> allocated GPU indices from squeue's gres_detail (one entry per allocated node, in
-    the order of the job's node list): ['gpu:a100:2(IDX:0-1)', ...] -> {'node1': '0-1', ...}."""
-    if not isinstance(gres_detail, list) or len(gres_detail) != len(nodes):
-        return {}
-    out = {}
-    for node, entry in zip(nodes, gres_detail):
-        found = [i for i in _GRES_IDX.findall(str(entry)) if i and i != "N/A"]
-        if found and _GPU_GRES.search(str(entry)):
-            out[node] = ",".join(found)
-    return out
 
 
 def _wait_status(raw: int) -> str | None:
@@ -270,7 +240,7 @@ def _job_gpus(raw: Mapping[str, Any], nodes: str | None, node_count: int | None)
         except ValueError:
             indices = {}
     gpus = gpus_in_tres(text(raw.get("tres_alloc_str")))
-    if gpus is None and any(_GPU_GRES.search(e) for e in detail):
+    if gpus is None and any(GPU_GRES.search(e) for e in detail):
         gpus = sum(gpus_in_gres(e) for e in detail)
     if gpus is None:
         gpus = gpus_in_tres(text(raw.get("tres_req_str")))
@@ -339,57 +309,6 @@ def parse_jobs(doc: Any, now: datetime | None = None) -> list[Job]:
 
 
 # -- nodes ----------------------------------------------------------------------------------------
-# The suffix node_state_string() adds for a flag, first match wins, in Slurm's order.
-_STATE_SUFFIXES = (("MAINTENANCE", "$"), ("REBOOT_ISSUED", "^"), ("REBOOT_REQUESTED", "@"), ("POWERING_UP", "#"),
-                   ("POWERING_DOWN", "%"), ("POWERED_DOWN", "~"), ("POWER_DOWN", "!"), ("NOT_RESPONDING", "*"))
-# States Slurm names by a lone flag (the whole state word equals that flag, the base is UNKNOWN).
-_LONE_FLAG_STATES = {"REBOOT_ISSUED": "reboot_issued", "REBOOT_CANCEL": "cancel_reboot", "CLOUD": "cloud",
-                     "POWER_DOWN": "power_down", "POWER_UP": "power_up", "POWERING_DOWN": "powering_down",
-                     "POWERED_DOWN": "powered_down", "POWERING_UP": "powering_up"}
-
-
-def state_label(base: str, flags: tuple[str, ...]) -> str:
-    """The node state as sinfo prints it (%T, lower case): Slurm's node_state_string() in
-    src/common/slurm_protocol_defs.c (SchedMD/slurm, 23.02 .. 25.11), applied to the base state
-    and flags the JSON lists: IDLE+COMPLETING -> completing, IDLE+PLANNED -> planned,
-    MIXED+DRAIN -> draining, IDLE+DRAIN -> drained, DOWN+NOT_RESPONDING -> down*, MIXED+PLANNED -> mixed-."""
-    f = set(flags)
-    no_resp = "NOT_RESPONDING" in f
-    busy = base in ("ALLOCATED", "MIXED")
-    suffix = next((mark for flag, mark in _STATE_SUFFIXES if flag in f), "")
-    if "INVALID_REG" in f:
-        return "inval"
-    if "MAINTENANCE" in f and not ("DRAIN" in f or busy or base == "DOWN"):
-        return "maint*" if no_resp else "maint"
-    if f & {"REBOOT_REQUESTED", "REBOOT_ISSUED"} and not busy:
-        return "reboot^" if "REBOOT_ISSUED" in f else "reboot*" if no_resp else "reboot"
-    if "DRAIN" in f:
-        return ("draining" if "COMPLETING" in f or busy else "drained") + suffix
-    if "FAIL" in f:
-        return ("failing" if "COMPLETING" in f or base == "ALLOCATED" else "fail") + ("*" if no_resp else "")
-    if base == "UNKNOWN" and len(f) == 1 and next(iter(f)) in _LONE_FLAG_STATES:
-        return _LONE_FLAG_STATES[next(iter(f))]
-    if base == "DOWN":
-        return "down" + suffix
-    if base == "ALLOCATED":
-        return "allocated" + (suffix or ("+" if "COMPLETING" in f else ""))
-    if "COMPLETING" in f:
-        return "completing" + suffix
-    if base == "IDLE":
-        if suffix:
-            return "idle" + suffix
-        return "perfctrs" if "PERFCTRS" in f else "reserved" if "RESERVED" in f else "planned" if "PLANNED" in f else "idle"
-    if base == "MIXED":
-        return "mixed" + (suffix or ("-" if "PLANNED" in f else ""))
-    if base == "FUTURE":
-        return "future" + suffix
-    if "RESUME" in f:
-        return "resume"
-    if base == "UNKNOWN":
-        return "unknown*" if no_resp else "unknown"
-    return base.lower() + suffix
-
-
 def parse_node(raw: Mapping[str, Any]) -> Node:
     if not isinstance(raw, Mapping) or not raw.get("name"):
         raise MalformedReply(f"a node without name: {str(raw)[:80]}")
