@@ -164,34 +164,6 @@ def test_exit_codes_as_sacct_prints_them(value, expected):
     assert parse.exit_code(value) == expected
 
 
-# (base, flags, what sinfo prints): node_state_string() in src/common/slurm_protocol_defs.c, lower-cased
-# as sinfo's long state column does.
-@pytest.mark.parametrize("base, flags, label", [
-    ("IDLE", (), "idle"), ("IDLE", ("COMPLETING",), "completing"), ("IDLE", ("PLANNED",), "planned"),
-    ("IDLE", ("DRAIN",), "drained"), ("MIXED", ("DRAIN",), "draining"), ("ALLOCATED", ("DRAIN",), "draining"),
-    ("IDLE", ("DRAIN", "COMPLETING"), "draining"), ("DOWN", ("DRAIN",), "drained"),
-    ("DOWN", ("NOT_RESPONDING",), "down*"), ("IDLE", ("DRAIN", "NOT_RESPONDING"), "drained*"),
-    ("IDLE", ("POWERED_DOWN",), "idle~"), ("IDLE", ("POWERING_UP",), "idle#"), ("IDLE", ("POWER_DOWN",), "idle!"),
-    ("IDLE", ("POWERING_DOWN",), "idle%"), ("MIXED", ("PLANNED",), "mixed-"), ("ALLOCATED", ("COMPLETING",), "allocated+"),
-    ("IDLE", ("MAINTENANCE",), "maint"), ("ALLOCATED", ("MAINTENANCE",), "allocated$"),
-    ("IDLE", ("REBOOT_REQUESTED",), "reboot"), ("IDLE", ("REBOOT_ISSUED",), "reboot^"),
-    ("MIXED", ("REBOOT_REQUESTED",), "mixed@"), ("IDLE", ("RESERVED",), "reserved"),
-    ("IDLE", ("FAIL",), "fail"), ("ALLOCATED", ("FAIL",), "failing"), ("IDLE", ("INVALID_REG",), "inval"),
-    ("UNKNOWN", ("NOT_RESPONDING",), "unknown*"), ("FUTURE", (), "future"), ("UNKNOWN", ("CLOUD",), "cloud"),
-])
-def test_node_state_labels_follow_slurm(base, flags, label):
-    assert parse.state_label(base, flags) == label
-
-
-@pytest.mark.parametrize("request_, gpus", [
-    ("gres:gpu:2", 2), ("gres/gpu:2", 2), ("gres/gpu=2", 2), ("gres/gpu:a100:2", 2), ("gres/gpu:a100=2", 2),
-    ("cpu=2,gres/gpu=1", 1), ("gres/gpu:a100=2,gres/gpu:v100=1", 3), ("gres/gpu", 1), ("gres/gpumem=4G", None),
-    ("cpu=2", None), ("", None),
-])
-def test_gpu_requests_in_every_spelling(request_, gpus):
-    assert parse.gpus_requested(request_) == gpus
-
-
 async def test_job_detail_lists_the_steps_of_the_accounted_job():
     """The job detail reads the steps from the last sacct read (here the real 25.05 reply)."""
     from backends.slurm.source import SlurmSource
