@@ -331,10 +331,47 @@ def parse_node(raw: Mapping[str, Any]) -> Node:
 
 
 def parse_nodes(doc: Any) -> list[Node]:
-    if isinstance(doc, Mapping) and "nodes" not in doc and isinstance(doc.get("sinfo"), list):
-        raise MalformedReply("nodes reply: this is `sinfo --json` of Slurm 24.05+, which groups nodes into "
-                             "'sinfo' records; read nodes with `scontrol show nodes --json` instead")
+    if isinstance(doc, Mapping) and "nodes" not in doc and "sinfo" in doc:
+        return nodes_from_sinfo(_require_list(doc, "sinfo", "sinfo reply"))
     return [parse_node(raw) for raw in _require_list(doc, "nodes", "nodes reply")]
+
+
+def nodes_from_sinfo(records: list[Any]) -> list[Node]:
+    """`sinfo --json` of Slurm 24.05+: records of nodes that share state, partition and
+    configuration (`nodes.nodes` names them); a node in several partitions comes once per
+    partition. CPU and memory use are only known per record, so they are kept for one-node
+    records only. sinfo lists neither the slurmd version nor per-node addresses."""
+    nodes: dict[str, Node] = {}
+    for rec in records:
+        if not isinstance(rec, Mapping) or not isinstance(rec.get("nodes"), Mapping):
+            raise MalformedReply(f"sinfo reply: a record without 'nodes': {str(rec)[:80]}")
+        names = [str(n) for n in rec["nodes"].get("nodes") or []]
+        node_state = rec.get("node") if isinstance(rec.get("node"), Mapping) else {}
+        found = states(node_state.get("state"))
+        base = next((st for st in found if st in NODE_BASE_STATES), found[0] if found else "UNKNOWN")
+        flags = tuple(st for st in found if st != base)
+        part = rec.get("partition") if isinstance(rec.get("partition"), Mapping) else {}
+        partition = text(part.get("name"))
+        cpus = rec.get("cpus") if isinstance(rec.get("cpus"), Mapping) else {}
+        memory = rec.get("memory") if isinstance(rec.get("memory"), Mapping) else {}
+        gres = rec.get("gres") if isinstance(rec.get("gres"), Mapping) else {}
+        reason = rec.get("reason") if isinstance(rec.get("reason"), Mapping) else {}
+        one = len(names) == 1
+        gres_total, gres_used = text(gres.get("total")), text(gres.get("used"))
+        for name in names:
+            if name in nodes:
+                known = nodes[name]
+                if partition and partition not in known.partitions:
+                    nodes[name] = known.model_copy(update={"partitions": (*known.partitions, partition)})
+                continue
+            nodes[name] = Node(
+                name=name, state=base, state_flags=flags, state_label=state_label(base, flags),
+                partitions=(partition,) if partition else (), cpus=num(cpus.get("maximum")),
+                cpus_alloc=num(cpus.get("allocated")) if one else None, memory_mb=num(memory.get("maximum")),
+                memory_alloc_mb=num(memory.get("allocated")) if one else None, gpus=gpus_in_gres(gres_total),
+                gpus_used=gpus_in_gres(gres_used), gres=gres_total, gres_used=gres_used,
+                reason=text(reason.get("description")), reason_set_by=text(reason.get("user")))
+    return list(nodes.values())
 
 
 # -- partitions -----------------------------------------------------------------------------------

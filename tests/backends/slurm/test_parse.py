@@ -129,8 +129,3 @@ def test_decode_json_reads_bytes_and_text_and_names_bad_input():
     assert decode_json(raw, "squeue --json") == decode_json(raw.decode(), "squeue --json") == json.loads(raw)
     with pytest.raises(parse.MalformedReply, match=r"squeue --json returned malformed JSON .*'\{\"jobs\": \['"):
         decode_json('{"jobs": [', "squeue --json")
-
-
-def test_grouped_sinfo_is_refused_with_the_command_to_use():
-    with pytest.raises(parse.MalformedReply, match="scontrol show nodes --json"):
-        parse.parse_nodes({"sinfo": [], "meta": {}, "errors": [], "warnings": []})
