@@ -1,4 +1,4 @@
-"""Parse Slurm's JSON (squeue/sinfo/sacct `--json`, slurmrestd) for data_parser v0.0.38 .. v0.0.44+.
+"""Parse Slurm's JSON (squeue/sinfo/sacct/scontrol `--json`, slurmrestd), data_parser v0.0.38 .. v0.0.45.
 
 The versions differ in shape, not meaning, so each getter accepts every known spelling:
 - numbers: plain ints (v0.0.38; null for unset) or `{"set", "infinite", "number"}` (v0.0.39+);
@@ -13,6 +13,8 @@ The versions differ in shape, not meaning, so each getter accepts every known sp
   `tres_per_job`, `tres_per_node`, `tres_per_socket` and `tres_per_task` (times the count of
   tasks), spelled `gres:gpu:2`, `gres/gpu:2` (23.11) or `gres/gpu=2` (25.11);
 - meta: the data parser is named in `meta.plugin` or `meta.plugins`;
+- nodes: a `nodes` list (slurmrestd, `scontrol show nodes`, `sinfo` before 24.05) or 24.05+'s
+  `sinfo` records that group nodes;
 - renamed/nested fields: job_resources.nodes became an object (v0.0.41), partitions moved their
   state/limits into `partition`/`maximums`/`nodes` objects (v0.0.40), node `slurmd_version`
   became `version`, sacct's `state.current` turned into a list.
