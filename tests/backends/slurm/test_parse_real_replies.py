@@ -89,6 +89,18 @@ def test_node_state_labels_on_real_nodes():
     assert (draining.reason, draining.reason_set_by, draining.version) == ("ECC memory error", "root", "25.11.0")
 
 
+def test_real_23_11_partitions_nodes_and_history():
+    (part,) = parse.parse_partitions(load("v0.0.40/23.11.10/slurm-partitions.json"))
+    assert (part.name, part.state, part.nodes, part.node_count, part.cpus, part.max_time_s) == (
+        "normal", "UP", "cn[1-4]", 4, 256, None)
+    (node,) = parse.parse_nodes(load("v0.0.40/23.11.10/slurm-node-down.json"))
+    assert (node.state, node.state_label, node.reason, node.cpus, node.version) == (
+        "DOWN", "drained", "Network dead", 64, "23.11.10")
+    (job,) = parse.parse_history(load("v0.0.40/23.11.10/slurmdb-job-failed.json"))
+    assert (job.job_id, job.state, job.exit_code, job.elapsed_s) == (510, "FAILED", "1:0", 1)
+    assert [(s.step_id, s.state, s.exit_code) for s in job.steps] == [("510.batch", "FAILED", "1:0")]
+
+
 def test_real_partitions_24_11():
     parts = {p.name: p for p in parse.parse_partitions(load("v0.0.42/24.11.5/slurm-partitions.json"))}
     assert set(parts) == {"standard", "ia"}
