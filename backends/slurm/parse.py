@@ -5,14 +5,14 @@ The versions differ in shape, not meaning, so each getter accepts every known sp
 - job and node state: a string (v0.0.38, `"mixed"` for nodes) or a list of flags
   (v0.0.40+: `["PENDING", "REQUEUED"]`, `["IDLE", "DRAIN"]`);
 - exit codes: a wait status int (v0.0.38 squeue, 23.02 before .4), the same wait status in a
-  number struct (v0.0.39 from 23.02.4: `{"set", "infinite", "number"}`), or a verbose record
-  `{"status", "return_code", "signal": {"id" | "signal_id", "name"}}` (sacct v0.0.38, v0.0.39
-  from 23.02.5, everything from v0.0.40), where numbers may be plain or number structs;
+  number struct (v0.0.39 squeue from 23.02.4: `{"set", "infinite", "number"}`), or a verbose
+  record `{"status", "return_code", "signal": {"id" | "signal_id", "name"}}` (sacct v0.0.38 and
+  v0.0.39, everything from v0.0.40), where numbers may be plain or number structs;
 - GPUs: allocated ones in `tres_alloc_str` (`gres/gpu=4`) or, when GPUs are not accounted as TRES,
   in `gres_detail` (one entry per allocated node: `gpu:a100:2(IDX:0-1)`); requested ones in
   `tres_per_job`, `tres_per_node`, `tres_per_socket` and `tres_per_task` (times the count of
   tasks), spelled `gres:gpu:2`, `gres/gpu:2` (23.11) or `gres/gpu=2` (25.11);
-- meta: the data parser is named in `meta.plugin` or `meta.plugins`;
+- meta: the data parser is named in `meta.plugin`, or in `meta.plugins` (23.02's CLI);
 - nodes: a `nodes` list (slurmrestd, `scontrol show nodes`, `sinfo` before 24.05) or 24.05+'s
   `sinfo` records that group nodes;
 - renamed/nested fields: job_resources.nodes became an object (v0.0.41), partitions moved their
