@@ -148,7 +148,7 @@ def test_history_22_05_steps_spell_only_the_step_name():
 def test_meta_plugins_plural_names_the_data_parser():
     doc = load("v0.0.44/25.11.0/slurm-node-draining.json")
     plural = copy.deepcopy(doc)
-    plural["meta"]["plugins"] = plural["meta"].pop("plugin")  # the plural spelling issue 14 reports
+    plural["meta"]["plugins"] = plural["meta"].pop("plugin")  # 23.02's CLI spells it so
     assert parse.api_version(plural) == parse.api_version(doc) == "v0.0.44"
     plural["meta"]["plugins"] = ["data_parser/v0.0.43"]
     assert parse.api_version(plural) == "v0.0.43"
