@@ -58,7 +58,7 @@ JOB_BASE_STATES = frozenset({"PENDING", "RUNNING", "SUSPENDED", *FINISHED_STATES
 # -- scalar helpers -------------------------------------------------------------------------------
 def num(value: Any) -> int | None:
     """An int from any of Slurm's number spellings; None when unset or infinite."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         if value.get("infinite") or value.get("set") is False:
             return None
         value = value.get("number")
@@ -72,7 +72,7 @@ def num(value: Any) -> int | None:
 
 
 def infinite(value: Any) -> bool:
-    return isinstance(value, Mapping) and bool(value.get("infinite"))
+    return isinstance(value, dict) and bool(value.get("infinite"))
 
 
 def timestamp(value: Any) -> datetime | None:
@@ -125,14 +125,14 @@ def exit_code(value: Any) -> str | None:
     """'return_code:signal' as sacct prints ExitCode ('1:0', '0:15'); None while unknown."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, Mapping) and not ({"status", "return_code", "signal"} & value.keys()):
+    if isinstance(value, dict) and not ({"status", "return_code", "signal"} & value.keys()):
         raw = num(value)  # v0.0.39 from 23.02.4: the wait status in a number struct
         return None if raw is None else _wait_status(raw)
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         status = set(states(value.get("status")))
         code = num(value.get("return_code"))
         signal = value.get("signal")
-        if isinstance(signal, Mapping):
+        if isinstance(signal, dict):
             sig = num(signal.get("id", signal.get("signal_id")))
         else:
             sig = num(signal)
@@ -159,9 +159,9 @@ def expand_output_path(pattern: str | None, job_id: int, name: str, user: str | 
 
 
 def _require_list(doc: Any, key: str, what: str) -> list[Any]:
-    if not isinstance(doc, Mapping):
+    if not isinstance(doc, dict):
         raise MalformedReply(f"{what}: expected a JSON object, got {type(doc).__name__}")
-    errors = [e for e in doc.get("errors") or [] if isinstance(e, Mapping)]
+    errors = [e for e in doc.get("errors") or [] if isinstance(e, dict)]
     items = doc.get(key)
     if errors:
         first = errors[0]
@@ -174,15 +174,15 @@ def _require_list(doc: Any, key: str, what: str) -> list[Any]:
 def api_version(doc: Any) -> str | None:
     """The data parser version a reply was written with (v0.0.38 .. v0.0.44 and later), from
     `meta.plugin` or `meta.plugins` (an object, or a list of names or objects)."""
-    meta = doc.get("meta") if isinstance(doc, Mapping) else None
-    if not isinstance(meta, Mapping):
+    meta = doc.get("meta") if isinstance(doc, dict) else None
+    if not isinstance(meta, dict):
         return None
     for key in ("plugin", "plugins"):
         plugin = meta.get(key)
         entries = plugin if isinstance(plugin, list) else [plugin]
         for field in ("data_parser", "type"):
             for entry in entries:
-                value = entry.get(field) if isinstance(entry, Mapping) else entry if field == "data_parser" else None
+                value = entry.get(field) if isinstance(entry, dict) else entry if field == "data_parser" else None
                 m = re.search(r"v\d+\.\d+\.\d+", str(value or ""))
                 if m:
                     return m.group(0)
@@ -203,7 +203,7 @@ def _job_nodes(raw: Mapping[str, Any]) -> str | None:
         return text(nodes)
     resources = raw.get("job_resources") or {}
     inner = resources.get("nodes")
-    if isinstance(inner, Mapping):
+    if isinstance(inner, dict):
         return text(inner.get("list"))
     return text(inner)
 
@@ -252,7 +252,7 @@ def _job_gpus(raw: Mapping[str, Any], nodes: str | None, node_count: int | None)
 
 
 def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
-    if not isinstance(raw, Mapping) or "job_id" not in raw:
+    if not isinstance(raw, dict) or "job_id" not in raw:
         raise MalformedReply(f"a job without job_id: {str(raw)[:80]}")
     now = now or datetime.now(timezone.utc)
     job_id = num(raw.get("job_id"))
@@ -312,7 +312,7 @@ def parse_jobs(doc: Any, now: datetime | None = None) -> list[Job]:
 
 # -- nodes ----------------------------------------------------------------------------------------
 def parse_node(raw: Mapping[str, Any]) -> Node:
-    if not isinstance(raw, Mapping) or not raw.get("name"):
+    if not isinstance(raw, dict) or not raw.get("name"):
         raise MalformedReply(f"a node without name: {str(raw)[:80]}")
     found = states(raw.get("state"))
     flags_extra = states(raw.get("state_flags")) if raw.get("state_flags") else []
@@ -333,7 +333,7 @@ def parse_node(raw: Mapping[str, Any]) -> Node:
 
 
 def parse_nodes(doc: Any) -> list[Node]:
-    if isinstance(doc, Mapping) and "nodes" not in doc and "sinfo" in doc:
+    if isinstance(doc, dict) and "nodes" not in doc and "sinfo" in doc:
         return nodes_from_sinfo(_require_list(doc, "sinfo", "sinfo reply"))
     return [parse_node(raw) for raw in _require_list(doc, "nodes", "nodes reply")]
 
@@ -345,19 +345,19 @@ def nodes_from_sinfo(records: list[Any]) -> list[Node]:
     records only. sinfo lists neither the slurmd version nor per-node addresses."""
     nodes: dict[str, Node] = {}
     for rec in records:
-        if not isinstance(rec, Mapping) or not isinstance(rec.get("nodes"), Mapping):
+        if not isinstance(rec, dict) or not isinstance(rec.get("nodes"), dict):
             raise MalformedReply(f"sinfo reply: a record without 'nodes': {str(rec)[:80]}")
         names = [str(n) for n in rec["nodes"].get("nodes") or []]
-        node_state = rec.get("node") if isinstance(rec.get("node"), Mapping) else {}
+        node_state = rec.get("node") if isinstance(rec.get("node"), dict) else {}
         found = states(node_state.get("state"))
         base = next((st for st in found if st in NODE_BASE_STATES), found[0] if found else "UNKNOWN")
         flags = tuple(st for st in found if st != base)
-        part = rec.get("partition") if isinstance(rec.get("partition"), Mapping) else {}
+        part = rec.get("partition") if isinstance(rec.get("partition"), dict) else {}
         partition = text(part.get("name"))
-        cpus = rec.get("cpus") if isinstance(rec.get("cpus"), Mapping) else {}
-        memory = rec.get("memory") if isinstance(rec.get("memory"), Mapping) else {}
-        gres = rec.get("gres") if isinstance(rec.get("gres"), Mapping) else {}
-        reason = rec.get("reason") if isinstance(rec.get("reason"), Mapping) else {}
+        cpus = rec.get("cpus") if isinstance(rec.get("cpus"), dict) else {}
+        memory = rec.get("memory") if isinstance(rec.get("memory"), dict) else {}
+        gres = rec.get("gres") if isinstance(rec.get("gres"), dict) else {}
+        reason = rec.get("reason") if isinstance(rec.get("reason"), dict) else {}
         one = len(names) == 1
         gres_total, gres_used = text(gres.get("total")), text(gres.get("used"))
         for name in names:
@@ -389,19 +389,19 @@ def _summarise(part: Partition, nodes: Iterable[Node]) -> Partition:
 
 
 def parse_partition(raw: Mapping[str, Any]) -> Partition:
-    if not isinstance(raw, Mapping) or not raw.get("name"):
+    if not isinstance(raw, dict) or not raw.get("name"):
         raise MalformedReply(f"a partition without name: {str(raw)[:80]}")
-    inner = raw.get("partition") if isinstance(raw.get("partition"), Mapping) else {}
+    inner = raw.get("partition") if isinstance(raw.get("partition"), dict) else {}
     state_raw = inner.get("state") if inner else raw.get("state")
     state = (states(state_raw) or ["UNKNOWN"])[0]
     nodes_field = raw.get("nodes")
-    if isinstance(nodes_field, Mapping):  # v0.0.40+
+    if isinstance(nodes_field, dict):  # v0.0.40+
         nodes, count = text(nodes_field.get("configured")), num(nodes_field.get("total"))
     else:
         nodes, count = text(nodes_field), num(raw.get("total_nodes"))
     cpus_field = raw.get("cpus")
-    cpus = num(cpus_field.get("total")) if isinstance(cpus_field, Mapping) else num(raw.get("total_cpus"))
-    maximums = raw.get("maximums") if isinstance(raw.get("maximums"), Mapping) else None
+    cpus = num(cpus_field.get("total")) if isinstance(cpus_field, dict) else num(raw.get("total_cpus"))
+    maximums = raw.get("maximums") if isinstance(raw.get("maximums"), dict) else None
     max_time_raw = maximums.get("time") if maximums else raw.get("max_time_limit")
     max_time = num(max_time_raw)
     flags = [str(f).lower() for f in (raw.get("flags") or inner.get("flags") or [])] if inner or raw.get("flags") else []
@@ -476,7 +476,7 @@ def _tres_gpus(entries: Any) -> int:
         return gpus_in_tres(entries) or 0
     total = 0
     for entry in entries or []:
-        if isinstance(entry, Mapping) and entry.get("type") == "gres" and str(entry.get("name") or "").split(":")[0] == "gpu":
+        if isinstance(entry, dict) and entry.get("type") == "gres" and str(entry.get("name") or "").split(":")[0] == "gpu":
             if ":" not in str(entry.get("name")):  # typed entries (gpu:a100) repeat the total
                 total += num(entry.get("count")) or 0
     return total
@@ -484,11 +484,11 @@ def _tres_gpus(entries: Any) -> int:
 
 def parse_step(raw: Mapping[str, Any], job_id: int) -> JobStep:
     """One entry of an accounting record's `steps`: batch, extern, interactive or numbered."""
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict):
         raise MalformedReply(f"job {job_id}: a step that is not an object: {str(raw)[:80]}")
-    ident = raw.get("step") if isinstance(raw.get("step"), Mapping) else {}
+    ident = raw.get("step") if isinstance(raw.get("step"), dict) else {}
     sid = ident.get("id")
-    if isinstance(sid, Mapping):  # a step id record: {"job_id", "step_id"}
+    if isinstance(sid, dict):  # a step id record: {"job_id", "step_id"}
         sid = f"{num(sid.get('job_id')) or job_id}.{text(sid.get('step_id'))}" if text(sid.get("step_id")) else None
     step = text(sid)
     if step is None:
@@ -496,26 +496,26 @@ def parse_step(raw: Mapping[str, Any], job_id: int) -> JobStep:
     step_id = step if "." in step else f"{job_id}.{step}"  # v0.0.38 says "batch", later "42.batch"
     state = states(raw.get("state"))
     nodes = raw.get("nodes")
-    times = raw.get("time") if isinstance(raw.get("time"), Mapping) else {}
+    times = raw.get("time") if isinstance(raw.get("time"), dict) else {}
     tasks = raw.get("tasks")
     return JobStep(
         step_id=step_id, name=text(ident.get("name")), exit_code=exit_code(raw.get("exit_code")),
         state=split_state(state, JOB_BASE_STATES)[0] if state else None,
-        nodes=text(nodes.get("range")) if isinstance(nodes, Mapping) else text(nodes),
-        tasks=num(tasks.get("count")) if isinstance(tasks, Mapping) else num(tasks),
+        nodes=text(nodes.get("range")) if isinstance(nodes, dict) else text(nodes),
+        tasks=num(tasks.get("count")) if isinstance(tasks, dict) else num(tasks),
         start_time=timestamp(times.get("start")), end_time=timestamp(times.get("end")),
         elapsed_s=num(times.get("elapsed")),
     )
 
 
 def parse_history_job(raw: Mapping[str, Any]) -> HistoryJob:
-    if not isinstance(raw, Mapping) or "job_id" not in raw:
+    if not isinstance(raw, dict) or "job_id" not in raw:
         raise MalformedReply(f"an accounting record without job_id: {str(raw)[:80]}")
     job_id = num(raw.get("job_id"))
     if job_id is None:
         raise MalformedReply(f"accounting job_id {raw.get('job_id')!r} is not a number")
     state_raw = raw.get("state")
-    current = state_raw.get("current") if isinstance(state_raw, Mapping) else state_raw
+    current = state_raw.get("current") if isinstance(state_raw, dict) else state_raw
     state, _ = split_state(current, JOB_BASE_STATES)
     array = raw.get("array") or {}
     array_job = num(array.get("job_id")) or None
