@@ -131,3 +131,25 @@ def test_decode_json_reads_bytes_and_text_and_names_bad_input():
     assert decode_json(raw, "squeue --json") == decode_json(raw.decode(), "squeue --json") == json.loads(raw)
     with pytest.raises(parse.MalformedReply, match=r"squeue --json returned malformed JSON .*'\{\"jobs\": \['"):
         decode_json('{"jobs": [', "squeue --json")
+
+
+def test_gc_is_paused_while_decoding_and_restored_after():
+    import gc
+
+    from backends.slurm.transport import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        with gc_paused():
+            raise ValueError("boom")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
