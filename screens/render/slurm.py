@@ -37,6 +37,7 @@ COLUMNS = [
     Column("USER", attr("user")),
     Column("ACCOUNT", attr("account")),
     Column("STATE", attr("state")),
+    Column("EXIT", attr("exit_code")),  # return_code:signal as sacct prints it; 0:15 = killed by SIGTERM
     Column("TIME", lambda j: hms(_get(j, "time_used_s"))),
     Column("LIMIT", lambda j: hms(_get(j, "time_limit_s"), "UNLIMITED")),
     Column("NODES", attr("node_count")),
@@ -45,7 +46,7 @@ COLUMNS = [
     Column("NODELIST(REASON)", _reason_or_nodes),
 ]
 SORT_FIELDS = {"JOBID": "display_id", "PARTITION": "partition", "NAME": "name", "USER": "user",
-               "ACCOUNT": "account", "STATE": "state", "TIME": "time_used_s", "LIMIT": "time_limit_s",
+               "ACCOUNT": "account", "STATE": "state", "EXIT": "exit_code", "TIME": "time_used_s", "LIMIT": "time_limit_s",
                "NODES": "node_count", "GPUS": "gpus", "PRIO": "priority", "NODELIST(REASON)": "nodes"}
 
 NODE_COLUMNS = [
