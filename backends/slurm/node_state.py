@@ -14,10 +14,12 @@ _LONE_FLAG_STATES = {"REBOOT_ISSUED": "reboot_issued", "REBOOT_CANCEL": "cancel_
 
 
 def state_label(base: str, flags: tuple[str, ...]) -> str:
-    """The node state as sinfo prints it (%T, lower case): Slurm's node_state_string() in
-    src/common/slurm_protocol_defs.c (SchedMD/slurm, 23.02 .. 25.11), applied to the base state
-    and flags the JSON lists: IDLE+COMPLETING -> completing, IDLE+PLANNED -> planned,
-    MIXED+DRAIN -> draining, IDLE+DRAIN -> drained, DOWN+NOT_RESPONDING -> down*, MIXED+PLANNED -> mixed-."""
+    """The node state as sinfo prints it (%T, lower-cased): Slurm's node_state_string() in
+    src/common/slurm_protocol_defs.c (SchedMD/slurm at commit d43feafc, the version with the
+    PLANNED, REBOOT_ISSUED and POWERING_* flags), applied to the base state and flags the JSON
+    lists: IDLE+COMPLETING -> completing, IDLE+PLANNED -> planned, MIXED+DRAIN -> draining,
+    IDLE+DRAIN -> drained, DOWN+NOT_RESPONDING -> down*, MIXED+PLANNED -> mixed-. The lower case
+    is what `sinfo -N -o "%N %T"` printed on the 22.05, 24.11 and 26.05 labs here."""
     f = set(flags)
     no_resp = "NOT_RESPONDING" in f
     busy = base in ("ALLOCATED", "MIXED")

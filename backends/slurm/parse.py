@@ -55,6 +55,8 @@ class MalformedReply(ValueError):
 
 
 JOB_BASE_STATES = frozenset({"PENDING", "RUNNING", "SUSPENDED", *FINISHED_STATES})
+
+
 # -- scalar helpers -------------------------------------------------------------------------------
 def num(value: Any) -> int | None:
     """An int from any of Slurm's number spellings; None when unset or infinite."""
