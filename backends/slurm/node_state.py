@@ -19,7 +19,7 @@ def state_label(base: str, flags: tuple[str, ...]) -> str:
     PLANNED, REBOOT_ISSUED and POWERING_* flags), applied to the base state and flags the JSON
     lists: IDLE+COMPLETING -> completing, IDLE+PLANNED -> planned, MIXED+DRAIN -> draining,
     IDLE+DRAIN -> drained, DOWN+NOT_RESPONDING -> down*, MIXED+PLANNED -> mixed-. The lower case
-    is what `sinfo -N -o "%N %T"` printed on the 22.05, 24.11 and 26.05 labs here."""
+    is what `sinfo -N -o "%N %T"` printed on the 24.11 and 26.05 labs here."""
     f = set(flags)
     no_resp = "NOT_RESPONDING" in f
     busy = base in ("ALLOCATED", "MIXED")
