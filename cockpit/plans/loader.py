@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 
-from cockpit.yamltext import load_yaml
+from cockpit.yamltext import load_yaml, read_text_bounded
 from pydantic import BaseModel, ValidationError
 
 from cockpit.errors import ConfigError, format_loc, format_validation_error
@@ -410,12 +410,7 @@ def load_plan(
     env: Mapping[str, str] | None = None,
     registry: "ActionRegistry | None" = None,
 ) -> LoadedPlan:
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
+    text = read_text_bounded(path)  # regular files up to 4 MiB; ConfigError otherwise
     return parse_plan(text, str(path), overrides=overrides, env=env, registry=registry)
 
 
