@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from cockpit.audit import AuditLog, redact
 from cockpit.errors import format_validation_error
+from cockpit.params import ParamError, prepare_raw
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
@@ -196,9 +197,11 @@ class Dispatcher:
         if isinstance(params, action.params):
             model = params
         else:
-            raw = params.model_dump() if isinstance(params, BaseModel) else dict(params or {})
+            raw = params.model_dump() if isinstance(params, BaseModel) else (params or {})
             try:
-                model = action.params.model_validate(raw)
+                model = action.params.model_validate(prepare_raw(action.params, raw))
+            except ParamError as exc:
+                raise InvalidParams(f"action {name}: {exc}") from None
             except ValidationError as exc:
                 raise InvalidParams(f"action {name}: " + "; ".join(format_validation_error(exc))) from None
         return Prepared(action=action, params=model, confirmation=action.confirmation(model))

@@ -100,14 +100,12 @@ def cmd_config_path(args: argparse.Namespace) -> int:
 
 
 # -- actions ------------------------------------------------------------------------------------
-def parse_param(text: str) -> tuple[str, Any]:
+def parse_param(text: str) -> tuple[str, str]:
+    """`key=value`: the value stays text; the action's model decides its type (cockpit.params)."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise ValueError(f"parameter {text!r}: expected key=value")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+    return key, value
 
 
 def cmd_action_list(args: argparse.Namespace) -> int:
@@ -123,10 +121,11 @@ def cmd_action_run(args: argparse.Namespace) -> int:
     import asyncio
 
     from cockpit.actions import ActionError, ActionRefused, InvalidParams, NeedsConfirmation, UnknownAction, local_actor
+    from cockpit.params import TextParams
     from cockpit.runtime import build_runtime
 
     try:
-        params = dict(parse_param(p) for p in args.params)
+        params = TextParams(parse_param(p) for p in args.params)
     except ValueError as exc:
         _print_err(str(exc))
         return EXIT_INVALID

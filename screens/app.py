@@ -23,6 +23,7 @@ from textual.widgets import Input
 
 from cockpit.actions import ActionError, Actor, Danger, NeedsConfirmation, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, effective_keys, unknown_keymap_entries
+from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot
 from screens.dashboard import PANE_OF_SOURCE, PANES, Dashboard
 from screens.modals import ActionMenu, ConfirmScreen, DetailScreen, HelpScreen, detail_renderable
@@ -420,7 +421,7 @@ class CockpitApp(App[int]):
                 if error:
                     self.dashboard.say(f"filter: {error}", error=True)
         elif head in self.runtime.registry:
-            params: dict[str, Any] = {}
+            params: dict[str, Any] = TextParams()  # typed by the action's model, strictly
             for word in args:
                 key, sep, value = word.partition("=")
                 if not sep:
