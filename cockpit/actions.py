@@ -105,6 +105,9 @@ class Action(Generic[P]):
     confirm: Callable[[P], str] | None = None
     # Sources to refresh after the action finished.
     refresh: tuple[str, ...] = ()
+    # Reads what the action would hit now ("job 5 'train' of alice, submitted ..."): shown with
+    # the confirmation and read again just before running; a different answer refuses the action.
+    target: Callable[[ActionContext, P], Awaitable[str]] | None = None
 
     def confirmation(self, params: P) -> str:
         if self.confirm is not None:
@@ -141,11 +144,13 @@ class ActionRegistry:
         title: str = "",
         confirm: Callable[[P], str] | None = None,
         refresh: tuple[str, ...] = (),
+        target: Callable[[ActionContext, P], Awaitable[str]] | None = None,
     ) -> Callable[[Callable[[ActionContext, P], Awaitable[Any]]], Callable[[ActionContext, P], Awaitable[Any]]]:
         def decorate(fn: Callable[[ActionContext, P], Awaitable[Any]]) -> Callable[[ActionContext, P], Awaitable[Any]]:
             doc = (fn.__doc__ or "").strip()
             shown = title or (doc.splitlines()[0] if doc else name)
-            self.add(Action(name=name, params=params, danger=danger, run=fn, title=shown, confirm=confirm, refresh=refresh))
+            self.add(Action(name=name, params=params, danger=danger, run=fn, title=shown, confirm=confirm, refresh=refresh,
+                            target=target))
             return fn
 
         return decorate
@@ -216,6 +221,20 @@ class Dispatcher:
             return f"role viewer may not run {action.name} ({action.danger.value})"
         return None
 
+    async def read_target(self, prepared: Prepared, actor: Actor) -> str | None:
+        """What the action would hit now (None when the action names no target); ActionRefused
+        when the target cannot be read (gone, or its source unreachable)."""
+        action = prepared.action
+        if action.target is None:
+            return None
+        ctx = ActionContext(runtime=self.runtime, actor=actor)
+        try:
+            return await action.target(ctx, prepared.params)
+        except ActionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure to read the target refuses
+            raise ActionRefused(f"{action.name}: cannot read its target: {str(exc) or type(exc).__name__}") from None
+
     async def invoke(
         self,
         name: str,
@@ -224,7 +243,10 @@ class Dispatcher:
         actor: Actor,
         confirmed: bool = False,
         progress: Callable[[str], None] | None = None,
+        expect_target: str | None = None,
     ) -> ActionResult:
+        """Run an action. `expect_target`: the target text the confirmation showed; when the
+        target reads differently now, the action is refused."""
         action_id = uuid.uuid4().hex[:12]
         try:
             prepared = self.prepare(name, params)
@@ -240,7 +262,23 @@ class Dispatcher:
             raise ActionRefused(reason)
         if action.danger is not Danger.READ and not confirmed:
             raise NeedsConfirmation(prepared.confirmation)
-        self.audit.write({"event": "action.start", **base, "confirmation": prepared.confirmation})
+        confirmation = prepared.confirmation
+        if action.target is not None:
+            try:
+                current = await self.read_target(prepared, actor)
+            except ActionError as exc:
+                if expect_target is not None:  # the confirmed target is gone
+                    reason = f"{exc}; the confirmation showed {expect_target}; nothing was done"
+                    self.audit.write({"event": "action.refused", **base, "reason": reason})
+                    raise ActionRefused(reason) from None
+                current = f"unreadable ({exc})"  # nothing was confirmed: the action reports its own failure
+            if expect_target is not None and current != expect_target:
+                reason = (f"{name}: the target changed since the confirmation (confirmed: {expect_target}; "
+                          f"now: {current}); nothing was done, look again and re-confirm")
+                self.audit.write({"event": "action.refused", **base, "reason": reason})
+                raise ActionRefused(reason)
+            confirmation = f"{confirmation}\nTarget: {current}"
+        self.audit.write({"event": "action.start", **base, "confirmation": confirmation})
         ctx = ActionContext(runtime=self.runtime, actor=actor, progress=progress or (lambda message: None))
         started = time.perf_counter()
         try:

@@ -449,21 +449,36 @@ class CockpitApp(App[int]):
         if prepared.action.danger is Danger.READ:
             self._invoke(name, params, confirmed=True)
             return
+        self._confirm(prepared, name, params)
+
+    @work(exclusive=False, group="actions")
+    async def _confirm(self, prepared: Any, name: str, params: dict[str, Any]) -> None:
+        """Show the confirmation with what the action would hit now; the action runs only if
+        the target still reads the same when it starts."""
+        text, target = prepared.confirmation, None
+        if prepared.action.target is not None:
+            self.dashboard.say(f"{name}: reading its target...")
+            try:
+                target = await self.runtime.dispatcher.read_target(prepared, self.actor)
+            except ActionError as exc:
+                self.dashboard.say(f"{name}: {exc}", error=True)
+                return
+            text = f"{text}\nTarget: {target}"
 
         def answered(ok: bool | None) -> None:
             if ok:
-                self._invoke(name, params, confirmed=True)
+                self._invoke(name, params, confirmed=True, expect_target=target)
             else:
                 self.dashboard.say(f"{name}: cancelled")
 
-        self.push_screen(ConfirmScreen(name, prepared.action.danger.value, prepared.confirmation), answered)
+        self.push_screen(ConfirmScreen(name, prepared.action.danger.value, text), answered)
 
     @work(exclusive=False, group="actions")
-    async def _invoke(self, name: str, params: dict[str, Any], confirmed: bool) -> None:
+    async def _invoke(self, name: str, params: dict[str, Any], confirmed: bool, expect_target: str | None = None) -> None:
         self.dashboard.say(f"{name}: running...")
         try:
             result = await self.runtime.dispatcher.invoke(
-                name, params, actor=self.actor, confirmed=confirmed,
+                name, params, actor=self.actor, confirmed=confirmed, expect_target=expect_target,
                 progress=lambda message: self.dashboard.say(f"{name}: {message}"))
         except NeedsConfirmation as exc:
             self.dashboard.say(f"{name}: needs confirmation: {exc.text}", error=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any
+from typing import Any, Mapping
 
 import jinja2
 from pydantic import BaseModel, Field, field_validator
 
 from cockpit import paths
-from cockpit.actions import ActionContext, ActionError, ActionRegistry, Danger
+from cockpit.actions import ActionContext, ActionError, ActionRefused, ActionRegistry, Danger
 
 TEMPLATES_DIR = paths.WORKLOADS_DIR / "slurm"
 TEMPLATE_SUFFIX = ".sbatch.j2"
@@ -169,21 +169,48 @@ async def job_detail(ctx: ActionContext, p: JobRef) -> dict[str, Any]:
         raise ActionError("slurm is not configured") from None
 
 
+def _field(fields: Mapping[str, Any], *names: str) -> str:
+    for name in names:
+        value = fields.get(name)
+        if isinstance(value, Mapping):  # slurmrestd's {"set": true, "number": N}
+            value = value.get("number") if value.get("set", True) else None
+        if value not in (None, ""):
+            return str(value)
+    return "?"
+
+
+async def job_target(ctx: ActionContext, p: JobRef) -> str:
+    """Who the job id names now: its name, owner and submit time (not its state, which may move on
+    between the confirmation and the action)."""
+    adapter = ctx.adapter("slurm")
+    if not hasattr(adapter, "job_detail"):
+        raise ActionError("slurm is not configured: set cockpit.slurm (or run `cockpit lab up`)")
+    try:
+        detail = await adapter.job_detail(p.job_id)
+    except Exception as exc:  # noqa: BLE001 - an id nobody can read is not acted on
+        raise ActionRefused(f"SLURM job {p.job_id} cannot be read ({str(exc) or type(exc).__name__}); nothing was done") from None
+    fields = detail.get("fields") or {}
+    if not fields:
+        raise ActionRefused(f"SLURM job {p.job_id} is not known to the controller; nothing was done")
+    return (f"job {p.job_id} '{_field(fields, 'JobName', 'name')}' of {_field(fields, 'UserId', 'user_name')}, "
+            f"submitted {_field(fields, 'SubmitTime', 'submit_time')}")
+
+
 def register(registry: ActionRegistry) -> None:
     registry.action("slurm.submit", SubmitParams, Danger.CHANGE, title="Submit SLURM job",
                     confirm=confirm_submit, refresh=("slurm",))(submit)
     registry.action("slurm.render", SubmitParams, Danger.READ, title="Render SLURM batch script")(render)
     registry.action("slurm.job_detail", JobRef, Danger.READ, title="SLURM job detail")(job_detail)
-    registry.action("slurm.cancel", JobRef, Danger.DESTROY, title="Cancel SLURM job", refresh=("slurm",),
+    registry.action("slurm.cancel", JobRef, Danger.DESTROY, title="Cancel SLURM job", refresh=("slurm",), target=job_target,
                     confirm=lambda p: f"Cancel SLURM job {p.job_id} (scancel): a pending job leaves the queue, a "
                                       "running one is killed now and ends CANCELLED; its output stops there.")(_control("cancel"))
-    registry.action("slurm.hold", JobRef, Danger.CHANGE, title="Hold SLURM job", refresh=("slurm",),
+    registry.action("slurm.hold", JobRef, Danger.CHANGE, title="Hold SLURM job", refresh=("slurm",), target=job_target,
                     confirm=lambda p: f"Hold SLURM job {p.job_id} (scontrol hold): it stays pending with reason "
                                       "JobHeldUser/JobHeldAdmin until released; a running job is not affected.")(_control("hold"))
-    registry.action("slurm.release", JobRef, Danger.CHANGE, title="Release SLURM job", refresh=("slurm",),
+    registry.action("slurm.release", JobRef, Danger.CHANGE, title="Release SLURM job", refresh=("slurm",), target=job_target,
                     confirm=lambda p: f"Release SLURM job {p.job_id} (scontrol release): it may be scheduled "
                                       "again as soon as resources allow.")(_control("release"))
-    registry.action("slurm.requeue", JobRef, Danger.DESTROY, title="Requeue SLURM job", refresh=("slurm",),
+    registry.action("slurm.requeue", JobRef, Danger.DESTROY, title="Requeue SLURM job", refresh=("slurm",), target=job_target,
                     confirm=lambda p: f"Requeue SLURM job {p.job_id} (scontrol requeue): if it runs it is killed "
                                       "and goes back to PENDING to start over; work since its start is lost.")(_control("requeue"))
     registry.action("slurm.drain", DrainParams, Danger.CHANGE, title="Drain SLURM node", refresh=("slurm",),
