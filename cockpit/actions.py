@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import os
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterator, M
 
 from pydantic import BaseModel, ValidationError
 
-from cockpit.audit import AuditLog, redact
+from cockpit.audit import AuditLog, AuditUnavailable, redact
 from cockpit.errors import format_validation_error
 from cockpit.params import ParamError, prepare_raw
 
@@ -50,6 +52,11 @@ class InvalidParams(ActionError):
 
 class ActionRefused(ActionError):
     """Refused by policy (read-only mode, viewer role) or by a safety check."""
+
+
+class AuditUnavailableError(ActionRefused):
+    """The audit log could not take a record: the action is refused (or, for an end record,
+    its outcome is unrecorded)."""
 
 
 class NeedsConfirmation(ActionError):
@@ -251,14 +258,14 @@ class Dispatcher:
         try:
             prepared = self.prepare(name, params)
         except ActionError as exc:
-            self.audit.write({"event": "action.invalid", "id": action_id, "action": name, "actor": actor.as_record(), "error": str(exc)})
+            self._audit({"event": "action.invalid", "id": action_id, "action": name, "actor": actor.as_record(), "error": str(exc)})
             raise
         action = prepared.action
         base = {"id": action_id, "action": name, "danger": action.danger.value, "actor": actor.as_record(),
-                "params": prepared.params.model_dump(mode="json")}
+                "params": prepared.params.model_dump(mode="json"), "pid": os.getpid(), "host": socket.gethostname()}
         reason = self.allowed(action, actor)
         if reason is not None:
-            self.audit.write({"event": "action.refused", **base, "reason": reason})
+            self._audit({"event": "action.refused", **base, "reason": reason})
             raise ActionRefused(reason)
         if action.danger is not Danger.READ and not confirmed:
             raise NeedsConfirmation(prepared.confirmation)
@@ -269,40 +276,54 @@ class Dispatcher:
             except ActionError as exc:
                 if expect_target is not None:  # the confirmed target is gone
                     reason = f"{exc}; the confirmation showed {expect_target}; nothing was done"
-                    self.audit.write({"event": "action.refused", **base, "reason": reason})
+                    self._audit({"event": "action.refused", **base, "reason": reason})
                     raise ActionRefused(reason) from None
                 current = f"unreadable ({exc})"  # nothing was confirmed: the action reports its own failure
             if expect_target is not None and current != expect_target:
                 reason = (f"{name}: the target changed since the confirmation (confirmed: {expect_target}; "
                           f"now: {current}); nothing was done, look again and re-confirm")
-                self.audit.write({"event": "action.refused", **base, "reason": reason})
+                self._audit({"event": "action.refused", **base, "reason": reason})
                 raise ActionRefused(reason)
             confirmation = f"{confirmation}\nTarget: {current}"
-        self.audit.write({"event": "action.start", **base, "confirmation": confirmation})
+        self._audit({"event": "action.start", **base, "confirmation": confirmation})
         ctx = ActionContext(runtime=self.runtime, actor=actor, progress=progress or (lambda message: None))
         started = time.perf_counter()
         try:
             result = await action.run(ctx, prepared.params)
         except ActionRefused as exc:  # a safety check inside the action said no
-            self.audit.write({"event": "action.end", **base, "ok": False, "refused": True, "error": str(exc),
+            self._audit({"event": "action.end", **base, "ok": False, "refused": True, "error": str(exc),
                               "duration_s": round(time.perf_counter() - started, 3)})
             raise
         except asyncio.CancelledError:
-            self.audit.write({"event": "action.end", **base, "ok": False, "error": "cancelled",
-                              "duration_s": round(time.perf_counter() - started, 3)})
+            try:
+                self._audit({"event": "action.end", **base, "ok": False, "error": "cancelled",
+                             "duration_s": round(time.perf_counter() - started, 3)})
+            except AuditUnavailableError:
+                pass  # the cancellation goes on; the next start's recovery pass records it as lost
             raise
         except Exception as exc:
             message = str(exc) or type(exc).__name__
-            self.audit.write({"event": "action.end", **base, "ok": False, "error": message,
+            self._audit({"event": "action.end", **base, "ok": False, "error": message,
                               "duration_s": round(time.perf_counter() - started, 3)})
             self._refresh(action)
             return ActionResult(id=action_id, action=name, ok=False, error=message,
                                 duration_s=time.perf_counter() - started)
         duration = time.perf_counter() - started
         outputs = result if isinstance(result, Mapping) else ({"result": result} if result is not None else {})
-        self.audit.write({"event": "action.end", **base, "ok": True, "result": outputs, "duration_s": round(duration, 3)})
+        self._audit({"event": "action.end", **base, "ok": True, "result": outputs, "duration_s": round(duration, 3)})
         self._refresh(action)
         return ActionResult(id=action_id, action=name, ok=True, result=result, duration_s=duration, outputs=dict(outputs))
+
+    def _audit(self, record: Mapping[str, Any]) -> None:
+        """Write one audit record; when the log cannot take it, nothing runs: ActionRefused."""
+        try:
+            self.audit.write(record)
+        except AuditUnavailable as exc:
+            event = record.get("event")
+            if event == "action.end":
+                raise AuditUnavailableError(f"{record.get('action')} ran, but {exc}; its outcome is "
+                                            "recorded nowhere: check the target by hand") from None
+            raise AuditUnavailableError(f"{exc}; {record.get('action')} was not run") from None
 
     def _refresh(self, action: Action[Any]) -> None:
         hub = self.runtime.hub

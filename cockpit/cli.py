@@ -72,6 +72,13 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_err(exc.render())
         return EXIT_INVALID
+    from cockpit.audit import path_problem
+    from cockpit.runtime import audit_log_path
+
+    audit_problem = path_problem(audit_log_path(loaded))
+    if audit_problem is not None:
+        _print_err(ConfigError(str(args.file or loaded.path), [f"cockpit -> audit_log: {audit_problem}"]).render())
+        return EXIT_INVALID
     for warning in loaded.warnings:
         _print_err(f"warning: {warning}")
     cfg = loaded.config

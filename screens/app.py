@@ -114,6 +114,9 @@ class CockpitApp(App[int]):
         except Exception:
             self.notify(f"unknown theme {cfg.theme!r}; using the default", severity="warning")
         self.push_screen(self.dashboard)
+        if self.runtime.audit_problem:
+            self.notify(f"{self.runtime.audit_problem}: actions are refused until it can be written; "
+                        "monitoring goes on", title="audit log", severity="error", timeout=30)
         hub = self.runtime.hub
         # Ansible runs are not on the first frame: attach their source once the screen is up.
         self.set_timer(1.0, self._attach_provisioning)
