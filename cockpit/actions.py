@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterator, M
 
 from pydantic import BaseModel, ValidationError
 
-from cockpit.audit import AuditLog, AuditUnavailable, redact
+from cockpit.audit import AuditLog, AuditUnavailable
+from cockpit.redact import redact, register_secrets_in
 from cockpit.errors import format_validation_error
 from cockpit.params import ParamError, prepare_raw
 
@@ -206,6 +207,7 @@ class Dispatcher:
 
     def prepare(self, name: str, params: Mapping[str, Any] | BaseModel | None = None) -> Prepared:
         action = self.registry.get(name)
+        register_secrets_in(params.model_dump() if isinstance(params, BaseModel) else params)
         if isinstance(params, action.params):
             model = params
         else:
@@ -216,6 +218,7 @@ class Dispatcher:
                 raise InvalidParams(f"action {name}: {exc}") from None
             except ValidationError as exc:
                 raise InvalidParams(f"action {name}: " + "; ".join(format_validation_error(exc))) from None
+        register_secrets_in(model.model_dump())  # SecretStr fields, env values of secret-looking names
         return Prepared(action=action, params=model, confirmation=action.confirmation(model))
 
     def allowed(self, action: Action[Any], actor: Actor) -> str | None:

@@ -16,24 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from cockpit.redact import REDACTED, SECRET_WORDS, is_secret_key, redact  # noqa: F401 - re-exported
 from cockpit.snapshot import to_jsonable, utcnow
-
-SECRET_WORDS = ("password", "passwd", "secret", "token", "jwt", "private_key", "apikey", "api_key", "credential")
-REDACTED = "***"
-
-
-def is_secret_key(key: str) -> bool:
-    k = key.lower()
-    return any(word in k for word in SECRET_WORDS)
-
-
-def redact(value: Any) -> Any:
-    """Replace the values of secret-looking keys, recursively. SecretStr already prints '**'."""
-    if isinstance(value, Mapping):
-        return {k: (REDACTED if is_secret_key(str(k)) and v not in (None, "") else redact(v)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
-    return value
 
 
 class AuditUnavailable(Exception):

@@ -22,6 +22,7 @@ import sys
 from typing import Any, Callable
 
 from cockpit.errors import ConfigError
+from cockpit.redact import install_log_redaction
 
 EXIT_OK, EXIT_FAIL, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 3
 
@@ -244,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()  # no token, password or URL password in any log line
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -7,6 +7,7 @@ import json
 from typing import Any, Iterable
 
 from cockpit.config import LoadedConfig
+from cockpit.redact import scrub, scrub_values
 from cockpit.snapshot import SOURCE_NAMES, Snapshot
 
 
@@ -40,7 +41,7 @@ def dumps(snapshots: dict[str, Snapshot]) -> str:
 def run(loaded: LoadedConfig, fmt: str, sources: Iterable[str], timeout: float) -> tuple[str, dict[str, Snapshot]]:
     snapshots = asyncio.run(collect(loaded, sources, timeout))
     if fmt == "json":
-        return dumps(snapshots), snapshots
+        return json.dumps(scrub_values(snapshot_document(snapshots)), indent=2, sort_keys=False), snapshots
     from screens.text_table import render_snapshots
 
-    return render_snapshots(snapshots), snapshots
+    return scrub(render_snapshots(snapshots), assignments=False), snapshots

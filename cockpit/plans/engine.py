@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from cockpit import paths
 from cockpit.actions import (ActionError, ActionRefused, Actor, Danger, InvalidParams, NeedsConfirmation,
                              UnknownAction, local_actor)
-from cockpit.audit import redact
+from cockpit.redact import redact
 from cockpit.errors import ConfigError, format_validation_error
 from cockpit.plans import conditions
 from cockpit.plans.loader import LoadedPlan, parse_plan, plan_digest, runtime_refs

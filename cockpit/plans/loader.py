@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 
+from cockpit.redact import register_secrets_in
 from cockpit.yamltext import load_yaml, read_text_bounded
 from pydantic import BaseModel, ValidationError
 
@@ -378,6 +379,7 @@ def parse_plan(
     env_only = _Expander({}, env)
     variables = {str(k): env_only.tree(v, ["vars", k]) for k, v in declared.items()}
     variables.update(overrides)
+    register_secrets_in(variables)  # a secret-looking variable's value never reaches a report in clear
     expander = _Expander(variables, env)
     expanded = {k: (expander.tree(v, [k]) if k != "vars" else variables) for k, v in raw.items()}
     problems = env_only.problems + expander.problems
