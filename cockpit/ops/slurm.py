@@ -44,6 +44,9 @@ class SubmitParams(BaseModel):
     output: str | None = Field(default=None, description="stdout file pattern, e.g. %x-%j.out")
     env: dict[str, str] = Field(default_factory=dict, description="variables the batch script exports before the "
                                 "command (MLFLOW_TRACKING_URI, COCKPIT_PLAN, COCKPIT_PLAN_STEP, PYTHONPATH, ...)")
+    token: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:-]{1,100}$",
+                              description="idempotency token, kept as the job's comment (cockpit:TOKEN): when a job "
+                                          "with it exists already, that job is reused instead of submitting again")
 
     @field_validator("template")
     @classmethod
@@ -114,7 +117,11 @@ def job_spec(p: SubmitParams) -> dict[str, Any]:
     seconds = _duration_s(p.time) or 0
     return {"name": p.name, "partition": p.partition, "nodes": p.nodes, "gpus_per_node": p.gpus_per_node,
             "cpus_per_task": p.cpus_per_task, "time_limit_min": max(1, -(-seconds // 60)),
-            "workdir": p.workdir, "output": p.output}
+            "workdir": p.workdir, "output": p.output, "comment": token_comment(p.token)}
+
+
+def token_comment(token: str | None) -> str | None:
+    return f"cockpit:{token}" if token else None
 
 
 def confirm_submit(p: SubmitParams) -> str:
@@ -141,9 +148,17 @@ class DrainParams(NodeRef):
 async def submit(ctx: ActionContext, p: SubmitParams) -> dict[str, Any]:
     """Submit a batch job from a workload template"""
     script = render_script(p)
+    adapter = ctx.adapter("slurm")
+    if p.token and hasattr(adapter, "jobs_with_comment"):
+        # A submit interrupted after sbatch ran (kill -9, lost connection) left its job behind:
+        # find it by its token rather than create a duplicate.
+        existing = await adapter.jobs_with_comment(token_comment(p.token))
+        if existing:
+            ctx.progress(f"job {existing[0]} already carries token {p.token}: not submitting again")
+            return {"job_id": existing[0], "name": p.name, "template": p.template, "token": p.token, "reused": True}
     ctx.progress(f"submitting {p.name}")
-    job_id = await ctx.adapter("slurm").submit(script, job_spec(p))
-    return {"job_id": job_id, "name": p.name, "template": p.template}
+    job_id = await adapter.submit(script, job_spec(p))
+    return {"job_id": job_id, "name": p.name, "template": p.template, "token": p.token, "reused": False}
 
 
 async def render(ctx: ActionContext, p: SubmitParams) -> dict[str, Any]:
