@@ -102,6 +102,24 @@ class SlurmSource:
     async def submit(self, script: str, job: Mapping[str, Any]) -> int:
         return await self.transport.submit(script, job)
 
+    async def jobs_with_comment(self, comment: str) -> list[int]:
+        """Ids of the queue's jobs whose comment is exactly `comment` (idempotent submission:
+        what an earlier, interrupted submit created), oldest first. Finished jobs too when
+        accounting is kept."""
+        found: set[int] = set()
+        docs = [await self.transport.jobs_doc()]
+        try:
+            available, _why = await self.transport.accounting()
+            if available:
+                docs.append(await self.transport.history_doc(datetime.now(timezone.utc) - timedelta(days=7)))
+        except (SlurmError, ValueError):
+            pass  # the queue alone still answers for pending and running jobs
+        for doc in docs:
+            for job in (doc.get("jobs") if isinstance(doc, Mapping) else None) or []:
+                if isinstance(job, Mapping) and _comment_of(job) == comment and str(job.get("job_id", "")).isdigit():
+                    found.add(int(job["job_id"]))
+        return sorted(found)
+
     async def job_detail(self, job_id: int) -> dict[str, Any]:
         """Every field Slurm has for the job, its batch script and its node names."""
         fields = await self.transport.job_fields(job_id)
@@ -215,3 +233,11 @@ def build_source(loaded: "LoadedConfig") -> Any:
         else:
             return UnconfiguredSource("slurm", HINTS["slurm"])
     return build_from_settings(settings, env)
+
+
+def _comment_of(job: Mapping[str, Any]) -> str | None:
+    """squeue/slurmrestd give `comment` as text; sacct as {"job": ..., "administrator": ...}."""
+    value = job.get("comment")
+    if isinstance(value, Mapping):
+        value = value.get("job")
+    return value if isinstance(value, str) else None

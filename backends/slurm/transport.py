@@ -237,7 +237,8 @@ class CliTransport:
         return done.stdout.split()
 
     async def submit(self, script: str, job: Mapping[str, Any]) -> int:
-        done = await self._ok(["sbatch", "--parsable"], input=script)
+        comment = [f"--comment={job['comment']}"] if job.get("comment") else []
+        done = await self._ok(["sbatch", "--parsable", *comment], input=script)
         first = done.stdout.strip().split(";")[0]
         if not first.isdigit():
             raise SlurmError(f"sbatch on {self.label} printed no job id: {done.stdout.strip()[:80]!r}")
@@ -434,6 +435,8 @@ class RestTransport:
                 props["gres"] = f"gpu:{job['gpus_per_node']}"
         if job.get("output"):
             props["standard_output"] = job["output"]
+        if job.get("comment"):
+            props["comment"] = job["comment"]
         return props
 
     async def submit(self, script: str, job: Mapping[str, Any]) -> int:
