@@ -7,6 +7,7 @@ Runtime; N viewers share its collectors.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any, Iterable, Protocol
 
 from cockpit import paths
 from cockpit.actions import ActionRegistry, ActionResult, Actor, Dispatcher, local_actor
-from cockpit.audit import AuditLog
+from cockpit.audit import AuditLog, AuditUnavailable
 from cockpit.config import CockpitConfig, LoadedConfig, load_config
 from cockpit.hub import Collector, Hub, Timing, make_timing
 from cockpit.query import Query
@@ -31,6 +32,7 @@ class Runtime(Protocol):
     audit: AuditLog
     read_only: bool
     dispatcher: Dispatcher
+    audit_problem: str | None
 
     @property
     def config(self) -> CockpitConfig: ...
@@ -47,6 +49,8 @@ class Runtime(Protocol):
 
     async def close(self) -> None: ...
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class CockpitRuntime:
@@ -60,6 +64,9 @@ class CockpitRuntime:
     # name -> backend adapter, for the action path and the query seam. The hub's sources are
     # entered when the runtime is built; on-demand ones (ansible) when first used.
     adapters: dict[str, Any] = field(default_factory=dict)
+    # Why the audit log cannot be written (checked at start-up): actions are refused, the screen
+    # says so and keeps monitoring.
+    audit_problem: str | None = None
     dispatcher: Dispatcher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -142,11 +149,25 @@ def build_runtime(
         Collector(build_source(name, loaded), make_timing(cfg.refresh.for_source(name)), always=always)
         for name in sources
     ]
-    audit = AuditLog(audit_path or (Path(cfg.audit_log) if cfg.audit_log else paths.default_audit_log()))
+    audit = AuditLog(audit_path or audit_log_path(loaded))
+    problem = audit.problem()
+    if problem is None:
+        try:
+            audit.recover()  # starts left open by a process that died get their action.lost
+        except AuditUnavailable as exc:
+            problem = str(exc)
+    if problem is not None:
+        log.warning("%s: actions will be refused until it can be written", problem)
     return CockpitRuntime(
         loaded=loaded,
         hub=Hub(collectors),
         registry=default_registry(),
         audit=audit,
         read_only=cfg.read_only if read_only is None else read_only,
+        audit_problem=problem,
     )
+
+
+def audit_log_path(loaded: LoadedConfig) -> Path:
+    configured = loaded.config.cockpit.audit_log
+    return Path(configured) if configured else paths.default_audit_log()

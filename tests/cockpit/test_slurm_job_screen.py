@@ -25,14 +25,16 @@ from cockpit.runtime import CockpitRuntime
 class FixedDetailSlurm(SlurmSource):
     async def job_detail(self, job_id: int) -> dict:
         return {"fields": {"JobId": str(job_id), "JobName": "demo"}, "nodes": ["node1", "node2"],
-                "script": "#!/bin/bash\necho hello\n", "script_note": None}
+                "script": "#!/bin/bash\necho hello\n", "script_note": None,
+                "steps": [{"step_id": "7.batch", "name": "batch", "state": "CANCELLED", "exit_code": "0:15",
+                           "elapsed_s": 69, "nodes": "node1"}]}
 
 
 def real_runtime(tmp_path) -> CockpitRuntime:
     registry = ActionRegistry()
     slurm_ops.register(registry)
     return CockpitRuntime(loaded=parse_config("", "test"), hub=Hub([Collector(FixedDetailSlurm(transport=None))]),
-                   registry=registry, audit=AuditLog(tmp_path / "audit.jsonl"))
+                          registry=registry, audit=AuditLog(tmp_path / "audit.jsonl"))
 
 
 async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
@@ -58,7 +60,9 @@ async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
                 break
         log = screen.query_one("#log", Log)
         assert list(log.lines) == ["first", "second"]
-        assert "node1, node2" in str(screen.query_one("#detail", Static).render())
+        detail = str(screen.query_one("#detail", Static).render())
+        assert "node1, node2" in detail
+        assert "ExitCode" in detail and "7.batch" in detail and "0:15" in detail and "1:09" in detail
         assert "echo hello" in str(screen.query_one("#script", Static).render())
     # The read went through the real Dispatcher: audited as a read action of the TUI.
     events = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
