@@ -70,19 +70,6 @@ PARTITION_COLUMNS = [
     Column("MAXTIME", lambda p: hms(_get(p, "max_time_s"), "UNLIMITED")),
 ]
 
-HISTORY_COLUMNS = [
-    Column("JOBID", attr("display_id")),
-    Column("NAME", attr("name")),
-    Column("USER", attr("user")),
-    Column("PARTITION", attr("partition")),
-    Column("STATE", attr("state")),
-    Column("EXIT", attr("exit_code")),
-    Column("ELAPSED", lambda h: hms(_get(h, "elapsed_s"))),
-    Column("GPUS", attr("gpus")),
-    Column("NODES", attr("nodes")),
-]
-
-
 def _job_ref(item: Any) -> dict[str, Any]:
     return {"job_id": _get(item, "job_id")}
 
@@ -107,17 +94,6 @@ def filter_items(items: list[Any], text: str) -> list[Any]:
     from cockpit.slurm_queue import filter_jobs
 
     return filter_jobs(items, text)
-
-
-def accounting_note(section: dict[str, Any] | None) -> str | None:
-    """What the history table says instead of being empty."""
-    if not section:
-        return "no accounting information yet"
-    if not section.get("available"):
-        return section.get("reason") or "accounting is not available on this cluster"
-    if section.get("error"):
-        return f"sacct failed: {section['error']} (showing the last history read)"
-    return None
 
 
 STEP_COLUMNS = (("JobID", "step_id", 14), ("JobName", "name", 10), ("State", "state", 10),
