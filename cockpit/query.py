@@ -21,6 +21,14 @@ class Loggable(Protocol):
 
 
 @runtime_checkable
+class Describer(Protocol):
+    """An adapter that describes one job in full: every field, its batch script, nodes and steps
+    (SLURM `scontrol show job` / slurmrestd, plus the last accounting read)."""
+
+    async def job_detail(self, job_id: int) -> dict[str, Any]: ...
+
+
+@runtime_checkable
 class RunHistory(Protocol):
     """An adapter that pages runs and reads one run's detail and metric history (MLflow)."""
 
@@ -53,6 +61,11 @@ class Query:
         return found
 
     # -- SLURM --------------------------------------------------------------------------------
+    async def job_detail(self, job_id: int) -> dict[str, Any]:
+        """Every field of a job, its batch script, nodes and steps."""
+        describer: Describer = self._find("slurm", Describer)
+        return await describer.job_detail(job_id)
+
     def follow_job_log(self, path: str, **options: Any) -> AsyncIterator[str]:
         """Lines of a job's output file as the job writes them (inotify locally, polling
         fallback, or `tail -F` over SSH when the cockpit reaches Slurm by SSH)."""

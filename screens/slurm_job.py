@@ -1,8 +1,8 @@
 """Job detail screen: every field, the batch script, the node list and a live tail of the output.
 
 Opened with `enter` on a queue row (DETAIL_SCREEN in screens/render/slurm.py); `escape` goes back.
-The detail comes from the read action `slurm.job_detail`; the tail from the query seam
-(`runtime.query.follow_job_log`).
+The detail and the tail come from the query seam (`runtime.query.job_detail` and
+`follow_job_log`): reads, not audited.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from textual.widgets import Footer, Header, Log, Static
 
 from cockpit.slurm_logs import log_paths
 from screens.render.slurm import detail, steps_table
-from screens.actor import actor_of
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
@@ -64,15 +63,10 @@ class JobScreen(Screen):
 
     async def _load_detail(self, job_id: int) -> None:
         try:
-            result = await self.runtime.dispatcher.invoke(
-                "slurm.job_detail", {"job_id": job_id}, actor=actor_of(self), confirmed=True)
+            out = await self.runtime.query.job_detail(job_id)
         except Exception as exc:  # the screen must survive a broken backend
             self.query_one("#detail", Static).update(f"job detail failed: {exc}")
             return
-        if not result.ok:
-            self.query_one("#detail", Static).update(f"job detail failed: {result.error}")
-            return
-        out = result.outputs
         fields = out.get("fields") or {}
         nodes = out.get("nodes") or []
         text = "\n".join(f"{k}={v}" for k, v in fields.items())
