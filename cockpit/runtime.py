@@ -61,8 +61,9 @@ class CockpitRuntime:
     registry: ActionRegistry
     audit: AuditLog
     read_only: bool = False
-    # name -> backend adapter, for the action path and the query seam. The hub's sources are
-    # entered when the runtime is built; on-demand ones (ansible) when first used.
+    # name -> backend adapter, for the action path and the query seam: build_runtime passes the
+    # adapters it built (a runtime built by hand gets its hub's sources); on-demand ones (ansible)
+    # are added when first used.
     adapters: dict[str, Any] = field(default_factory=dict)
     # Why the audit log cannot be written (checked at start-up): actions are refused, the screen
     # says so and keeps monitoring.
@@ -145,9 +146,12 @@ def build_runtime(
 
     loaded = loaded or load_config(config_path)
     cfg = loaded.config.cockpit
+    # One adapter per source: the hub's collectors fetch through them, and the action path and
+    # the query seam find them here (runtime.adapter), not through a collector.
+    adapters = {name: build_source(name, loaded) for name in sources}
     collectors = [
-        Collector(build_source(name, loaded), make_timing(cfg.refresh.for_source(name)), always=always)
-        for name in sources
+        Collector(adapter, make_timing(cfg.refresh.for_source(name)), always=always)
+        for name, adapter in adapters.items()
     ]
     audit = AuditLog(audit_path or audit_log_path(loaded))
     problem = audit.problem()
@@ -161,6 +165,7 @@ def build_runtime(
     return CockpitRuntime(
         loaded=loaded,
         hub=Hub(collectors),
+        adapters=dict(adapters),
         registry=default_registry(),
         audit=audit,
         read_only=cfg.read_only if read_only is None else read_only,
