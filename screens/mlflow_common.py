@@ -1,5 +1,6 @@
 """Pieces shared by the MLflow screens: a prompt modal, running an action from a screen (with the
-shared confirmation modal of screens/modals.py), finding the adapter, and the chosen metric columns."""
+shared confirmation modal of screens/modals.py), the MLflow reads of the query seam, and the chosen metric
+columns."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """One MLflow run: its metric curves drawn in the terminal, params, tags, links, artifacts.
 
 Opened with `(runtime, item)` from the runs pane (DETAIL_SCREEN). The detail and the metric
-histories load in the background through the mlflow adapter; while the run is RUNNING they
+histories load in the background through the query seam (runtime.query); while the run is RUNNING they
 reload every few seconds so the curves move. Keys: l log scale, a all metrics / chosen ones,
 r reload, escape back.
 """
