@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from backends.slurm.parse import parse_jobs
-from cockpit.slurm_queue import queue_view
+from cockpit.slurm_queue import filter_jobs, job_order
 from screens.render.slurm import COLUMNS
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "slurm" / "v0.0.38" / "squeue.json"
@@ -69,8 +69,10 @@ def main() -> None:
         return changed, removed
 
     (changed, removed), t_diff = timed(diff)
-    view, t_view = timed(lambda: queue_view(new.values(), "!state:CD user:user1,user2,user3", "priority", True))
-    _, t_sort = timed(lambda: queue_view(new.values(), "", "display_id"))
+    prio = next(c for c in COLUMNS if c.title == "PRIO")
+    view, t_view = timed(lambda: sorted(filter_jobs(new.values(), "!state:CD user:user1,user2,user3"),
+                                        key=prio.sort_key, reverse=True))
+    _, t_sort = timed(lambda: sorted(new.values(), key=job_order))
     rows, t_cells = timed(lambda: [[c.cell(j) for c in COLUMNS] for j in view[:60]])
     print(f"jobs={args.jobs} json={len(text1) / 1e6:.1f} MB")
     print(f"json decode      {t_decode:8.1f} ms")

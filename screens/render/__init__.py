@@ -1,8 +1,10 @@
-"""Row rendering per source (k9s' render/): which columns a pane shows and how a cell reads.
+"""Row rendering per source (k9s' render/): the typed column spec of each pane.
 
-One module per source in this package (`screens/render/<source>.py`) defines `COLUMNS`.
-Used by the Textual panes and by `cockpit snapshot --format table`; imports no Textual.
-A source without a module falls back to the first fields of its items.
+One module per source in this package (`screens/render/<source>.py`) defines `COLUMNS` (each with
+its width, priority and value sort key), and may define `ROW_STYLE` (state colour rules),
+`FILTER_FIELDS` (a cockpit.filtering.Fields), `DEFAULT_SORT` (a column title), `ROW_ACTIONS` and
+`DETAIL_SCREEN`. Used by the Textual panes and by `cockpit snapshot --format table`; imports no
+Textual. A source without a module falls back to the first fields of its items.
 """
 
 from __future__ import annotations
@@ -11,21 +13,50 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from cockpit.filtering import Fields, fields_from_columns
 from cockpit.snapshot import to_jsonable
+from cockpit.values import MISSING, sort_key
+from screens.render.colours import RowStyle
 
 
 @dataclass(frozen=True)
 class Column:
+    """One column: `get` reads the value, `render` turns it into the cell (default `fmt`),
+    `sort` gives the value it sorts by (default: the value itself, never the rendered text),
+    `width` caps the cell, and when the table is too narrow the columns with the lowest
+    `priority` are hidden first (0 by default; the key and state columns rank higher)."""
+
     title: str
     get: Callable[[Any], Any]
     width: int | None = None
+    render: Callable[[Any], str] | None = None
+    sort: Callable[[Any], Any] | None = None
+    priority: int = 0
+
+    def value(self, item: Any) -> Any:
+        try:
+            return self.get(item)
+        except (AttributeError, KeyError, TypeError):
+            return None
 
     def cell(self, item: Any) -> str:
-        try:
-            value = self.get(item)
-        except (AttributeError, KeyError, TypeError):
-            return ""
+        value = self.value(item)
+        if self.render is not None:
+            try:
+                return self.render(value)
+            except (AttributeError, KeyError, TypeError, ValueError):
+                return fmt(value)
         return fmt(value)
+
+    def sort_key(self, item: Any) -> tuple:
+        """The key rows sort by in this column: a value key (numbers as numbers, missing last)."""
+        if self.sort is not None:
+            try:
+                key = self.sort(item)
+            except (AttributeError, KeyError, TypeError):
+                return MISSING
+            return key if isinstance(key, tuple) else sort_key(key)
+        return sort_key(self.value(item))
 
 
 def fmt(value: Any) -> str:
@@ -74,16 +105,22 @@ def columns_for(source: str, items: list[Any]) -> list[Column]:
 @dataclass(frozen=True)
 class TableSpec:
     """How one table of a pane is drawn and what its rows offer. A render module describes its
-    primary table with COLUMNS / ROW_ACTIONS / DETAIL_SCREEN (and optionally
-    columns_for_snapshot(snapshot) and filter_items(items, text)), and extra tables for snapshot
-    sections with SECTIONS = {name: {"columns", "actions", "detail_screen", "title"}}."""
+    primary table with COLUMNS / ROW_ACTIONS / DETAIL_SCREEN / ROW_STYLE / FILTER_FIELDS /
+    DEFAULT_SORT (and optionally columns_for_snapshot(snapshot)), and extra tables for snapshot
+    sections with SECTIONS = {name: {"columns", "actions", "detail_screen", "title", "row_style",
+    "filter_fields", "default_sort"}}."""
 
     columns: list[Column]
     actions: tuple[Any, ...] = ()  # (key, action name, label, params_from_item)
     detail_screen: str | None = None  # "module:Class", built with (runtime, item)
     title: str | None = None
-    filter_items: Callable[[list[Any], str], list[Any]] | None = None
     screens: tuple[Any, ...] = ()  # (key, "module:Class", label): screens built with (runtime, item)
+    row_style: RowStyle | None = None  # state colour rules
+    filter_fields: Fields | None = None  # None: one field per column
+    default_sort: str | None = None  # the title of the column rows sort by until the user picks one
+
+    def fields(self) -> Fields:
+        return self.filter_fields if self.filter_fields is not None else fields_from_columns(self.columns)
 
 
 def render_module(source: str) -> Any:
@@ -103,8 +140,10 @@ def table_spec(source: str, section: str | None = None, snapshot: Any = None, it
             columns = columns_for(source, items)
         return TableSpec(columns=columns, actions=tuple(getattr(module, "ROW_ACTIONS", ())),
                          detail_screen=getattr(module, "DETAIL_SCREEN", None),
-                         filter_items=getattr(module, "filter_items", None),
-                         screens=tuple(getattr(module, "ROW_SCREENS", ())))
+                         screens=tuple(getattr(module, "ROW_SCREENS", ())),
+                         row_style=getattr(module, "ROW_STYLE", None),
+                         filter_fields=getattr(module, "FILTER_FIELDS", None),
+                         default_sort=getattr(module, "DEFAULT_SORT", None))
     spec = dict(getattr(module, "SECTIONS", {}).get(section, {})) if module is not None else {}
     columns = spec.get("columns")
     if columns is None:
@@ -115,7 +154,9 @@ def table_spec(source: str, section: str | None = None, snapshot: Any = None, it
             names = list(first)[:7] if isinstance(first, dict) else ["value"]
             columns = [Column(n.upper(), (lambda n: lambda i: to_jsonable(i).get(n))(n)) for n in names]
     return TableSpec(columns=list(columns), actions=tuple(spec.get("actions", ())),
-                     detail_screen=spec.get("detail_screen"), title=spec.get("title"))
+                     detail_screen=spec.get("detail_screen"), title=spec.get("title"),
+                     row_style=spec.get("row_style"), filter_fields=spec.get("filter_fields"),
+                     default_sort=spec.get("default_sort"))
 
 
 def section_items(section_value: Any) -> dict[str, Any]:

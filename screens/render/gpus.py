@@ -4,6 +4,7 @@ what is wrong with the assignment."""
 from typing import Any
 
 from screens.render import Column, attr, bar
+from screens.render.colours import RowStyle
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -45,13 +46,16 @@ COLUMNS = [
     Column("DRIVER", attr("host_driver")),
     Column("IOMMU", attr("iommu_group")),
     Column("VM", attr("assigned_to")),
-    Column("UTIL", utilization),
+    Column("UTIL", utilization, sort=lambda i: i.nvml.utilization_pct if i.nvml else None),
     Column("HISTORY", lambda i: sparkline(i.util_history)),
-    Column("MEM", memory),
-    Column("TEMP", lambda i: f"{i.nvml.temperature_c}C" if i.nvml and i.nvml.temperature_c is not None else "-"),
+    Column("MEM", memory, sort=lambda i: i.nvml.memory_used_mib if i.nvml else None),
+    Column("TEMP", lambda i: f"{i.nvml.temperature_c}C" if i.nvml and i.nvml.temperature_c is not None else "-",
+           sort=lambda i: i.nvml.temperature_c if i.nvml else None),
     Column("FROM", telemetry_source),
-    Column("CONFLICTS", conflicts),
+    Column("CONFLICTS", conflicts, sort=lambda i: len(i.conflicts), priority=8),
 ]
+# A GPU with an assignment conflict reads yellow.
+ROW_STYLE = RowStyle(lambda i: "conflict" if i.conflicts else None, {"conflict": "yellow"})
 
 ROW_ACTIONS = [
     ("u", "gpu.unbind_vfio", "return to host driver", lambda i: {"pci_address": i.pci_address, "host": i.host}),

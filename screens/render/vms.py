@@ -3,6 +3,7 @@
 from typing import Any
 
 from screens.render import Column, attr, bar
+from screens.render.colours import VM_STATES, RowStyle
 
 
 def cpu(item: Any) -> str:
@@ -10,15 +11,17 @@ def cpu(item: Any) -> str:
 
 
 COLUMNS = [
-    Column("NAME", attr("name")),
-    Column("HOST", attr("host")),
-    Column("STATE", attr("state")),
+    Column("NAME", attr("name"), priority=10),
+    Column("HOST", attr("host"), priority=3),
+    Column("STATE", attr("state"), priority=9),
     Column("VCPU", attr("vcpus")),
     Column("MEM MiB", attr("memory_mib")),
-    Column("CPU", cpu),
+    Column("CPU", cpu, sort=attr("cpu_percent"), priority=5),
     Column("IPS", attr("ips")),
     Column("GPUS", attr("gpus")),
 ]
+
+ROW_STYLE = RowStyle(attr("state"), VM_STATES)
 
 # (key, action, label, params from the selected row); the dashboard confirms with the action's text.
 ROW_ACTIONS = [
