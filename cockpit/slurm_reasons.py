@@ -178,8 +178,8 @@ def _usable(node: Any) -> bool:
 
 
 def short_of(job: Any, nodes: Iterable[Any]) -> str | None:
-    """What a job waiting for Resources lacks right now, from the node table: 'needs 4 GPUs on 1
-    node, most free on one usable node of gpu: 2 (3 of 4 nodes usable)'. None when nothing is
+    """What a job waiting for Resources lacks right now, from the node table: 'needs 4 GPUs free on
+    1 node, none has them (most free on one node: 2) (partition gpu: 3 of 4 nodes usable)'. None when nothing is
     visibly short (the scheduler may still be packing), or the job or nodes say too little."""
     partition = _get(job, "partition")
     pool = [n for n in nodes if partition is None or partition in (_get(n, "partitions") or ())]
@@ -192,28 +192,22 @@ def short_of(job: Any, nodes: Iterable[Any]) -> str | None:
         return f"no usable node in {where} ({count})"
     node_count = max(int(_get(job, "node_count") or 1), 1)
     parts = []
-    gpus = int(_get(job, "gpus") or 0)
-    if gpus:
-        per_node = -(-gpus // node_count)
-        free = sorted(((_get(n, "gpus") or 0) - (_get(n, "gpus_used") or 0) for n in usable), reverse=True)
+    for what, total, used, unit in (("gpus", "gpus", "gpus_used", "GPU"), ("cpus", "cpus", "cpus_alloc", "CPU")):
+        wanted = int(_get(job, what) or 0)
+        if not wanted:
+            continue
+        per_node = -(-wanted // node_count)
+        free = sorted(((_get(n, total) or 0) - (_get(n, used) or 0) for n in usable), reverse=True)
         fitting = sum(1 for f in free if f >= per_node)
         if fitting < node_count:
-            parts.append(f"needs {per_node} GPU{'s' if per_node != 1 else ''} on each of {node_count} node"
-                         f"{'s' if node_count != 1 else ''}, {fitting} usable node{'s' if fitting != 1 else ''} "
-                         f"{'have' if fitting != 1 else 'has'} that many free (most free on one: {free[0]})")
-    cpus = int(_get(job, "cpus") or 0)
-    if cpus:
-        per_node = -(-cpus // node_count)
-        free = sorted(((_get(n, "cpus") or 0) - (_get(n, "cpus_alloc") or 0) for n in usable), reverse=True)
-        fitting = sum(1 for f in free if f >= per_node)
-        if fitting < node_count:
-            parts.append(f"needs {per_node} CPU{'s' if per_node != 1 else ''} on each of {node_count} node"
-                         f"{'s' if node_count != 1 else ''} (most free on one: {free[0]})")
+            have = "none has" if fitting == 0 else f"only {fitting} {'has' if fitting == 1 else 'have'}"
+            parts.append(f"needs {per_node} {unit}{'s' if per_node != 1 else ''} free on {node_count} "
+                         f"node{'s' if node_count != 1 else ''}, {have} them (most free on one node: {free[0]})")
     if len(usable) < node_count:
         parts.append(f"needs {node_count} nodes, {len(usable)} usable")
     if not parts:
         return None
-    return f"{'; '.join(parts)} in {where} ({count})"
+    return f"{'; '.join(parts)} ({where}: {count})"
 
 
 def why_waiting(job: Any, nodes: Iterable[Any] | None = None, key_for: Any = None) -> str | None:

@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 GAP = 2
+NARROWEST = 24  # a column is narrowed down to this before a more important one is hidden
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -84,6 +85,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.shown: tuple[int, ...] = ()  # indexes of the columns drawn, in order
         self._line_cache: dict[tuple[str, int], list[Segment]] = {}
         self._styles: dict[str, Style] = {}
+        self._narrowed: dict[int, int] = {}
 
     # -- data -----------------------------------------------------------------------------------
     @property
@@ -119,20 +121,33 @@ class VirtualTable(ScrollView, can_focus=True):
         return title
 
     def _column_width(self, index: int) -> int:
-        return max(self.widths[index], len(self._header(index)))
+        narrowed = self._narrowed.get(index)
+        return narrowed if narrowed is not None else max(self.widths[index], len(self._header(index)))
 
     def _fit_columns(self) -> None:
-        """Hide the lowest-priority columns (rightmost first among equals) until the rest fit."""
+        """Make the columns fit the width: hide the lowest-priority ones first (rightmost among
+        equals); before hiding one that matters (priority > 0), narrow the widest shown column
+        instead when that is enough (the reason column gets cut with '…', not hidden)."""
+        self._narrowed = {}
         shown = list(range(len(self.titles)))
         available = self.size.width
-        if available > 0:
-            def total(cols: list[int]) -> int:
-                return sum(self._column_width(i) + GAP for i in cols) + 1
 
-            by_priority = sorted(shown, key=lambda i: (self.priorities[i] if i < len(self.priorities) else 0, -i))
-            for index in by_priority:
-                if total(shown) <= available or len(shown) <= 1:
+        def total(cols: list[int]) -> int:
+            return sum(self._column_width(i) + GAP for i in cols) + 1
+
+        def priority(i: int) -> int:
+            return self.priorities[i] if i < len(self.priorities) else 0
+
+        if available > 0:
+            for index in sorted(shown, key=lambda i: (priority(i), -i)):
+                excess = total(shown) - available
+                if excess <= 0 or len(shown) <= 1:
                     break
+                if priority(index) > 0:
+                    widest = max(shown, key=self._column_width)
+                    if self._column_width(widest) - excess >= NARROWEST:
+                        self._narrowed[widest] = self._column_width(widest) - excess
+                        break
                 shown.remove(index)
         self.shown = tuple(shown)
         width = sum(self._column_width(i) + GAP for i in self.shown) + 1
