@@ -203,6 +203,31 @@ def detail(item: Any, nodes: Any = None) -> str:
     return "\n".join(lines)
 
 
+_EMPTY = (None, "", "(null)", "N/A", "None", [], {}, "n/a")
+
+
+def _raw_value(value: Any) -> Any:
+    """slurmrestd's {"set", "infinite", "number"} numbers as their value; the rest unchanged."""
+    if isinstance(value, dict) and "number" in value and ("set" in value or "infinite" in value):
+        if value.get("infinite"):
+            return "UNLIMITED"
+        return value.get("number") if value.get("set", True) else None
+    return value
+
+
+def raw_fields(fields: dict[str, Any]) -> str:
+    """Every field Slurm reported for the job, without the empty ones ((null), N/A, unset)."""
+    lines = []
+    for key, value in fields.items():
+        value = _raw_value(value)
+        if value in _EMPTY or (isinstance(value, dict) and not any(_raw_value(v) not in _EMPTY for v in value.values())):
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}={plain(_raw_value(v))}" for k, v in value.items() if _raw_value(v) not in _EMPTY)
+        lines.append(f"{key}={plain(value)}")
+    return "\n".join(lines)
+
+
 def explain_label(code: str) -> str:
     return explain(code).label(_row_key)
 
