@@ -22,7 +22,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 GAP = 2
-NARROWEST = 24  # a column is narrowed down to this before a more important one is hidden
+NARROWEST = 40  # a column is narrowed down to this before a more important one is hidden
+NARROWEST_LAST = 8  # ... and down to this before it is hidden itself
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -127,7 +128,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def _fit_columns(self) -> None:
         """Make the columns fit the width: hide the lowest-priority ones first (rightmost among
         equals); before hiding one that matters (priority > 0), narrow the widest shown column
-        instead when that is enough (the reason column gets cut with '…', not hidden)."""
+        instead when that is enough (the SLURM reason column gets cut with '…', not hidden)."""
         self._narrowed = {}
         shown = list(range(len(self.titles)))
         available = self.size.width
@@ -145,8 +146,11 @@ class VirtualTable(ScrollView, can_focus=True):
                     break
                 if priority(index) > 0:
                     widest = max(shown, key=self._column_width)
-                    if self._column_width(widest) - excess >= NARROWEST:
-                        self._narrowed[widest] = self._column_width(widest) - excess
+                    room = self._column_width(widest) - excess
+                    # Narrow the widest column if it keeps NARROWEST characters, or, when it is the
+                    # one about to go, as long as anything readable is left of it.
+                    if room >= NARROWEST or (index == widest and room >= NARROWEST_LAST):
+                        self._narrowed[widest] = room
                         break
                 shown.remove(index)
         self.shown = tuple(shown)

@@ -27,14 +27,14 @@ def test_every_code_of_slurm_has_words() -> None:
     ("JobHeldAdmin", "held by an admin", "held"),
     ("Dependency", "depends on", "dependency"),
     ("Resources", "resources", "resources"),
-    ("Priority", "higher priority", "priority"),
+    ("Priority", "higher-priority jobs go first", "priority"),
     ("QOSMaxGRESPerUser", "the QOS's limit on GRES (GPUs) per user is reached", "limit"),
     ("AssocGrpCpuLimit", "the account's group limit on CPUs is reached", "limit"),
     ("QOSGrpCPURunMinutesLimit", "CPU-minutes of running jobs", "limit"),
     ("MaxSubmitJobsPerAccount", "submitted jobs per account", "limit"),
     ("ReqNodeNotAvail", "down, drained or reserved", "nodes"),
     ("Reservation", "reservation", "reservation"),
-    ("JobArrayTaskLimit", "tasks running at once", "array"),
+    ("JobArrayTaskLimit", "most tasks at once", "array"),
 ])
 def test_words_and_kinds(code, words, kind) -> None:
     reason = explain(code)
