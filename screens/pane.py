@@ -18,9 +18,11 @@ from screens.status import status_line
 
 def status_text(snap: Snapshot, table: SourceTable | None = None) -> Text:
     """The source's status line; with a filter it counts the rows shown of the total."""
-    line = "not configured" if snap.status is Status.UNCONFIGURED else status_line(snap)
-    if table is not None and table.filter_text and snap.status is not Status.UNCONFIGURED:
-        line += f"  [{table.shown_count} of {table.total} shown, filter: {table.filter_text}]"
+    filtered = table is not None and bool(table.filter_text) and snap.status is not Status.UNCONFIGURED
+    shown = table.shown_count if filtered and table is not None else None
+    line = "not configured" if snap.status is Status.UNCONFIGURED else status_line(snap, shown=shown)
+    if filtered and table is not None:
+        line += f"  [filter: {table.filter_text}]"
     style = {"ok": "green", "error": "bold red", "unconfigured": "yellow"}[snap.status.value]
     if snap.status is Status.OK and snap.fetched_at is None:
         style = "dim"

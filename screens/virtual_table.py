@@ -132,6 +132,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._narrowed = {}
         shown = list(range(len(self.titles)))
         available = self.size.width
+        if len(self.keys) + 1 > self.size.height:  # a vertical scrollbar will take its share
+            available -= self.styles.scrollbar_size_vertical
 
         def total(cols: list[int]) -> int:
             return sum(self._column_width(i) + GAP for i in cols) + 1

@@ -100,7 +100,8 @@ async def test_filter_counts_shown_of_total_and_clears() -> None:
         assert table.set_filter("gpus>0 state:R") is None
         await pilot.pause()
         assert table.shown_count == len([j for j in snap.items.values() if j.gpus > 0 and j.state == "RUNNING"])
-        assert f"[{table.shown_count} of {len(snap.items)} shown, filter: gpus>0 state:R]" in status_text(snap, table).plain
+        line = status_text(snap, table).plain
+        assert f"ok, {table.shown_count} of {len(snap.items)} items," in line and "[filter: gpus>0 state:R]" in line
         error = table.set_filter("gpus>lots")
         assert error == "'gpus>lots': 'lots' is not a number" and table.filter_text == "gpus>0 state:R"
         assert table.set_filter("") is None
