@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from textual.message import Message
 
 from cockpit.filtering import FilterError, Query, compile_filter
@@ -26,6 +27,17 @@ class _Row:
     style: str | None
     sort_key: Any = None  # for the current sort column; None: not computed yet
     passes: bool | None = None  # the current filter's verdict; None: not computed yet
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Item equality, cheaply: frozen pydantic snapshot items compare by their field values
+    (pydantic's own __eq__ costs several times more, and a refresh compares every row)."""
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if isinstance(a, BaseModel):
+        return a.__dict__ == b.__dict__
+    return a == b
 
 
 class SourceTable(VirtualTable):
@@ -48,8 +60,11 @@ class SourceTable(VirtualTable):
         self._query: Query | None = None
         self._sort: tuple[int, bool] | None = None  # (column index, descending) the user picked
         self._rows: dict[str, _Row] = {}
+        self._cells: dict[str, tuple[str, ...]] = {}  # every row's cells (shown or not), by key
+        self._row_styles: dict[str, str] = {}
         self._order: list[str] = []
         self._order_sort: tuple[int, bool] | None = None
+        self._refilter = False  # the filter changed: every row's verdict is to be asked again
         self._widths: list[int] = []
         self.last_snapshot: Snapshot | None = None
 
@@ -74,7 +89,7 @@ class SourceTable(VirtualTable):
         self._query = query
         for row in self._rows.values():
             row.passes = None
-        self._order_sort = None
+        self._refilter = True
         if self.last_snapshot is not None:
             self.apply(self.last_snapshot)
         self.post_message(self.Filtered(self))
@@ -124,7 +139,7 @@ class SourceTable(VirtualTable):
         if not same:
             titles_changed = [c.title for c in spec.columns] != [c.title for c in self.columns_spec]
             self.columns_spec = spec.columns
-            self._rows = {}
+            self._rows, self._cells, self._row_styles = {}, {}, {}
             self._widths = []
             self._order_sort = None
             if titles_changed and self._sort is not None:
@@ -135,12 +150,9 @@ class SourceTable(VirtualTable):
                 except FilterError:
                     self._query, self.filter_text = None, ""
 
-    def _row(self, key: str, item: Any) -> tuple[_Row, bool]:
-        row = self._rows.get(key)
-        if row is not None and (row.item is item or row.item == item):
-            return row, False
+    def _new_row(self, item: Any) -> _Row:
         style = self.spec.row_style.style(item) if self.spec is not None and self.spec.row_style else None
-        return _Row(item, tuple(c.cell(item) for c in self.columns_spec), style), True
+        return _Row(item, tuple(c.cell(item) for c in self.columns_spec), style)
 
     def apply(self, snap: Snapshot) -> None:
         self.last_snapshot = snap
@@ -148,41 +160,70 @@ class SourceTable(VirtualTable):
         self._ensure_columns(snap, items)
         sort = self.sort_state()
         sort_column = self.columns_spec[sort[0]] if sort is not None else None
+        # 1. Rows by key: an unchanged item keeps its cells, colour, filter verdict and sort key.
+        old = self._rows
         rows: dict[str, _Row] = {}
         changed: list[str] = []
-        visible: list[str] = []
-        query = self._query
         for key, item in items.items():
-            row, new = self._row(key, item)
-            if new:
+            row = old.get(key)
+            if row is None or (row.item is not item and not _same(row.item, item)):
+                row = self._new_row(item)
                 changed.append(key)
             rows[key] = row
-            if row.passes is None:
-                row.passes = query is None or query.matches(item)
-            if row.passes:
-                visible.append(key)
-                if sort_column is not None and row.sort_key is None:
-                    row.sort_key = sort_column.sort_key(item)
-        removed = len(self._rows.keys() - rows.keys())
+        gone = old.keys() - rows.keys()
         self._rows = rows
+        cells, styles = self._cells, self._row_styles
+        for key in gone:
+            cells.pop(key, None)
+            styles.pop(key, None)
+        for key in changed:
+            row = rows[key]
+            cells[key] = row.cells
+            if row.style:
+                styles[key] = row.style
+            else:
+                styles.pop(key, None)
+        # 2. The filter, asked only for rows without a verdict (new rows, or a new filter).
+        query = self._query
+        refilter, self._refilter = self._refilter, False
+        if query is None:
+            visible = list(rows)
+            for row in (rows.values() if refilter else (rows[k] for k in changed)):
+                row.passes = True
+            self.items = items
+        else:
+            visible = []
+            for key, row in rows.items():
+                if row.passes is None:
+                    row.passes = query.matches(row.item)
+                if row.passes:
+                    visible.append(key)
+            self.items = {k: items[k] for k in visible}
         self.total = len(items)
-        self.items = {k: items[k] for k in visible}
-        if sort != self._order_sort:
-            for row in rows.values():  # a different column: every key is stale
-                row.sort_key = sort_column.sort_key(row.item) if sort_column is not None and row.passes else None
-        self._order = self._ordered(visible, sort, changed, removed)
+        # 3. Sort keys: for changed rows, or all when the sort column changed.
+        if sort_column is not None:
+            key_of = sort_column.sort_key
+            if sort != self._order_sort:  # a different column: every key is stale
+                for row in rows.values():
+                    row.sort_key = key_of(row.item) if row.passes else None
+            else:  # new rows, and rows a new filter lets through, have none yet
+                for key in (visible if (refilter or query is not None) else changed):
+                    row = rows[key]
+                    if row.sort_key is None:
+                        row.sort_key = key_of(row.item)
+        self._order = self._ordered(visible, sort, changed, len(gone) + (1 if refilter else 0))
         self._order_sort = sort
         self._update_widths(changed)
         titles = [c.title for c in self.columns_spec]
-        cells = {k: rows[k].cells for k in self._order}
-        styles = {k: rows[k].style for k in self._order if rows[k].style}
         self.set_data(titles, self._widths, self._order, cells, keep_key=self.selected_key(),
                       row_styles=styles, priorities=[c.priority for c in self.columns_spec],
-                      sort_column=sort[0] if sort else None, descending=bool(sort and sort[1]))
+                      sort_column=sort[0] if sort else None, descending=bool(sort and sort[1]),
+                      changed=changed)
 
     def _ordered(self, visible: list[str], sort: tuple[int, bool] | None, changed: list[str], removed: int) -> list[str]:
         """The shown keys in order; the previous order is reused when neither the set of rows nor
-        the sort key of a changed row moved (a 1% update of 10,000 rows then costs no sort)."""
+        the sort key of a changed row moved (a 1% update of 10,000 rows then costs no sort).
+        `removed`: rows gone since the last order (or 1 after a new filter): sort afresh."""
         if sort is None:
             return visible
         if (sort == self._order_sort and not removed and len(visible) == len(self._order)

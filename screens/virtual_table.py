@@ -87,6 +87,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._line_cache: dict[tuple[str, int], list[Segment]] = {}
         self._styles: dict[str, Style] = {}
         self._narrowed: dict[int, int] = {}
+        self._layout: tuple = ()
 
     # -- data -----------------------------------------------------------------------------------
     @property
@@ -96,13 +97,22 @@ class VirtualTable(ScrollView, can_focus=True):
     def set_data(self, titles: Sequence[str], widths: Sequence[int], keys: list[str],
                  cells: dict[str, tuple[str, ...]], keep_key: str | None = None,
                  row_styles: dict[str, str] | None = None, priorities: Sequence[int] | None = None,
-                 sort_column: int | None = None, descending: bool = False) -> None:
-        """Replace what is shown; the cursor stays on keep_key when it is still there."""
-        self.titles, self.widths = tuple(titles), tuple(widths)
+                 sort_column: int | None = None, descending: bool = False,
+                 changed: Sequence[str] | None = None) -> None:
+        """Replace what is shown; the cursor stays on keep_key when it is still there.
+        `changed`: when only these keys' cells changed (same keys in the same order, same columns),
+        only their drawn lines are dropped from the cache."""
+        layout = (tuple(titles), tuple(widths), sort_column, descending)
+        same_rows = changed is not None and keys is self.keys and layout == self._layout
+        self.titles, self.widths = layout[0], layout[1]
         self.keys, self.cells = keys, cells
         self.row_styles = row_styles or {}
         self.priorities = tuple(priorities) if priorities is not None else (0,) * len(self.titles)
         self.sort_column, self.sort_descending = sort_column, descending
+        self._layout = layout
+        if same_rows:
+            self.update_rows(changed or ())
+            return
         self._line_cache.clear()
         self._fit_columns()
         row = self.cursor_row
@@ -174,11 +184,16 @@ class VirtualTable(ScrollView, can_focus=True):
         return self.shown[min(self.cursor_column, len(self.shown) - 1)]
 
     def update_rows(self, changed: Sequence[str]) -> None:
-        """Cells of some keys changed in place: redraw them only if they are on screen."""
+        """Cells of some keys changed in place: redraw only the lines of those on screen."""
+        if not changed:
+            return
+        top = int(self.scroll_offset.y)
+        on_screen = {key: row for row, key in enumerate(self.keys[top: top + self.size.height], start=1)}
         for key in changed:
             self._line_cache.pop((key, 0), None)
             self._line_cache.pop((key, 1), None)
-        self.refresh()
+            if key in on_screen:
+                self.refresh_line(top + on_screen[key])  # virtual y: refresh_line subtracts the scroll
 
     def selected_key(self) -> str | None:
         return self.keys[self.cursor_row] if self.keys and 0 <= self.cursor_row < len(self.keys) else None

@@ -124,3 +124,31 @@ async def test_narrow_tables_keep_id_state_and_reason(width) -> None:
         assert "(JobHeldUser) held" in line
         if width >= 80:
             assert "(JobHeldUser) held by its user" in line
+
+
+async def test_updates_by_key_keep_order_cells_and_filters_right() -> None:
+    """Partial updates (the cached path) end where a fresh table would: same rows, same order."""
+    snap = queue_snapshot()
+    app = TableApp(snap)
+    async with app.run_test(size=(220, 30)) as pilot:
+        table = app.query_one(SourceTable)
+        table.sort_by(column(table, "TIME"))
+        assert table.set_filter("state:R") is None
+        assert table.set_filter("state:PD") is None  # as many rows as before, other rows: re-sorted
+        pending = [k for k in table.keys]
+        assert all(table.items[k].state == "PENDING" for k in pending)
+        # One job moves on: its TIME grows past every other; it must move to the end, not stay put.
+        jobs = dict(snap.items)
+        key = pending[0]
+        jobs[key] = jobs[key].model_copy(update={"time_used_s": 10**6})
+        table.apply(Snapshot("slurm", Status.OK, NOW, items=jobs, sections=snap.sections))
+        await pilot.pause()
+        assert table.keys[-1] == key and table.cells[key][column(table, "TIME")] == "11-13:46:40"
+        # Clearing the filter shows everything, sorted by TIME, with the moved job last.
+        assert table.set_filter("") is None
+        times = [table.items[k].time_used_s for k in table.keys]
+        assert len(table.keys) == len(jobs) and times == sorted(times) and table.keys[-1] == key
+        # A job that leaves the queue leaves the table.
+        del jobs[key]
+        table.apply(Snapshot("slurm", Status.OK, NOW, items=jobs, sections=snap.sections))
+        assert key not in table.keys and key not in table.cells and len(table.keys) == len(jobs)
