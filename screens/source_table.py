@@ -100,6 +100,13 @@ class SourceTable(VirtualTable):
             return self.spec.fields()
         return table_spec(self.source, self.section).fields()
 
+    def filter_hint(self) -> str:
+        """What the filter prompt can say for this table: its fields and the grammar."""
+        fields = self._fields()
+        names = ", ".join(f.name + (f"/{'/'.join(f.aliases)}" if f.aliases else "") for f in fields.fields)
+        extra = f", {fields.dynamic_help}" if fields.dynamic_help else ""
+        return f"text, field:a,b, field~regex, field>N, !term; fields: {names}{extra}"
+
     def sort_by(self, column: int) -> None:
         """Sort by a column (index into the full column list); again on the same column reverses."""
         current = self.sort_state()

@@ -152,3 +152,10 @@ async def test_updates_by_key_keep_order_cells_and_filters_right() -> None:
         del jobs[key]
         table.apply(Snapshot("slurm", Status.OK, NOW, items=jobs, sections=snap.sections))
         assert key not in table.keys and key not in table.cells and len(table.keys) == len(jobs)
+
+
+async def test_filter_hint_lists_the_tables_fields() -> None:
+    app = TableApp(queue_snapshot())
+    async with app.run_test(size=(220, 30)):
+        hint = app.query_one(SourceTable).filter_hint()
+        assert "field~regex" in hint and "user/u" in hint and "state/s" in hint and "gpus" in hint
