@@ -181,7 +181,7 @@ def detail(item: Any, nodes: Any = None) -> str:
     if j.get("node_count"):
         resources.append(f"{j['node_count']} node{'s' if j['node_count'] != 1 else ''}")
     if j.get("cpus"):
-        resources.append(f"{j['cpus']} CPUs")
+        resources.append(f"{j['cpus']} CPU{'s' if j['cpus'] != 1 else ''}")
     if j.get("gpus"):
         resources.append(f"{j['gpus']} GPU{'s' if j['gpus'] != 1 else ''}")
     rows += [("nodes", placed), ("resources", ", ".join(resources) + (f" ({j['gres']})" if j.get("gres") else ""))]
@@ -192,9 +192,9 @@ def detail(item: Any, nodes: Any = None) -> str:
     rows += [
         ("submitted", when(j.get("submit_time"))), ("started", when(j.get("start_time"))),
         ("ended", when(j.get("end_time"))),
-        ("time used", duration(j.get("time_used_s")) if j.get("time_used_s") is not None else None),
+        ("time used", duration(j.get("time_used_s")) if j.get("start_time") or j.get("time_used_s") else None),
         ("time limit", _time_limit(j.get("time_limit_s"))),
-        ("exit code", j.get("exit_code")), ("batch host", j.get("batch_host")), ("work dir", j.get("work_dir")),
+        ("exit code", j.get("exit_code") if j.get("state") not in ("PENDING", "RUNNING") else None), ("batch host", j.get("batch_host")), ("work dir", j.get("work_dir")),
         ("stdout", j.get("stdout")), ("stderr", j.get("stderr") if j.get("stderr") != j.get("stdout") else None),
     ]
     shown = [(k, v) for k, v in rows if v not in (None, "", "-")]
