@@ -59,7 +59,8 @@ class RunsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-status")
-        yield Input(placeholder="exp:NAME status:FAILED tag:slurm_job_id=42 metric:loss<0.1 text", id="runs-filter")
+        yield Input(placeholder="exp:NAME exp~REGEX status:FAILED,KILLED metric.loss<0.1 tag.slurm_job_id:42 "
+                                "duration>1h !name~^tmp text", id="runs-filter")
         table: DataTable[str] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Footer()
