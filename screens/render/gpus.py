@@ -3,6 +3,7 @@ what is wrong with the assignment."""
 
 from typing import Any
 
+from cockpit.values import size
 from screens.render import Column, attr, bar
 from screens.render.colours import RowStyle
 
@@ -78,10 +79,15 @@ def detail(item: Any) -> str:
         f"assigned to  {item.assigned_to or '-'}  (defined in: {', '.join(item.holders) or 'no VM'})",
     ]
     if n is not None:
-        lines.append(f"telemetry    {telemetry_source(item)}: util {n.utilization_pct}%  mem {n.memory_used_mib}/"
-                     f"{n.memory_total_mib} MiB  {n.temperature_c} C  {n.power_w} W  {sparkline(item.util_history, 30)}")
+        parts = [f"util {n.utilization_pct}%" if n.utilization_pct is not None else None,
+                 f"mem {size((n.memory_used_mib or 0) * 2**20)} of {size(n.memory_total_mib * 2**20)}"
+                 if n.memory_total_mib else None,
+                 f"{n.temperature_c} C" if n.temperature_c is not None else None,
+                 f"{n.power_w} W" if n.power_w is not None else None, sparkline(item.util_history, 30)]
+        lines.append(f"telemetry    {telemetry_source(item)}: " + "  ".join(p for p in parts if p and p != "-"))
         for proc in n.processes:
-            lines.append(f"  pid {proc.pid}  {proc.used_memory_mib or '?'} MiB")
+            used = size(proc.used_memory_mib * 2**20) if proc.used_memory_mib is not None else "memory unknown"
+            lines.append(f"  pid {proc.pid}  {used}")
     else:
         lines.append("telemetry    none (no host NVML for it, and no guest answered)")
     if item.conflicts:

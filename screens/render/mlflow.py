@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from cockpit.mlflow_runs import FIELDS as RUN_FIELDS
 from cockpit.mlflow_runs import run_links
+from cockpit.values import when
 from screens.render import Column, attr
 from screens.render.colours import RUN_STATUSES, RowStyle
 
@@ -80,7 +81,8 @@ def detail(item: Any) -> str:
     lines = [
         f"run {_get(item, 'run_id')}  {_get(item, 'name') or ''}",
         f"experiment {_get(item, 'experiment')}  status {_get(item, 'status')}  duration {duration(item)}",
-        f"started {_get(item, 'start_time') or '-'}",
+        f"started {when(_get(item, 'start_time'))}" + (f"  ended {when(_get(item, 'end_time'))}"
+                                                         if _get(item, "end_time") else ""),
     ]
     for link in run_links(_get(item, "tags") or {}):
         lines.append(f"→ {link.label}")

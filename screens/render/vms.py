@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from cockpit.values import size
 from screens.render import Column, attr, bar
 from screens.render.colours import VM_STATES, RowStyle
 
@@ -37,8 +38,8 @@ DETAIL_SCREEN = "screens.vms_detail:VmDetailScreen"
 def detail_text(item: Any) -> str:
     """Plain-text summary of a VM row."""
     lines = [f"{item.name}  ({item.state}) on {item.host}", f"uuid      {item.uuid}",
-             f"vcpus     {item.vcpus}", f"memory    {item.memory_mib} MiB",
-             f"cpu       {item.cpu_percent if item.cpu_percent is not None else '-'} %",
+             f"vcpus     {item.vcpus}", f"memory    {size(item.memory_mib * 2**20) if item.memory_mib else '-'}",
+             f"cpu       {f'{item.cpu_percent:.1f} %' if item.cpu_percent is not None else '-'}",
              f"ips       {', '.join(item.ips) or '-'}", f"gpus      {', '.join(item.gpus) or '-'}",
              f"autostart {'yes' if item.autostart else 'no'}"]
     return "\n".join(lines)
