@@ -159,3 +159,33 @@ async def test_filter_hint_lists_the_tables_fields() -> None:
     async with app.run_test(size=(220, 30)):
         hint = app.query_one(SourceTable).filter_hint()
         assert "field~regex" in hint and "user/u" in hint and "state/s" in hint and "gpus" in hint
+
+
+async def test_pane_status_counts_and_forgets_the_filter() -> None:
+    from textual.widgets import Static
+
+    from screens.pane import SourcePane
+
+    snap = queue_snapshot()
+
+    class PaneApp(App):
+        def compose(self):
+            yield SourcePane("slurm", "SLURM queue", [("slurm", None)])
+
+        def on_mount(self) -> None:
+            self.query_one(SourcePane).show(snap)
+
+    app = PaneApp()
+    async with app.run_test(size=(200, 30)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(SourcePane)
+        table = pane.table("slurm")
+        status = pane.query_one("#status-slurm", Static)
+        assert table.set_filter("state:PD") is None
+        await pilot.pause()
+        pending = sum(1 for j in snap.items.values() if j.state == "PENDING")
+        assert f"ok, {pending} of {len(snap.items)} items" in str(status.render())
+        assert "[filter: state:PD]" in str(status.render())
+        assert table.set_filter("") is None
+        await pilot.pause()
+        assert "filter" not in str(status.render()) and f"ok, {len(snap.items)} items" in str(status.render())
