@@ -72,9 +72,10 @@ COLUMNS = [
 ]
 
 def target_condition(item: Any) -> str:
-    """Offline or Bad is red, Probably-offline or Needs-resync yellow (BeeGFS' own words)."""
-    styles = {STATE_STYLE.get(str(_get(item, "reachability"))), STATE_STYLE.get(str(_get(item, "consistency")))}
-    return "red" if "red" in styles else "yellow" if "yellow" in styles else ""
+    """Offline, Bad or an emergency pool is red; Probably-offline, Needs-resync or a low pool yellow
+    (BeeGFS' own words)."""
+    styles = {STATE_STYLE.get(str(_get(item, name)), "") for name in ("reachability", "consistency", "capacity_pool")}
+    return "red" if any("red" in s for s in styles) else "yellow" if "yellow" in styles else ""
 
 
 ROW_STYLE = RowStyle(target_condition, {"red": "red", "yellow": "yellow"})

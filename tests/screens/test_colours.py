@@ -52,3 +52,13 @@ def test_vms_pods_and_runs() -> None:
     assert mlflow.ROW_STYLE.style(run) == "red"
     assert mlflow.ROW_STYLE.style(run.model_copy(update={"status": "RUNNING"})) == "green"
     assert mlflow.ROW_STYLE.style(run.model_copy(update={"status": "FINISHED"})) is None
+
+
+def test_storage_targets() -> None:
+    from screens.render import storage
+
+    good = {"type": "storage", "id": 1, "reachability": "Online", "consistency": "Good", "capacity_pool": "normal"}
+    assert not storage.ROW_STYLE.style(good)
+    assert storage.ROW_STYLE.style({**good, "capacity_pool": "emergency"}) == "red"
+    assert storage.ROW_STYLE.style({**good, "consistency": "Needs-resync"}) == "yellow"
+    assert storage.ROW_STYLE.style({**good, "reachability": "Offline", "capacity_pool": "low"}) == "red"
