@@ -256,9 +256,13 @@ class Query:
         return [i for i in items if self.matches(i)] if self.terms else list(items)
 
 
-def compile_filter(text: str, fields: Fields) -> Query:
-    """Parse a filter for one table; raises FilterError naming the first bad term."""
-    return Query(text.strip(), tuple(parse_term(w, fields) for w in split_terms(text)), fields)
+def compile_filter(text: str, fields: Fields, rewrite: Callable[[str], str] | None = None) -> Query:
+    """Parse a filter for one table; raises FilterError naming the first bad term. `rewrite`
+    turns a source's older spellings of a term into the grammar's (MLflow's `tag:K=V`)."""
+    words = split_terms(text)
+    if rewrite is not None:
+        words = [rewrite(w) for w in words]
+    return Query(text.strip(), tuple(parse_term(w, fields) for w in words), fields)
 
 
 # -- fields for tables that declare none -----------------------------------------------------------
@@ -267,11 +271,25 @@ def slug(title: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", title.lower()).strip("_") or "value"
 
 
+def _column_value(col: Any) -> Callable[[Any], Any]:
+    """What comparisons on a column see: the value it sorts by when that is a plain value (a GPU's
+    utilisation behind its bar), else the value it shows (not a composite sort key)."""
+    sort = getattr(col, "sort", None)
+
+    def get(item: Any) -> Any:
+        if sort is not None:
+            try:
+                value = sort(item)
+            except (AttributeError, KeyError, TypeError):
+                value = None
+            if not isinstance(value, tuple):
+                return value
+        return col.get(item)
+
+    return get
+
+
 def fields_from_columns(columns: Sequence[Any]) -> Fields:
     """One `auto` field per column: its value for comparisons, its rendered cell for text."""
-    out = []
-    for col in columns:
-        get = getattr(col, "sort", None) or col.get
-        out.append(Field(slug(col.title), get, "auto", text=col.cell))
-    return Fields(tuple(out))
+    return Fields(tuple(Field(slug(col.title), _column_value(col), "auto", text=col.cell) for col in columns))
 

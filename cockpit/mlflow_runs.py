@@ -115,10 +115,7 @@ def _legacy(word: str) -> str:
 
 def parse_filter(text: str) -> RunFilter:
     """Parse a runs filter; raises FilterError naming the bad term."""
-    from cockpit.filtering import split_terms
-
-    words = [_legacy(w) for w in split_terms(text)]
-    query = compile_filter(" ".join(_quoted(w) for w in words), FIELDS)
+    query = compile_filter(text, FIELDS, rewrite=_legacy)
     exps: list[str] = []
     statuses: list[str] = []
     tags: list[tuple[str, str | None]] = []
@@ -145,11 +142,6 @@ def parse_filter(text: str) -> RunFilter:
             metrics.append((name[7:], "=", float(term.values[0])))
     return RunFilter(tuple(dict.fromkeys(exps)), tuple(dict.fromkeys(statuses)), tuple(tags), tuple(metrics),
                      tuple(plain), query)
-
-
-def _quoted(word: str) -> str:
-    """Back to one shell-like word for compile_filter's split (spaces and quotes survive)."""
-    return word if re.fullmatch(r"[^\s'\"\\]+", word) else "'" + word.replace("'", "'\"'\"'") + "'"
 
 
 def matches(f: RunFilter, item: Any) -> bool:

@@ -9,6 +9,7 @@ Textual. A source without a module falls back to the first fields of its items.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -95,10 +96,24 @@ def columns_for(source: str, items: list[Any]) -> list[Column]:
         return list(module.COLUMNS)
     except ImportError:
         pass
+    return _generic_columns(items)
+
+
+_GENERIC_ITEM = [Column("ITEM", lambda i: i)]
+
+
+def _generic_columns(items: list[Any]) -> list[Column]:
+    """The first fields of the items, one column each; the same Column objects for the same
+    names, so a table's per-row cache survives updates."""
     if not items:
-        return [Column("ITEM", lambda i: i)]
+        return _GENERIC_ITEM
     first = to_jsonable(items[0])
-    names = list(first)[:7] if isinstance(first, dict) else ["value"]
+    names = tuple(list(first)[:7]) if isinstance(first, dict) else ("value",)
+    return _generic_memo(names)
+
+
+@functools.lru_cache(maxsize=64)
+def _generic_memo(names: tuple[str, ...]) -> list[Column]:
     return [Column(n.upper(), (lambda n: lambda i: to_jsonable(i).get(n))(n)) for n in names]
 
 
@@ -147,13 +162,8 @@ def table_spec(source: str, section: str | None = None, snapshot: Any = None, it
     spec = dict(getattr(module, "SECTIONS", {}).get(section, {})) if module is not None else {}
     columns = spec.get("columns")
     if columns is None:
-        if not items:
-            columns = [Column("ITEM", lambda i: i)]
-        else:
-            first = to_jsonable(items[0])
-            names = list(first)[:7] if isinstance(first, dict) else ["value"]
-            columns = [Column(n.upper(), (lambda n: lambda i: to_jsonable(i).get(n))(n)) for n in names]
-    return TableSpec(columns=list(columns), actions=tuple(spec.get("actions", ())),
+        columns = _generic_columns(items)
+    return TableSpec(columns=columns, actions=tuple(spec.get("actions", ())),
                      detail_screen=spec.get("detail_screen"), title=spec.get("title"),
                      row_style=spec.get("row_style"), filter_fields=spec.get("filter_fields"),
                      default_sort=spec.get("default_sort"))

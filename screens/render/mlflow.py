@@ -7,6 +7,7 @@ chosen metric shows "-" in that column, never an error.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 from cockpit.mlflow_runs import FIELDS as RUN_FIELDS
@@ -115,9 +116,15 @@ def model_rows(models: Sequence[Any]) -> list[tuple[str, str, str, str, str]]:
 
 
 def columns_for_snapshot(snapshot: Any) -> list[Column]:
-    """The user's chosen metric columns (cockpit.mlflow.metric_columns)."""
+    """The user's chosen metric columns (cockpit.mlflow.metric_columns); the same Column objects
+    while the choice stays, so the pane's per-row cache survives updates."""
     chosen = snapshot.sections.get("metric_columns") if snapshot is not None else None
-    return columns(tuple(chosen) if chosen else DEFAULT_METRICS)
+    return _columns_memo(tuple(chosen) if chosen else DEFAULT_METRICS)
+
+
+@functools.lru_cache(maxsize=16)
+def _columns_memo(names: tuple[str, ...]) -> list[Column]:
+    return columns(names)
 
 
 PANE_SCREENS = [
