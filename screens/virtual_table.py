@@ -203,16 +203,24 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # -- movement -------------------------------------------------------------------------------
     def _visible_rows(self) -> int:
-        return max(1, self.size.height - 1)
+        """Rows below the header that are not under a horizontal scrollbar."""
+        return max(1, self.scrollable_content_region.height - 1)
 
     def watch_cursor_row(self, row: int) -> None:
+        self._scroll_to_cursor()
+        # Again once the layout is settled: right after new data the scrollbars (and so the room
+        # for rows) may not be known yet, and the cursor must never end up under one.
+        self.call_after_refresh(self._scroll_to_cursor)
+        self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        row = self.cursor_row
         top = int(self.scroll_offset.y)
         rows = self._visible_rows()
         if row < top:
             self.scroll_to(y=row, animate=False)
         elif row >= top + rows:
             self.scroll_to(y=row - rows + 1, animate=False)
-        self.refresh()
 
     def watch_cursor_column(self, column: int) -> None:
         if not self.shown or column >= len(self.shown):
