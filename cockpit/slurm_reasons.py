@@ -1,15 +1,20 @@
 """Why a SLURM job waits (or why it ended), in plain words beside Slurm's own reason code.
 
 The codes are the strings Slurm prints in squeue's REASON, `scontrol show job`'s Reason= and the
-JSON `state_reason`. Source: Slurm's table of job state reasons, `jsra[]` in
-src/common/job_state_reason.c (SchedMD/slurm master, commit 00cd61fa0d59, the 24.11+ layout);
-Slurm 22.05 (Debian 12's) spells the same codes in `job_reason_string()` of
-src/common/slurm_protocol_defs.c, with the enum and its one-line comments in slurm/slurm.h
-(/usr/include/slurm/slurm.h of libslurm-dev 22.05.8). Limit codes follow one naming scheme
-(QOS/Assoc + Grp/Max/Min + resource + Minutes/RunMinutes + PerJob/PerNode/PerUser/PerAccount),
-decoded below instead of being listed one by one.
+JSON `state_reason`. Sources, Slurm's own:
+- Slurm 22.05 (Debian 12's): `job_reason_string()` in src/common/slurm_protocol_defs.c, with the
+  enum and its one-line comments in slurm/slurm.h (/usr/include/slurm/slurm.h of libslurm-dev
+  22.05.8); tests/fixtures/slurm/reasons/job_state_reasons.txt holds the codes as compiled into
+  Debian's libslurmfull.so.
+- Newer releases: the `jsra[]` table in src/common/job_state_reason.c (SchedMD/slurm, commit
+  00cd61fa0d5921cfb4eef349a084252de9dae1dc; MaxPoweredUpNodes and MpiPortsBusy from a later copy
+  of the same file).
+Limit codes follow one naming scheme (QOS/Assoc + Grp/Max/Min + resource + Minutes/RunMinutes +
+PerJob/PerNode/PerUser/PerAccount), decoded below instead of being listed one by one; the plain
+words are ours, written from the enum's comments.
 
-Pure data and functions: the queue pane, the job detail and plans all ask `explain(code)`.
+Pure data and functions: the queue pane and the job detail ask `why_waiting(job, nodes)`; anything
+else (plans, reports) can ask `explain(code)` the same way.
 """
 
 from __future__ import annotations
