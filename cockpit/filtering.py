@@ -78,6 +78,7 @@ class Fields:
     fields: tuple[Field, ...]
     dynamic: Callable[[str], Field | None] | None = None
     dynamic_help: str = ""
+    rewrite: Callable[[str], str] | None = None  # a source's older spellings of a term -> the grammar's
     _index: dict[str, Field] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -256,12 +257,12 @@ class Query:
         return [i for i in items if self.matches(i)] if self.terms else list(items)
 
 
-def compile_filter(text: str, fields: Fields, rewrite: Callable[[str], str] | None = None) -> Query:
-    """Parse a filter for one table; raises FilterError naming the first bad term. `rewrite`
-    turns a source's older spellings of a term into the grammar's (MLflow's `tag:K=V`)."""
+def compile_filter(text: str, fields: Fields) -> Query:
+    """Parse a filter for one table; raises FilterError naming the first bad term. The fields'
+    `rewrite` first turns a source's older spellings into the grammar's (MLflow's `tag:K=V`)."""
     words = split_terms(text)
-    if rewrite is not None:
-        words = [rewrite(w) for w in words]
+    if fields.rewrite is not None:
+        words = [fields.rewrite(w) for w in words]
     return Query(text.strip(), tuple(parse_term(w, fields) for w in words), fields)
 
 

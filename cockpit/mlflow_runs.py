@@ -59,18 +59,6 @@ def _dynamic(name: str) -> Field | None:
     return None
 
 
-FIELDS = Fields((
-    Field("name", lambda r: _get(r, "name"), "text", aliases=("run_name",)),
-    Field("id", lambda r: _get(r, "run_id"), "text", aliases=("run", "run_id")),
-    Field("exp", lambda r: _get(r, "experiment"), "exact", aliases=("experiment", "e")),
-    Field("status", lambda r: _get(r, "status"), "exact", aliases=("s",), normalize=str.upper, choices=STATUSES,
-          free_text=False),
-    Field("user", lambda r: _get(r, "user"), "exact", aliases=("u",), free_text=False),
-    Field("start", lambda r: _get(r, "start_time"), "time", free_text=False),
-    Field("duration", lambda r: _get(r, "duration_s"), "duration", free_text=False),
-), dynamic=_dynamic, dynamic_help="and metric.KEY, param.KEY, tag.KEY")
-
-
 @dataclass(frozen=True)
 class RunFilter:
     """A parsed runs filter: the full query for local matching, and the parts MLflow's server
@@ -113,9 +101,21 @@ def _legacy(word: str) -> str:
     return f"{negate}metric.{key}{':' if op == '=' else op}{value}"
 
 
+FIELDS = Fields((
+    Field("name", lambda r: _get(r, "name"), "text", aliases=("run_name",)),
+    Field("id", lambda r: _get(r, "run_id"), "text", aliases=("run", "run_id")),
+    Field("exp", lambda r: _get(r, "experiment"), "exact", aliases=("experiment", "e")),
+    Field("status", lambda r: _get(r, "status"), "exact", aliases=("s",), normalize=str.upper, choices=STATUSES,
+          free_text=False),
+    Field("user", lambda r: _get(r, "user"), "exact", aliases=("u",), free_text=False),
+    Field("start", lambda r: _get(r, "start_time"), "time", free_text=False),
+    Field("duration", lambda r: _get(r, "duration_s"), "duration", free_text=False),
+), dynamic=_dynamic, dynamic_help="and metric.KEY, param.KEY, tag.KEY", rewrite=_legacy)
+
+
 def parse_filter(text: str) -> RunFilter:
     """Parse a runs filter; raises FilterError naming the bad term."""
-    query = compile_filter(text, FIELDS, rewrite=_legacy)
+    query = compile_filter(text, FIELDS)
     exps: list[str] = []
     statuses: list[str] = []
     tags: list[tuple[str, str | None]] = []
