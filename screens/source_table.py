@@ -231,8 +231,8 @@ class SourceTable(VirtualTable):
         """The shown keys in order; the previous order is reused when neither the set of rows nor
         the sort key of a changed row moved (a 1% update of 10,000 rows then costs no sort).
         `removed`: rows gone since the last order (or 1 after a new filter): sort afresh."""
-        if sort is None:
-            return visible
+        if sort is None:  # the snapshot's order; the same list object when nothing moved (cheap redraw)
+            return self._order if visible == self._order else visible
         if (sort == self._order_sort and not removed and len(visible) == len(self._order)
                 and self._keys_unmoved(changed)):
             return self._order
