@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 
 from cockpit.slurm_logs import follow_job_log, log_paths
-from screens.render.slurm import detail, raw_fields
+from screens.render.slurm import detail, raw_fields, steps_table
 from screens.actor import actor_of
 
 
@@ -77,8 +77,11 @@ class JobScreen(Screen):
         out = result.outputs if hasattr(result, "outputs") else result
         fields = out.get("fields") or {}
         nodes = out.get("nodes") or []
+        steps = out.get("steps") or []
+        steps_text = steps_table(steps) if steps else f"steps: {out.get('steps_note') or 'none recorded'}"
         self.query_one("#detail", Static).update(
-            f"nodes: {', '.join(nodes) or '-'}\n\nall fields, as Slurm reports them:\n{raw_fields(fields)}")
+            f"nodes: {', '.join(nodes) or '-'}\n\n{steps_text}\n\nall fields, as Slurm reports them:\n"
+            f"{raw_fields(fields)}")
         script = out.get("script")
         self.query_one("#script", Static).update(script if script is not None else
                                                   f"batch script: {out.get('script_note') or 'not available'}")

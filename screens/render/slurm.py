@@ -49,6 +49,16 @@ def _limit_key(item: Any) -> float:
     return math.inf if limit is None else limit
 
 
+def _exit_key(item: Any) -> tuple:
+    """Exit codes by value: 0:0 first, then by return code, then signal (not as text: 2:0 < 10:0)."""
+    code = _get(item, "exit_code")
+    try:
+        ret, _, sig = str(code).partition(":")
+        return (0, int(ret), int(sig or 0))
+    except ValueError:
+        return sort_key(code)
+
+
 def columns_for(nodes: Any = None) -> list[Column]:
     """The queue columns; `nodes` (the snapshot's node list) lets a Resources wait say what is short."""
     return [
@@ -58,6 +68,8 @@ def columns_for(nodes: Any = None) -> list[Column]:
         Column("USER", attr("user"), priority=6),
         Column("ACCOUNT", attr("account"), priority=-1),
         Column("STATE", attr("state"), priority=9),
+        # return_code:signal as sacct prints it; 0:15 = killed by SIGTERM
+        Column("EXIT", attr("exit_code"), sort=_exit_key, priority=-1),
         Column("TIME", attr("time_used_s"), render=hms, priority=5),
         Column("LIMIT", attr("time_limit_s"), render=lambda s: hms(s, "UNLIMITED"), sort=_limit_key, priority=1),
         Column("NODES", attr("node_count"), priority=0),
@@ -151,6 +163,25 @@ def accounting_note(section: dict[str, Any] | None) -> str | None:
     if section.get("error"):
         return f"sacct failed: {section['error']} (showing the last history read)"
     return None
+
+
+STEP_COLUMNS = (("JobID", "step_id", 14), ("JobName", "name", 10), ("State", "state", 10),
+                ("ExitCode", "exit_code", 8), ("Elapsed", "elapsed_s", 10), ("NodeList", "nodes", 0))
+
+
+def steps_table(steps: list[dict[str, Any]]) -> str:
+    """A job's steps as sacct lists them under the job: batch, extern, interactive, numbered."""
+    def cell(step: dict[str, Any], field: str) -> str:
+        value = step.get(field)
+        if field == "elapsed_s":
+            return hms(value)
+        return "-" if value is None else str(value)
+
+    lines = [" ".join(f"{title:<{width}}" if width else title for title, _, width in STEP_COLUMNS)]
+    for step in steps:
+        lines.append(" ".join(f"{cell(step, field):<{width}}" if width else cell(step, field)
+                              for _, field, width in STEP_COLUMNS))
+    return "\n".join(lines)
 
 
 def _fields(item: Any) -> dict[str, Any]:
