@@ -81,3 +81,19 @@ def test_resources_say_what_is_short(recorded) -> None:
     total_nodes = sum(1 for n in nodes if job.partition in n.partitions)
     assert short is not None and f"of {total_nodes} nodes usable" in short
     assert "needs" in short and why_waiting(job, nodes).endswith(short)
+
+
+def test_every_reason_in_every_recorded_reply_has_words() -> None:
+    """All Slurm releases and transports recorded under tests/fixtures/slurm (22.05 .. 26.05)."""
+    reasons: set[str] = set()
+    for path in sorted(FIXTURES.rglob("*.json")):
+        doc = json.loads(path.read_text())
+        if not isinstance(doc, dict) or "jobs" not in doc:
+            continue
+        try:
+            jobs = parse_jobs(doc, datetime.fromtimestamp(1795368826, tz=timezone.utc))
+        except Exception:  # accounting (sacct) replies have their own parser; jobs only here
+            continue
+        reasons |= {j.reason for j in jobs if j.reason}
+    assert {"JobHeldUser", "Resources", "JobArrayTaskLimit"} <= reasons
+    assert [r for r in sorted(reasons) if not explain(r).words] == []
