@@ -230,8 +230,8 @@ class VirtualTable(ScrollView, can_focus=True):
         left = int(self.scroll_offset.x)
         if start < left:
             self.scroll_to(x=start, animate=False)
-        elif end > left + self.size.width:
-            self.scroll_to(x=end - self.size.width, animate=False)
+        elif end > left + self.scrollable_content_region.width:  # not under the vertical scrollbar
+            self.scroll_to(x=end - self.scrollable_content_region.width, animate=False)
         self.refresh()
 
     def move_cursor(self, row: int) -> None:
