@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from cockpit.values import parse_duration, parse_number, parse_size, parse_time
 
@@ -128,7 +128,7 @@ class Term:
         if value is None:
             return False
         wanted = self.values[0]
-        return {">": value > wanted, "<": value < wanted, ">=": value >= wanted, "<=": value <= wanted}[self.op]
+        return bool({">": value > wanted, "<": value < wanted, ">=": value >= wanted, "<=": value <= wanted}[self.op])
 
 
 def _equals(f: Field, item: Any, wanted: Any) -> bool:
@@ -139,9 +139,9 @@ def _equals(f: Field, item: Any, wanted: Any) -> bool:
         value = f.value(item)
         if isinstance(value, (list, tuple, set)):
             return any(str(v).casefold() == wanted for v in value) or (wanted == "" and not value)
-        return ("" if value is None else str(value)).casefold() == wanted
+        return bool(("" if value is None else str(value)).casefold() == wanted)
     value = _comparable(f, f.value(item), wanted)
-    return value is not None and value == wanted
+    return value is not None and bool(value == wanted)
 
 
 def _comparable(f: Field, value: Any, wanted: Any) -> Any:

@@ -165,10 +165,10 @@ def search_filter(f: RunFilter) -> str:
     clauses: list[str] = []
     if len(f.statuses) == 1:
         clauses.append(f"attributes.status = {_quote(f.statuses[0])}")
-    for key, value in f.tags:
-        clauses.append(f"tags.`{key}` = {_quote(value)}" if value is not None else f"tags.`{key}` LIKE '%'")
-    for key, op, value in f.metrics:
-        clauses.append(f"metrics.`{key}` {op} {value!r}")
+    for key, tag_value in f.tags:
+        clauses.append(f"tags.`{key}` = {_quote(tag_value)}" if tag_value is not None else f"tags.`{key}` LIKE '%'")
+    for key, op, number in f.metrics:
+        clauses.append(f"metrics.`{key}` {op} {number!r}")
     for word in f.text:
         clauses.append(f"attributes.run_name ILIKE {_quote('%' + word + '%')}")
     return " AND ".join(clauses)

@@ -79,6 +79,6 @@ def filter_jobs(jobs: Iterable[Any], query: str) -> list[Any]:
     return compile_filter(query, FIELDS).filter(jobs)
 
 
-def job_order(job: Any) -> tuple:
+def job_order(job: Any) -> tuple[Any, ...]:
     """Queue order by job id: numeric, array tasks beside their job (41, 41_3, 41_[4-9], 100)."""
     return job_id_key(_get(job, "display_id") or _get(job, "job_id"))

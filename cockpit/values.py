@@ -14,17 +14,17 @@ from typing import Any
 # Every key is a tuple whose first element ranks the kind of value, so one column of mixed values
 # (numbers, text, missing) still sorts without comparing an int with a str: values first, missing last.
 _DIGITS = re.compile(r"(\d+)")
-MISSING = (9,)
+MISSING: tuple[Any, ...] = (9,)
 
 
-def natural(text: str) -> tuple:
+def natural(text: str) -> tuple[Any, ...]:
     """'node10' after 'node2': digit runs compare as numbers, the rest case-insensitively.
     re.split with a group alternates text and digits, starting with text, so positions align."""
     parts = _DIGITS.split(text.casefold())
     return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
 
 
-def sort_key(value: Any) -> tuple:
+def sort_key(value: Any) -> tuple[Any, ...]:
     """A key for any cell value: None and '' last, numbers and times by value, text naturally."""
     if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
         return MISSING
@@ -42,7 +42,7 @@ def sort_key(value: Any) -> tuple:
 _JOB_ID = re.compile(r"^(\d+)(?:([_+])(?:(\d+)|\[(\d+)[^\]]*\]))?$")
 
 
-def job_id_key(display_id: Any) -> tuple:
+def job_id_key(display_id: Any) -> tuple[Any, ...]:
     """Slurm job ids by number, array tasks beside their job: 41, 41_0, 41_3, 41_[4-9%2], 100.
 
     squeue prints `41_3` for a task, `41_[4-9%2]` for the array's pending rest and `41+0` for a
@@ -106,7 +106,7 @@ def parse_size(text: str) -> float:
     if not prefix:
         return float(number)
     power = _POWERS.index(prefix.lower()) + 1
-    base = 1000 if (b and not iec) else 1024
+    base = 1000.0 if (b and not iec) else 1024.0
     return float(number) * base**power
 
 
@@ -176,14 +176,16 @@ def when(value: datetime | str | None, now: datetime | None = None, missing: str
         return missing
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+    else:
+        moment = value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
     now = now or datetime.now(timezone.utc)
-    local = value.astimezone()
-    return f"{local:%Y-%m-%d %H:%M:%S} ({ago((now - value).total_seconds())})"
+    local = moment.astimezone()
+    return f"{local:%Y-%m-%d %H:%M:%S} ({ago((now - moment).total_seconds())})"
 
 
 def plain(value: Any, missing: str = "-") -> str:

@@ -319,8 +319,10 @@ class VirtualTable(ScrollView, can_focus=True):
                 segments = self._segments(self.cells[key], style + self.get_component_rich_style("vtable--cursor"))
             else:
                 zebra = index % 2
-                segments = self._line_cache.get((key, zebra))
-                if segments is None:
+                cached = self._line_cache.get((key, zebra))
+                if cached is not None:
+                    segments = cached
+                else:
                     style = base + self.get_component_rich_style("vtable--zebra") if zebra else base
                     if row_style is not None:
                         style = style + row_style

@@ -114,7 +114,11 @@ def _generic_columns(items: list[Any]) -> list[Column]:
 
 @functools.lru_cache(maxsize=64)
 def _generic_memo(names: tuple[str, ...]) -> list[Column]:
-    return [Column(n.upper(), (lambda n: lambda i: to_jsonable(i).get(n))(n)) for n in names]
+    return [Column(n.upper(), _field_getter(n)) for n in names]
+
+
+def _field_getter(name: str) -> Callable[[Any], Any]:
+    return lambda item: to_jsonable(item).get(name)
 
 
 @dataclass(frozen=True)
@@ -160,10 +164,9 @@ def table_spec(source: str, section: str | None = None, snapshot: Any = None, it
                          filter_fields=getattr(module, "FILTER_FIELDS", None),
                          default_sort=getattr(module, "DEFAULT_SORT", None))
     spec = dict(getattr(module, "SECTIONS", {}).get(section, {})) if module is not None else {}
-    columns = spec.get("columns")
-    if columns is None:
-        columns = _generic_columns(items)
-    return TableSpec(columns=columns, actions=tuple(spec.get("actions", ())),
+    declared: list[Column] | None = spec.get("columns")
+    return TableSpec(columns=declared if declared is not None else _generic_columns(items),
+                     actions=tuple(spec.get("actions", ())),
                      detail_screen=spec.get("detail_screen"), title=spec.get("title"),
                      row_style=spec.get("row_style"), filter_fields=spec.get("filter_fields"),
                      default_sort=spec.get("default_sort"))

@@ -234,7 +234,7 @@ def detail(item: Any, nodes: Any = None) -> str:
     return "\n".join(lines)
 
 
-_EMPTY = (None, "", "(null)", "N/A", "None", [], {}, "n/a")
+_EMPTY: tuple[Any, ...] = (None, "", "(null)", "N/A", "None", [], {}, "n/a")
 
 
 def _raw_value(value: Any) -> Any:
