@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cockpit.snapshot import Snapshot, Status
-from screens.render import TableSpec, render_module, section_items, table_spec
+from screens.render import TableSpec, render_module, section_items, sort_items, table_spec
 from screens.status import status_line
 
 
@@ -20,7 +20,7 @@ def _table(spec: TableSpec, items: list[Any]) -> Table:
     for col in columns:
         table.add_column(col.title, overflow="fold")
     by = next((c for c in columns if c.title == spec.default_sort), None)
-    for item in sorted(items, key=by.sort_key) if by is not None else items:
+    for item in sort_items(by, items) if by is not None else items:
         table.add_row(*(col.cell(item) for col in columns))
     return table
 

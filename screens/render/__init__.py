@@ -72,6 +72,14 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def sort_items(column: Column, items: list[Any], descending: bool = False) -> list[Any]:
+    """Items by one column's value key; rows without a value last in either direction."""
+    keyed = [(column.sort_key(item), item) for item in items]
+    present = [pair for pair in keyed if pair[0] != MISSING]
+    present.sort(key=lambda pair: pair[0], reverse=descending)
+    return [item for _, item in present] + [item for key, item in keyed if key == MISSING]
+
+
 def bar(fraction: float | None, width: int = 10) -> str:
     """A text bar for utilization and capacity: '█████░░░░░ 50%'."""
     if fraction is None:
