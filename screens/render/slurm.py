@@ -265,6 +265,7 @@ def explain_label(code: str) -> str:
 
 # Extra tables of the SLURM pane, one per snapshot section.
 SECTIONS = {
-    "nodes": {"title": "nodes", "columns": NODE_COLUMNS, "actions": NODE_ACTIONS, "row_style": NODE_ROW_STYLE},
+    "nodes": {"title": "nodes", "columns": NODE_COLUMNS, "actions": NODE_ACTIONS, "row_style": NODE_ROW_STYLE,
+              "default_sort": "NODE"},  # node2 before node10
     "partitions": {"title": "partitions", "columns": PARTITION_COLUMNS},
 }
