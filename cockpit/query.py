@@ -41,6 +41,13 @@ class RunHistory(Protocol):
     async def model_versions(self, name: str) -> Any: ...
 
 
+@runtime_checkable
+class KubeApi(Protocol):
+    """The Kubernetes adapter: an API connection for pods, their events and their logs."""
+
+    async def connect(self) -> Any: ...
+
+
 class QueryUnavailable(LookupError):
     """The source that answers this read is not configured (or offers no such read)."""
 
@@ -86,6 +93,42 @@ class Query:
         except QueryUnavailable:
             return None
         return found
+
+    # -- Kubernetes ---------------------------------------------------------------------------
+    async def describe_pod(self, namespace: str, name: str) -> dict[str, Any]:
+        """Pod status, containers, conditions and events (what `kubectl describe pod` shows)."""
+        from backends.kube import operations as ops
+        from backends.kube.models import PodItem
+        from backends.kube.resources import PODS
+
+        source: KubeApi = self._find("kubernetes", KubeApi)
+        pod = await ops.get(source, PODS, namespace, name)  # type: ignore[arg-type]
+        events = await ops.events_for(source, pod)  # type: ignore[arg-type]
+        statuses = {cs.get("name"): cs for cs in (pod.get("status") or {}).get("containerStatuses") or []}
+        containers = []
+        for c in (pod.get("spec") or {}).get("containers") or []:
+            cs = statuses.get(c.get("name"), {})
+            containers.append({"name": c.get("name"), "image": c.get("image"), "ready": bool(cs.get("ready")),
+                               "restarts": cs.get("restartCount", 0), "state": cs.get("state") or {},
+                               "resources": c.get("resources") or {}})
+        return {
+            "pod": PodItem.from_api(pod).model_dump(mode="json"),
+            "labels": (pod.get("metadata") or {}).get("labels") or {},
+            "conditions": (pod.get("status") or {}).get("conditions") or [],
+            "containers": containers,
+            "events": [{"type": e.get("type"), "reason": e.get("reason"), "message": e.get("message"),
+                        "count": e.get("count", 1), "last": e.get("lastTimestamp") or e.get("eventTime")}
+                       for e in events],
+        }
+
+    def pod_logs(self, namespace: str, name: str, container: str | None = None, tail_lines: int | None = 200,
+                 follow: bool = False) -> AsyncIterator[str]:
+        """A pod's log lines (the last `tail_lines`; with `follow`, then every new one)."""
+        from backends.kube import operations as ops
+
+        source: KubeApi = self._find("kubernetes", KubeApi)
+        lines: AsyncIterator[str] = ops.pod_logs(source, namespace, name, container, tail_lines, follow)  # type: ignore[arg-type]
+        return lines
 
     # -- BeeGFS -------------------------------------------------------------------------------
     def probe_history(self, limit: int = 20) -> list[dict[str, Any]]:
