@@ -17,7 +17,7 @@ import sys
 DEFAULT_LISTEN = "127.0.0.1:9477"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("serve-metrics", help="export GPU, VM, job, pod, storage and source metrics to Prometheus")
     p.add_argument("--listen", default=DEFAULT_LISTEN,
                    help=f"HOST:PORT (default {DEFAULT_LISTEN}; port 0 picks a free one; loopback only "
