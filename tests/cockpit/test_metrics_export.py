@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Callable, Mapping
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -26,10 +27,14 @@ def ok(source: str, result: FetchResult, age_s: float = 0.0) -> Snapshot:
                     items=result.items, sections=result.sections)
 
 
-def registry(snapshots: dict[str, Snapshot]) -> CollectorRegistry:
+def registry_over(snapshots: Callable[[], Mapping[str, Snapshot]]) -> CollectorRegistry:
     reg = CollectorRegistry(auto_describe=False)
-    reg.register(SnapshotCollector(lambda: snapshots))
+    reg.register(SnapshotCollector(snapshots))
     return reg
+
+
+def registry(snapshots: dict[str, Snapshot]) -> CollectorRegistry:
+    return registry_over(lambda: snapshots)
 
 
 def h100_reading() -> NvmlReading:
@@ -138,3 +143,19 @@ def test_cli_refuses_remote_listen_with_exit_2(capsys: pytest.CaptureFixture[str
 
     assert main(["serve-metrics", "--listen", "0.0.0.0:9477"]) == 2
     assert "not a loopback address" in capsys.readouterr().err
+
+
+async def test_a_scrape_reads_buffered_snapshots_and_fetches_nothing(demo_loaded) -> None:
+    from cockpit.runtime import build_runtime
+
+    runtime = build_runtime(demo_loaded, sources=("vms", "gpus"))
+    try:
+        await runtime.hub.fetch_all(timeout=30)
+        fetches = {name: c.fetch_count for name, c in runtime.hub.collectors.items()}
+        reg = registry_over(runtime.hub.snapshots)
+        for _ in range(5):
+            text = generate_latest(reg).decode()
+        assert "cockpit_gpu_assigned{" in text
+        assert {name: c.fetch_count for name, c in runtime.hub.collectors.items()} == fetches
+    finally:
+        await runtime.close()
