@@ -171,5 +171,10 @@ def test_prometheus_scrapes_gpu_series_labelled_with_their_vm(prometheus: str) -
     assert {s["metric"]["gpu"]: s["metric"]["vm"] for s in joined} == held
     assert all(s["metric"]["state"] for s in joined)
 
+    # the README's use-against-allocation queries are valid PromQL on this Prometheus
+    query(prometheus, "max_over_time(cockpit_gpu_utilization_ratio[10m]) < 0.05 "
+                      "and on(gpu, host, vm) cockpit_gpu_assigned == 1")
+    query(prometheus, "cockpit_slurm_node_gpus_allocated / cockpit_slurm_node_gpus")
+
     sources = {s["metric"]["source"] for s in query(prometheus, "cockpit_source_up == 1")}
     assert {"vms", "gpus"} <= sources
