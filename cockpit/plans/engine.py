@@ -562,6 +562,7 @@ class PlanRunner:
         failures = []
         details = []
         outputs: dict[str, Any] = {}
+        seed_checks = self.state.steps[step.id]["seed_checks"] = []  # the summary's "Seed checks"
         for i, raw in enumerate(step.assert_ or []):
             cond = self._condition(step, raw, Condition, f"assert[{i}]")
             try:
@@ -570,7 +571,12 @@ class PlanRunner:
                 raise StepError(str(exc), retryable=False) from None
             except conditions.ConditionFailedNow as exc:
                 failures.append(await self._explain(exc))
+                if cond.seed:
+                    seed_checks.append({"index": i, "seed": cond.seed, "ok": False, "detail": failures[-1]})
                 continue
+            if cond.seed:
+                seed_checks.append({"index": i, "seed": cond.seed, "ok": outcome.ok, "detail": outcome.detail,
+                                    "value": outcome.outputs.get("value")})
             if not outcome.ok:
                 failures.append(outcome.detail)
             outputs.update(outcome.outputs)

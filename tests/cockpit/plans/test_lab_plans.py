@@ -1,0 +1,74 @@
+"""Each shipped plan's lab profile (`--var profile=lab`) end to end against the local labs: the
+session's real SLURM lab (tests/fixtures_slurm_lab.py: slurmctld, 4 slurmd with fake GPUs as GRES,
+slurmdbd, slurmrestd), a real MLflow SQLite store the jobs log to, the real workloads on CPU, run
+through `python -m cockpit --run` as a person runs it.
+
+The three reports of each run are copied to $COCKPIT_PLAN_ARTIFACTS/<plan>/ when that is set
+(CI keeps them as artifacts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cockpit.plans.state import RunState
+from tests.cockpit.plans.test_shipped_plans import PLANS, _lab_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.needs_root]
+
+
+def run_lab_plan(name: str, slurm_lab, tmp_path: Path, *extra: str, timeout: float = 300) -> tuple[RunState, Path, str]:
+    """Run one plan with --var profile=lab; returns its state, report dir and stdout."""
+    report = tmp_path / "report"
+    tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
+    env = _lab_env(tmp_path, slurm_lab.config_path, tracking_uri)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "cockpit", "--run", str(PLANS / f"{name}.yaml"), "--var", "profile=lab",
+         "--report-dir", str(report), *extra],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
+    took = time.monotonic() - started
+    artifacts = os.environ.get("COCKPIT_PLAN_ARTIFACTS")
+    if artifacts:
+        dest = Path(artifacts) / name
+        dest.mkdir(parents=True, exist_ok=True)
+        for report_file in ("summary.md", "junit.xml", "events.jsonl"):
+            if (report / report_file).exists():
+                shutil.copy(report / report_file, dest / report_file)
+    job_logs = "\n".join(f"--- {p.name}\n{p.read_text()[-2000:]}" for p in report.glob("*.out"))
+    summary = (report / "summary.md").read_text() if (report / "summary.md").exists() else "(no summary)"
+    assert proc.returncode == 0, f"{name} took {took:.0f}s\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}\n{summary}\n{job_logs}"
+    print(f"plan {name} --var profile=lab: passed in {took:.1f}s")
+    return RunState.load(report / "state.json"), report, proc.stdout
+
+
+def _seed_rows(summary: str) -> list[str]:
+    part = summary.split("## Seed checks", 1)[1].split("\n## ", 1)[0]
+    return [line for line in part.splitlines() if line.startswith("| ") and not line.startswith("| criterion")]
+
+
+def test_mlops_1_1_lab_profile(slurm_lab, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    state, report, _ = run_lab_plan("mlops-1.1", slurm_lab, tmp_path)
+    assert state.verdict == "passed"
+    # The plan staged its own data (a SLURM job) and the classifier read it from there.
+    assert sorted(p.name for p in (report / "data").iterdir()) == [
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "train-images-idx3-ubyte", "train-labels-idx1-ubyte"]
+    job_id = state.steps["submit"]["outputs"]["job_id"]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("mlops-1.1").experiment_id],
+                              filter_string=f"tags.slurm_job_id = '{job_id}'")
+    assert len(runs) == 1 and runs[0].data.metrics["final_test_accuracy"] >= 0.97
+    assert runs[0].data.params["data_source"] == str(report / "data")
+    assert runs[0].data.params["train_size"] == "1437"
+    rows = _seed_rows((report / "summary.md").read_text())
+    assert len(rows) == 2 and all("✅ passed" in r for r in rows), rows
+    assert any("test accuracy >= 0.97" in r for r in rows)
