@@ -72,3 +72,26 @@ def test_mlops_1_1_lab_profile(slurm_lab, tmp_path):
     rows = _seed_rows((report / "summary.md").read_text())
     assert len(rows) == 2 and all("✅ passed" in r for r in rows), rows
     assert any("test accuracy >= 0.97" in r for r in rows)
+
+
+def test_mlops_2_1_lab_profile(slurm_lab, tmp_path):
+    """DDP across two lab nodes through srun (gloo on CPU) after a one-process baseline."""
+    from mlflow.tracking import MlflowClient
+
+    state, report, _ = run_lab_plan("mlops-2.1", slurm_lab, tmp_path)
+    assert state.verdict == "passed"
+    job_id = state.steps["submit"]["outputs"]["job_id"]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("mlops-2.1").experiment_id],
+                              filter_string=f"tags.slurm_job_id = '{job_id}'")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.params["world_size"] == "2" and run.data.params["backend"] == "gloo"
+    base = state.steps["baseline_run"]["outputs"]["metrics"]["images_per_s"]
+    expected = run.data.metrics["images_per_s"] / (2 * base)
+    assert run.data.metrics["scaling_efficiency"] == pytest.approx(expected, rel=1e-6)
+    job_out = (report / f"mlops-2.1-{state.run_id}-{job_id}.out").read_text()
+    assert "rank 0 of 2:" in job_out and "scaling efficiency" in job_out
+    rows = _seed_rows((report / "summary.md").read_text())
+    assert len(rows) == 6 and all("✅ passed" in r for r in rows), rows
+    assert any("scaling efficiency" in r and f"{run.data.metrics['scaling_efficiency']:.4g}"[:4] in r for r in rows), rows
