@@ -95,3 +95,20 @@ def test_mlops_2_1_lab_profile(slurm_lab, tmp_path):
     rows = _seed_rows((report / "summary.md").read_text())
     assert len(rows) == 6 and all("✅ passed" in r for r in rows), rows
     assert any("scaling efficiency" in r and f"{run.data.metrics['scaling_efficiency']:.4g}"[:4] in r for r in rows), rows
+
+
+def test_mlops_1_2_lab_profile(slurm_lab, tmp_path):
+    """A tiny GPT built on the spot, fine-tuned through SLURM, logged to MLflow."""
+    from mlflow.tracking import MlflowClient
+
+    state, report, _ = run_lab_plan("mlops-1.2", slurm_lab, tmp_path)
+    job_id = state.steps["submit"]["outputs"]["job_id"]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("mlops-1.2").experiment_id],
+                              filter_string=f"tags.slurm_job_id = '{job_id}'")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.params["preset"] == "tiny" and run.data.params["model_family"] == "gpt"
+    assert run.data.metrics["final_val_loss"] < run.data.metrics["initial_val_loss"]
+    rows = _seed_rows((report / "summary.md").read_text())
+    assert len(rows) == 3 and all("✅ passed" in r for r in rows), rows
