@@ -24,10 +24,13 @@ from tests.cockpit.plans.test_shipped_plans import PLANS, _lab_env
 pytestmark = [pytest.mark.slow, pytest.mark.needs_root]
 
 
-def run_lab_plan(name: str, slurm_lab, tmp_path: Path, *extra: str, timeout: float = 300) -> tuple[RunState, Path, str]:
-    """Run one plan with --var profile=lab; returns its state, report dir and stdout."""
+def run_lab_plan(name: str, slurm_lab, tmp_path: Path, *extra: str, timeout: float = 300,
+                 store: Path | None = None) -> tuple[RunState, Path, str]:
+    """Run one plan with --var profile=lab; returns its state, report dir and stdout. The MLflow
+    store is <store or tmp_path>/mlflow.db."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     report = tmp_path / "report"
-    tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
+    tracking_uri = f"sqlite:///{store or tmp_path}/mlflow.db"
     env = _lab_env(tmp_path, slurm_lab.config_path, tracking_uri)
     started = time.monotonic()
     proc = subprocess.run(
@@ -111,4 +114,24 @@ def test_mlops_1_2_lab_profile(slurm_lab, tmp_path):
     assert run.data.params["preset"] == "tiny" and run.data.params["model_family"] == "gpt"
     assert run.data.metrics["final_val_loss"] < run.data.metrics["initial_val_loss"]
     rows = _seed_rows((report / "summary.md").read_text())
+    assert len(rows) == 3 and all("✅ passed" in r for r in rows), rows
+
+
+def test_mlops_5_2_lab_profile_promotes_only_a_better_model(slurm_lab, tmp_path):
+    """Run the pipeline twice on one MLflow store: the first version takes the alias; the second,
+    trained for a single epoch (a worse model), is registered but the alias stays on version 1."""
+    from mlflow.tracking import MlflowClient
+
+    first, report, _ = run_lab_plan("mlops-5.2", slurm_lab, tmp_path)
+    promote = first.steps["promote"]["outputs"]
+    assert promote["promoted"] is True and promote["version"] == "1" and promote["previous_version"] is None
+    second, report2, _ = run_lab_plan("mlops-5.2", slurm_lab, tmp_path / "again", "--var", "epochs=1",
+                                      store=tmp_path)
+    again = second.steps["promote"]["outputs"]
+    assert again["version"] == "2" and again["promoted"] is False and again["previous_version"] == "1"
+    assert again["new_value"] < again["previous_value"] and "stays" in again["reason"]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    assert str(client.get_model_version_by_alias("image-classifier", "champion").version) == "1"
+    assert len(client.search_model_versions("name = 'image-classifier'")) == 2
+    rows = _seed_rows((report2 / "summary.md").read_text())
     assert len(rows) == 3 and all("✅ passed" in r for r in rows), rows
