@@ -244,6 +244,10 @@ class Condition(Strict):
         default=None, max_length=200,
         description="the checklist's own success criterion this condition checks, e.g. "
                     "'MLOPS-1.1: test accuracy >= 0.97'; the summary lists these with verdicts and figures")
+    required: bool = Field(
+        default=True,
+        description="false: the verdict is recorded and reported (seed checks) but does not fail the step; for a "
+                    "target a profile measures without being able to meet it (a local disk against BeeGFS's 1 GB/s)")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Condition":

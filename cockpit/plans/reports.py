@@ -115,8 +115,11 @@ def seed_checks(state: RunState, plan: "Plan") -> list[dict[str, Any]]:
                 continue
             got = recorded.get(i)
             if got is not None:
+                detail = got.get("detail") or ""
+                if not got["ok"] and got.get("required") is False:
+                    detail += " (reported only: this run does not gate on it)"
                 out.append({"seed": got.get("seed") or cond.seed, "step": step.id,
-                            "verdict": "passed" if got["ok"] else "failed", "detail": got.get("detail") or ""})
+                            "verdict": "passed" if got["ok"] else "failed", "detail": detail})
             else:
                 why = rec.get("reason") or rec.get("error") or ("the step " + rec["status"])
                 out.append({"seed": cond.seed, "step": step.id, "verdict": "not checked", "detail": why})
