@@ -157,3 +157,15 @@ def test_validate_hpc_lab_profile_reports_what_it_cannot_check(slurm_lab, tmp_pa
     assert "✅ passed" in next(r for r in rows if "TASK-042: a job" in r)
     assert "✅ passed" in next(r for r in rows if "TASK-044: a training job" in r)
     assert not any("passed" in r for r in rows if "TASK-040" in r or "TASK-043" in r)
+
+
+def test_mlops_2_2_lab_profile(slurm_lab, tmp_path):
+    """Data-parallel LM training across two lab nodes through srun (gloo on CPU)."""
+    state, report, _ = run_lab_plan("mlops-2.2", slurm_lab, tmp_path)
+    job_id = state.steps["submit"]["outputs"]["job_id"]
+    params = state.steps["run_finished"]["outputs"]["params"]
+    assert params["world_size"] == "2" and params["backend"] == "gloo" and params["launcher"] == "slurm"
+    job_out = (report / f"mlops-2.2-{state.run_id}-{job_id}.out").read_text()
+    assert "rank 0 of 2: val loss" in job_out and "rank 1 of 2: val loss" in job_out
+    rows = _seed_rows((report / "summary.md").read_text())
+    assert len(rows) == 4 and all("✅ passed" in r for r in rows), rows
