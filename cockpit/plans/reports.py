@@ -118,12 +118,25 @@ def seed_checks(state: RunState, plan: "Plan") -> list[dict[str, Any]]:
                 detail = got.get("detail") or ""
                 if not got["ok"] and got.get("required") is False:
                     detail += " (reported only: this run does not gate on it)"
-                out.append({"seed": got.get("seed") or cond.seed, "step": step.id,
+                out.append({"seed": got.get("seed") or cond.seed, "step": step.id, "figure": _figure(got.get("value")),
                             "verdict": "passed" if got["ok"] else "failed", "detail": detail})
             else:
                 why = rec.get("reason") or rec.get("error") or ("the step " + rec["status"])
-                out.append({"seed": cond.seed, "step": step.id, "verdict": "not checked", "detail": why})
+                if why == "when: false":
+                    why = "switched off for this run (when: false): not run here"
+                out.append({"seed": cond.seed, "step": step.id, "figure": "", "verdict": "not checked", "detail": why})
     return out
+
+
+def _figure(value: Any) -> str:
+    """The value a check compared, short: 0.5602783 -> 0.5603, '2' -> 2."""
+    if value is None:
+        return ""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return _short(value, 60)
+    return f"{number:.4g}" if number == number else str(value)
 
 
 def seed_check_lines(state: RunState, plan: "Plan") -> list[str]:
@@ -131,10 +144,10 @@ def seed_check_lines(state: RunState, plan: "Plan") -> list[str]:
     if not checks:
         return []
     marks = {"passed": "✅", "failed": "❌", "not checked": "⏭"}
-    lines = ["", "## Seed checks", "", "| criterion | verdict | figure / reason | step |", "|---|---|---|---|"]
+    lines = ["", "## Seed checks", "", "| criterion | verdict | figure | detail | step |", "|---|---|---|---|---|"]
     for c in checks:
         detail = _short(str(redact(c["detail"])).split("\n", 1)[0], 200).replace("|", "\\|")
-        lines.append(f"| {c['seed']} | {marks[c['verdict']]} {c['verdict']} | {detail} | {c['step']} |")
+        lines.append(f"| {c['seed']} | {marks[c['verdict']]} {c['verdict']} | {c['figure']} | {detail} | {c['step']} |")
     return lines
 
 

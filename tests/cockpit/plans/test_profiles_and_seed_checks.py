@@ -82,7 +82,7 @@ async def test_seed_checks_report_verdicts_figures_and_what_was_not_checked(run,
     assert checks["TASK-040: switched off here"]["verdict"] == "not checked"
     assert "when: false" in checks["TASK-040: switched off here"]["detail"]
     summary = (tmp_path / "report" / "summary.md").read_text()
-    assert "## Seed checks" in summary and "| TASK-041: write >= 1000 MB/s | ❌ failed | value 420.5 is not" in summary
+    assert "## Seed checks" in summary and "| TASK-041: write >= 1000 MB/s | ❌ failed | 420.5 | value 420.5 is not" in summary
 
 
 async def test_a_check_that_is_not_required_is_reported_but_does_not_fail(run, tmp_path):
