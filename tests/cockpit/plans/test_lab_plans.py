@@ -169,3 +169,23 @@ def test_mlops_2_2_lab_profile(slurm_lab, tmp_path):
     assert "rank 0 of 2: val loss" in job_out and "rank 1 of 2: val loss" in job_out
     rows = _seed_rows((report / "summary.md").read_text())
     assert len(rows) == 4 and all("✅ passed" in r for r in rows), rows
+
+
+def test_a_failed_job_shows_its_last_output_lines_in_the_summary(slurm_lab, tmp_path):
+    """mlops-1.1's lab profile told to expect a data set that is not there: the staging job fails,
+    and the step's error and the summary carry the job's own words; nothing after it runs."""
+    report = tmp_path / "report"
+    env = _lab_env(tmp_path, slurm_lab.config_path, f"sqlite:///{tmp_path}/mlflow.db")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cockpit", "--run", str(PLANS / "mlops-1.1.yaml"), "--var", "profile=lab",
+         "--var", "data_source=present", "--report-dir", str(report)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    state = RunState.load(report / "state.json")
+    error = state.steps["staged"]["error"]
+    assert "state is 'FAILED'" in error and "missing MNIST IDX files" in error, error
+    assert state.steps["submit"]["status"] == "skipped"
+    summary = (report / "summary.md").read_text()
+    assert "## What failed" in summary and "stage_data: error: --data" in summary
+    rows = _seed_rows(summary)
+    assert len(rows) == 2 and all("⏭ not checked" in r for r in rows), rows
