@@ -54,10 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from workloads.common.cli import WorkloadError
         from workloads.common.image_data import load_mnist
 
+        if not args.out.is_dir():
+            print(f"stage_data: error: --out {args.out}: no data set there (not a directory); stage one first "
+                  "or use --source digits", file=sys.stderr)
+            return 2
         try:
             data = load_mnist(args.out)
-        except WorkloadError as exc:
-            print(f"stage_data: error: {exc}", file=sys.stderr)
+        except WorkloadError as exc:  # load_mnist names its argument --data: here it is --out
+            print(f"stage_data: error: {str(exc).replace('--data ', '--out ', 1)}", file=sys.stderr)
             return 2
         print(f"data set present in {args.out}: {len(data.train_y)} train, {len(data.test_y)} test images")
         return 0

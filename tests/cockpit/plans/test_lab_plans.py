@@ -183,9 +183,10 @@ def test_a_failed_job_shows_its_last_output_lines_in_the_summary(slurm_lab, tmp_
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
     state = RunState.load(report / "state.json")
     error = state.steps["staged"]["error"]
-    assert "state is 'FAILED'" in error and "missing MNIST IDX files" in error, error
+    assert "state is 'FAILED'" in error and "(exit code 2:0)" in error, error
+    assert "stage_data: error: --out" in error and "no data set there" in error, error
     assert state.steps["submit"]["status"] == "skipped"
     summary = (report / "summary.md").read_text()
-    assert "## What failed" in summary and "stage_data: error: --data" in summary
+    assert "## What failed" in summary and "stage_data: error: --out" in summary
     rows = _seed_rows(summary)
     assert len(rows) == 2 and all("⏭ not checked" in r for r in rows), rows
