@@ -45,5 +45,7 @@ def list_plans(directory: Path | None = None) -> list[PlanEntry]:
             out.append(PlanEntry(path=path, name=path.stem, problems=tuple(exc.problems)))
             continue
         out.append(PlanEntry(path=path, name=plan.plan, seeds=tuple(plan.seeds), requires=tuple(plan.requires),
-                             profiles=tuple(plan.profiles), description=" ".join(plan.description.split())))
+                             profiles=tuple(n if isinstance(v, dict) else f"{n} (unavailable)"
+                                            for n, v in plan.profiles.items()),
+                             description=" ".join(plan.description.split())))
     return out

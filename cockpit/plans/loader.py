@@ -168,6 +168,9 @@ def _profile_values(raw: Mapping[str, Any], declared: Mapping[str, Any], overrid
     profiles = raw.get("profiles") or {}
     if name in (None, "", "default"):
         return {}, []
+    if isinstance(profiles, dict) and isinstance(profiles.get(name), str):
+        # A profile the plan cannot offer, with the reason: `lab: "needs KServe, which ..."`.
+        return {}, [f"--var profile={name}: not available for this plan: {profiles[name]}"]
     if not isinstance(profiles, dict) or not isinstance(profiles.get(name), dict):
         known = ", ".join(str(p) for p in profiles) if isinstance(profiles, dict) and profiles else "none"
         return {}, [f"--var profile={name}: the plan has no such profile (its profiles: {known})"]

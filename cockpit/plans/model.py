@@ -398,10 +398,11 @@ class Plan(Strict):
     description: str = ""
     seeds: list[str] = Field(default_factory=list, description="the checklist items this plan automates (e.g. TASK-041)")
     vars: dict[str, Any] = Field(default_factory=dict, description="variables with defaults; override with --var k=v")
-    profiles: dict[str, dict[str, Any]] = Field(
+    profiles: dict[str, dict[str, Any] | str] = Field(
         default_factory=dict,
         description="named sets of variable values chosen with --var profile=NAME (e.g. lab: small data, CPU); "
-                    "--var still wins over the profile")
+                    "--var still wins over the profile. A text instead of values says why the plan cannot offer "
+                    "that profile (choosing it is then an error that gives the reason)")
     requires: list[Requirement] = Field(
         default_factory=list, description="what the plan needs to run: slurm, mlflow, kubernetes, gpu, beegfs, ...")
     defaults: Defaults = Field(default_factory=Defaults)
@@ -411,11 +412,11 @@ class Plan(Strict):
 
     @field_validator("profiles")
     @classmethod
-    def _profile_names(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _profile_names(cls, v: dict[str, dict[str, Any] | str]) -> dict[str, dict[str, Any] | str]:
         for name, values in v.items():
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", str(name)):
                 raise ValueError(f"profile name {name!r}: use letters, digits, - and _")
-            for var in values or {}:
+            for var in values if isinstance(values, dict) else {}:
                 if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(var)):
                     raise ValueError(f"profile {name!r}: variable name {var!r}: use letters, digits and _")
         return v

@@ -33,6 +33,14 @@ def test_a_profile_sets_its_variables_and_var_still_wins():
     assert both.plan.steps[0].params["value"].startswith("3 ")
 
 
+def test_a_profile_the_plan_cannot_offer_says_why():
+    text = PROFILED.replace("profiles:\n", "profiles:\n  gpu: needs a GPU node, this plan has none\n")
+    assert parse_plan(text, env={}).plan.profiles["gpu"] == "needs a GPU node, this plan has none"
+    with pytest.raises(ConfigError) as info:
+        parse_plan(text, "p.yaml", env={}, overrides={"profile": "gpu"})
+    assert info.value.problems == ["--var profile=gpu: not available for this plan: needs a GPU node, this plan has none"]
+
+
 def test_unknown_profile_and_undeclared_profile_variable_are_errors():
     with pytest.raises(ConfigError) as info:
         parse_plan(PROFILED, "p.yaml", env={}, overrides={"profile": "gpu-farm"})
@@ -101,6 +109,7 @@ def test_plan_list_shows_seeds_needs_and_profiles(capsys):
     assert listed["mlops-2.1"]["seeds"] == ["MLOPS-2.1"] and "lab" in listed["mlops-2.1"]["profiles"]
     assert {"slurm", "mlflow", "gpu"} <= set(listed["mlops-2.1"]["requires"])
     assert "kubernetes" in listed["mlops-4"]["requires"] and not any(e["problems"] for e in listed.values())
+    assert listed["mlops-4"]["profiles"] == ["lab (unavailable)"]
 
 
 def test_plan_list_names_a_file_that_does_not_load(tmp_path, capsys):
