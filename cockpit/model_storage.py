@@ -3,11 +3,14 @@ storage the cluster can reach, or a clear refusal.
 
 MLflow hands out a version's download URI (`get_model_version_download_uri`, which resolves the
 version's `models:/` or `runs:/` source to the artifact location). KServe's storage initializer
-fetches s3://, gs://, pvc://, hdfs:// / webhdfs://, Azure blob https:// and plain http(s) URIs
-(kserve/python/kserve/kserve/storage/storage.py, KServe 0.15). An `mlflow-artifacts:` URI is the
-tracking server's artifact proxy, which KServe does not speak: it maps onto the server's
-`--artifacts-destination` when the cockpit is told what that is. A local path or file:// URI
-lives on the machine that logged the model, out of the cluster's reach.
+fetches from S3 (s3://), Google Cloud Storage (gs://), Azure Blob and plain HTTP(S) URIs (https://,
+http://), PVCs (pvc://), Hugging Face (hf://) and OCI model images (oci://) - the providers listed
+in KServe's "Storage Options for Model Artifacts" page
+(https://kserve.github.io/website/docs/model-serving/storage/overview, 0.16). An `mlflow-artifacts:`
+URI is the tracking server's artifact proxy, which KServe does not speak: it maps onto the server's
+`--artifacts-destination` when the cockpit is told what that is. A local path or file:// URI lives
+on the machine that logged the model, out of the cluster's reach. Credentials: KServe reads the
+storage secret attached to the predictor's service account (cockpit.kubernetes.inference.service_account).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 # Schemes the KServe storage initializer downloads from.
-KSERVE_SCHEMES = ("s3", "gs", "pvc", "hdfs", "webhdfs", "https", "http")
+KSERVE_SCHEMES = ("s3", "gs", "pvc", "https", "http", "hf", "oci")
 
 
 class UnreachableArtifacts(ValueError):
