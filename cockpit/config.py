@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from backends.beegfs.settings import BeegfsSettings as BeegfsSettings
 from backends.gpus.settings import GpuSettings as GpuSettings
+from backends.kube.settings import InferenceSettings as InferenceSettings
 from backends.kube.settings import KubeSettings as KubeSettings
 from backends.libvirt.settings import LibvirtHost as LibvirtHost
 from backends.libvirt.settings import LibvirtSettings as LibvirtSettings
