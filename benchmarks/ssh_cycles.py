@@ -53,8 +53,11 @@ async def run(cycles: int) -> None:
             marks[n] = rss_mib()
             print(f"  after {n:4d} cycles: RSS {marks[n]:.1f} MiB", flush=True)
     await server.stop()
-    first, last = min(k for k in marks if k >= 10), cycles
-    print(f"growth from cycle {first} to {last}: {(marks[last] - marks[first]) / (last - first) * 1024:.0f} KiB per cycle")
+    last = cycles
+    for first in sorted({min(k for k in marks if k >= 10), cycles // 2}):
+        if first < last:
+            print(f"growth from cycle {first} to {last}: "
+                  f"{(marks[last] - marks[first]) / (last - first) * 1024:.0f} KiB per cycle")
 
 
 def main() -> None:
