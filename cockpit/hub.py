@@ -74,7 +74,7 @@ class Timing:
     def backoff(self, failures: int) -> float:
         if failures <= 0:
             return self.interval
-        delay = min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
+        delay = min(self.backoff_cap, self.backoff_base * float(2 ** (failures - 1)))
         return delay if self.recover_within is None else min(delay, self.recover_within)
 
 

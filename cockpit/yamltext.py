@@ -1,3 +1,5 @@
+# mypy: disable-error-code="misc,attr-defined,no-any-return"
+# (the hooks below are a mixin over PyYAML's untyped loader classes)
 """YAML text to data, bounded, with errors that say where (config files, plans and kubeconfigs
 share this one reader).
 
@@ -54,7 +56,7 @@ class _Bounded:
         self._open_anchors: list[str] = []  # anchors of the collections being composed right now
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             self._aliases += 1
@@ -80,7 +82,7 @@ class _Bounded:
             if anchor is not None:
                 self._open_anchors.pop()
 
-    def fetch_flow_collection_start(self, token_class: Any) -> None:  # type: ignore[override]
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
         # (pure-Python scanner only) its simple-key bookkeeping is quadratic in flow depth
         # ("[" * 5000 takes seconds before any node exists): the depth limit applies here already.
         # libyaml stops at its own nesting limit.
@@ -88,13 +90,13 @@ class _Bounded:
             raise _Refused(f"{_at(self.get_mark())}: nested deeper than {MAX_DEPTH} levels")
         super().fetch_flow_collection_start(token_class)
 
-    def construct_yaml_int(self, node: ScalarNode) -> int:  # type: ignore[override]
+    def construct_yaml_int(self, node: ScalarNode) -> int:
         digits = sum(ch.isdigit() for ch in str(node.value))
         if digits > MAX_INT_DIGITS:
             raise _Refused(f"{_at(node.start_mark)}: a number with {digits} digits (at most {MAX_INT_DIGITS})")
         return super().construct_yaml_int(node)
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, MappingNode):
             seen: dict[Any, Node] = {}
             for key_node, _ in node.value:
@@ -118,7 +120,7 @@ if getattr(yaml, "__with_libyaml__", False):
     from yaml.constructor import SafeConstructor
     from yaml.resolver import Resolver
 
-    class _BoundedLoader(_Bounded, Composer, CParser, SafeConstructor, Resolver):  # type: ignore[misc]
+    class _BoundedLoader(_Bounded, Composer, CParser, SafeConstructor, Resolver):
         """libyaml scans and parses (about five times faster than pure Python); the composer
         stays in Python so the hooks above see every node."""
 
@@ -142,7 +144,7 @@ class _PureBoundedLoader(_Bounded, yaml.SafeLoader):
 
 
 if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover
-    _BoundedLoader = _PureBoundedLoader  # type: ignore[misc]
+    _BoundedLoader = _PureBoundedLoader
 
 
 for _cls in {_BoundedLoader, _PureBoundedLoader}:

@@ -15,7 +15,6 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 
@@ -149,7 +148,7 @@ class _PlanVars(Mapping[str, Any]):
     def __init__(self, declared: Mapping[str, Any], overrides: Mapping[str, Any], env: Mapping[str, str]) -> None:
         self.declared = {str(k): v for k, v in declared.items()}
         self.overrides = overrides
-        self.values: dict[str, Any] = {}
+        self.resolved: dict[str, Any] = {}
         self.stack: list[str] = []
         self.expander = _Expander(self, env)
 
@@ -159,21 +158,21 @@ class _PlanVars(Mapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         if name in self.overrides:
             return self.overrides[name]
-        if name in self.values:
-            return self.values[name]
+        if name in self.resolved:
+            return self.resolved[name]
         if name in self.stack or len(self.stack) >= self.MAX_VAR_CHAIN:
             loop = self.stack[self.stack.index(name):] if name in self.stack else ["...", *self.stack[-3:]]
             chain = " -> ".join([*loop, name])
             why = "refers to itself" if name in self.stack else f"is more than {self.MAX_VAR_CHAIN} variables deep"
             self.expander.problems.append(f"vars -> {name}: {why} ({chain})")
-            self.values[name] = ""
+            self.resolved[name] = ""
             return ""
         self.stack.append(name)
         try:
             value = self.expander.tree(self.declared[name], ["vars", name])
         finally:
             self.stack.pop()
-        self.values[name] = value
+        self.resolved[name] = value
         return value
 
     def __iter__(self) -> Iterator[str]:
