@@ -49,7 +49,9 @@ def theme_problem(theme: str) -> str | None:
 def unclosed_variables(node: Any, loc: str = "") -> list[str]:
     """`${VAR` without its closing brace, anywhere in the raw config (before expansion)."""
     if isinstance(node, str):
-        return [f"{loc or '(top level)'}: '${{' is not closed by '}}' in {node[:60]!r}"] if _UNCLOSED.search(node) else []
+        if not _UNCLOSED.search(node):
+            return []
+        return [f"{loc or '(top level)'}: '${{' is not closed by '}}' in {node[:60]!r}"]
     if isinstance(node, dict):
         return [p for k, v in node.items() for p in unclosed_variables(v, f"{loc} -> {k}" if loc else str(k))]
     if isinstance(node, list):
