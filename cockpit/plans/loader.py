@@ -64,6 +64,10 @@ def parse_var(text: str) -> tuple[str, Any]:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
+    except RecursionError:
+        raise ValueError(f"--var {key}: nested deeper than JSON can be read") from None
+    except ValueError:  # a number past Python's digit limit
+        raise ValueError(f"--var {key}: a number with {len(value.strip())} digits is too long") from None
 
 
 def parse_vars(items: Iterable[str]) -> dict[str, Any]:

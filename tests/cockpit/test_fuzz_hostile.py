@@ -106,3 +106,12 @@ def test_action_parameters_give_a_value_or_a_named_error(name, params, as_text, 
         if job_id is not None:  # never a boolean or a decimal turned into an id
             assert type(job_id) is int and 1 <= job_id < 2**63
     assert time.monotonic() - started < TIME_LIMIT_S
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(items=st.lists(st.one_of(st.text(max_size=30), values.map(str).map(lambda v: f"x={v}"),
+                                yaml_soup.map(lambda v: f"name={v}")), max_size=4))
+def test_plan_var_arguments_give_values_or_named_errors(items):
+    from cockpit.plans.loader import parse_vars
+
+    bounded(parse_vars, items)

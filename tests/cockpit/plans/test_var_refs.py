@@ -33,3 +33,12 @@ def test_long_chain_is_refused_without_recursion_error():
     with pytest.raises(ConfigError) as info:
         parse_plan("plan: p\nvars:\n" + chain + STEPS, env={})
     assert any("variables deep" in p for p in info.value.problems)
+
+
+@pytest.mark.parametrize("value, words", [("[" * 100_000, "nested deeper"), ("9" * 5000, "5000 digits")])
+def test_hostile_var_values_are_named_errors(value, words):
+    from cockpit.plans.loader import parse_vars
+
+    with pytest.raises(ConfigError) as info:
+        parse_vars([f"x={value}"])
+    assert info.value.problems[0].startswith("--var x:") and words in info.value.problems[0]
