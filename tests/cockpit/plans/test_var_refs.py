@@ -42,3 +42,9 @@ def test_hostile_var_values_are_named_errors(value, words):
     with pytest.raises(ConfigError) as info:
         parse_vars([f"x={value}"])
     assert info.value.problems[0].startswith("--var x:") and words in info.value.problems[0]
+
+
+def test_a_profile_value_feeds_the_variables_that_use_it():
+    text = ("plan: p\nvars:\n  base: /tmp/x\n  out: '${base}/out'\nprofiles:\n  lab: {base: /lab}\n" + STEPS)
+    loaded = parse_plan(text, env={}, overrides={"profile": "lab"})
+    assert loaded.variables["base"] == "/lab" and loaded.variables["out"] == "/lab/out"
