@@ -279,6 +279,26 @@ else:
     CockpitSection = create_model("CockpitSection", __base__=_CockpitSectionBase, **{
         **_source_settings_fields(), **_COMMON_FIELDS, "refresh": (Refresh, Field(default_factory=Refresh))})
 
+    @field_validator("keymap")
+    @classmethod
+    def _real_commands_and_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        from cockpit.config_rules import keymap_problems
+
+        problems = keymap_problems(v) if v else []
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
+
+    @field_validator("theme")
+    @classmethod
+    def _known_theme(cls, v: str) -> str:
+        from cockpit.config_rules import theme_problem
+
+        problem = theme_problem(v) if v != "textual-dark" else None
+        if problem:
+            raise ValueError(problem)
+        return v
+
 
 class CockpitConfig(Strict):
     version: str = "1.0"
@@ -367,6 +387,11 @@ def parse_config(text: str, source: str, env: Mapping[str, str] | None = None) -
     bad_keys = [k for k in raw if not isinstance(k, str)]
     if bad_keys:
         raise ConfigError(source, [f"(top level): keys must be strings, got {bad_keys[0]!r}"])
+    from cockpit.config_rules import unclosed_variables
+
+    unclosed = unclosed_variables(raw)
+    if unclosed:
+        raise ConfigError(source, unclosed)
     warnings: list[str] = []
     expanded = _expand_tree(raw, env, [], warnings)
     try:

@@ -45,7 +45,8 @@ class Timing:
     def backoff(self, failures: int) -> float:
         if failures <= 0:
             return self.interval
-        delay = float(min(self.backoff_cap, self.backoff_base * 2.0 ** (failures - 1)))
+        # the exponent is capped so a long outage never overflows the float
+        delay = min(self.backoff_cap, self.backoff_base * 2.0 ** min(failures - 1, 62))
         return delay if self.recover_within is None else min(delay, self.recover_within)
 
 
