@@ -75,6 +75,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if state["running"] else 1
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from cockpit.lab.record import record
+    from cockpit.lab.slurm_lab import LabError
+
+    try:
+        files = record(args.release, Path(args.out), base=args.base,
+                       progress=lambda m: print(f"lab: {m}", file=sys.stderr))
+    except LabError as exc:
+        print(f"lab record failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"recorded Slurm {args.release} into {args.out}: {len(files)} files")
+    return 0
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from cockpit.lab.slurm_lab import DEFAULT_BASE, DEFAULT_ROOT, HOST_RELEASE, RELEASES
 
@@ -103,6 +117,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     down_p = lab_sub.add_parser("down", help="stop every process of the lab (jobs included)")
     common(down_p)
     down_p.set_defaults(func=cmd_down)
+    rec = lab_sub.add_parser("record", help="start a fresh lab, put a known job mix on it, save what Slurm "
+                                            "prints (CLI --json and slurmrestd) into a folder, stop the lab")
+    rec.add_argument("--release", choices=RELEASES, default=HOST_RELEASE)
+    rec.add_argument("--out", required=True, help="folder to (re)write, e.g. tests/fixtures/slurm/recorded/24.11")
+    rec.add_argument("--base", type=int, default=None, help="port base (default: the first free one)")
+    rec.set_defaults(func=cmd_record)
     st = lab_sub.add_parser("status", help="which daemons run; exit 0 when the lab is up")
     common(st)
     st.add_argument("--json", action="store_true")

@@ -245,15 +245,26 @@ def _start_munge(layout: LabLayout) -> None:
           f"--seed-file={layout.munge / 'munged.seed'}"], layout)
 
 
+def _db_layout(layout: LabLayout) -> LabLayout:
+    """Where MariaDB runs. In a chroot lab it is the host's MariaDB (Debian 12: 10.11) when one is
+    installed: Slurm 24.11 and 26.05's slurmdbd fail their start-up check against the MariaDB
+    11.8 of Debian 13 / unstable ("_check_mysql_concat_is_sane: null result", error 5027). The lab
+    directory has the same path on both sides, so only the binaries differ."""
+    if layout.jail is not None and not _have("mariadbd", "mariadb-install-db", "mariadb"):
+        return LabLayout(layout.root)
+    return layout
+
+
 def _start_accounting(layout: LabLayout, ports: Ports, progress: Progress) -> None:
+    db = _db_layout(layout)
     data = layout.mysql / "data"
     sock = layout.mysql / "mysqld.sock"
     if not (data / "mysql").is_dir():
         progress("initialising MariaDB")
         _run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
-              "--auth-root-authentication-method=socket", "--skip-test-db"], layout, timeout=120)
+              "--auth-root-authentication-method=socket", "--skip-test-db"], db, timeout=120)
     log = open(layout.log / "mariadb.out", "ab")
-    proc = subprocess.Popen(_in(layout,
+    proc = subprocess.Popen(_in(db,
         ["mariadbd", "--no-defaults", "--user=root", f"--datadir={data}", f"--socket={sock}",
          f"--pid-file={layout.pids / 'mariadbd.pid'}", "--bind-address=127.0.0.1", f"--port={ports.db}",
          f"--log-error={layout.log / 'mariadb.log'}", "--innodb-buffer-pool-size=32M", "--skip-log-bin",
@@ -262,13 +273,13 @@ def _start_accounting(layout: LabLayout, ports: Ports, progress: Progress) -> No
     log.close()
     (layout.pids / "mariadbd-launcher.pid").write_text(str(proc.pid))
     client = ["mariadb", "--no-defaults", "-S", str(sock), "-uroot"]
-    _wait(lambda: proc.poll() is None and _run([*client, "-e", "select 1"], layout, check=False).returncode == 0,
+    _wait(lambda: proc.poll() is None and _run([*client, "-e", "select 1"], db, check=False).returncode == 0,
           60, "MariaDB did not answer", layout)
     password = secrets.token_hex(12)
     _run([*client, "-e",
           f"CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY '{password}'; "
           f"ALTER USER 'slurm'@'127.0.0.1' IDENTIFIED BY '{password}'; "
-          "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';"], layout)
+          "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';"], db)
     dbd_conf = layout.etc / "slurmdbd.conf"  # slurmdbd reads it next to slurm.conf
     dbd_conf.write_text(slurmdbd_conf(layout, ports, password))
     os.chmod(dbd_conf, 0o600)
