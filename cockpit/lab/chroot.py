@@ -30,11 +30,13 @@ CACHE = Path(os.environ.get("COCKPIT_CHROOT_CACHE", "/var/tmp/cockpit-slurm-chro
 APT_SOURCES = Path("/etc/apt")
 # The Slurm release each Debian suite ships (the host's bookworm 22.05 needs no chroot).
 SUITES = {"24.11": "trixie", "26.05": "sid"}
+# No mariadb-server: its 11.8 makes these slurmdbd releases die at start-up, so the lab runs the
+# host's MariaDB (see slurm_lab._db_layout).
 PACKAGES = ("slurm-wlm", "slurmrestd", "slurm-client", "munge", "slurm-wlm-jwt-plugin", "slurmdbd",
-            "slurm-wlm-mysql-plugin", "mariadb-server", "openssh-server")
+            "slurm-wlm-mysql-plugin", "openssh-server")
 # What a usable chroot must hold (a build that died half-way lacks some of them).
 REQUIRED = ("usr/sbin/slurmctld", "usr/sbin/slurmd", "usr/sbin/slurmrestd", "usr/sbin/slurmdbd", "usr/sbin/munged",
-            "usr/sbin/mariadbd", "usr/sbin/sshd", "usr/bin/squeue", "usr/bin/sacct", "usr/bin/setpriv")
+            "usr/sbin/sshd", "usr/bin/squeue", "usr/bin/sacct", "usr/bin/setpriv")
 STAMP = ".cockpit-chroot.json"
 BUILD_TIMEOUT_S = 900
 

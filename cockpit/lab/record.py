@@ -19,10 +19,10 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
+from backends.slurm.transport import REST_VERSIONS
 from cockpit.lab.slurm_conf import LabLayout
 from cockpit.lab.slurm_lab import HOST_RELEASE, LabError, LabInfo, LabSpec, _run, down, up
 
-REST_VERSIONS = ("v0.0.44", "v0.0.43", "v0.0.42", "v0.0.41", "v0.0.40", "v0.0.39", "v0.0.38")
 Progress = Callable[[str], None]
 
 # (name, sbatch arguments): submitted in this order (see _job_mix for the waits in between).

@@ -246,13 +246,11 @@ def _start_munge(layout: LabLayout) -> None:
 
 
 def _db_layout(layout: LabLayout) -> LabLayout:
-    """Where MariaDB runs. In a chroot lab it is the host's MariaDB (Debian 12: 10.11) when one is
-    installed: Slurm 24.11 and 26.05's slurmdbd fail their start-up check against the MariaDB
-    11.8 of Debian 13 / unstable ("_check_mysql_concat_is_sane: null result", error 5027). The lab
-    directory has the same path on both sides, so only the binaries differ."""
-    if layout.jail is not None and not _have("mariadbd", "mariadb-install-db", "mariadb"):
-        return LabLayout(layout.root)
-    return layout
+    """Where MariaDB runs: always on the host (Debian 12: 10.11). The chroots' own MariaDB 11.8
+    (Debian 13 / unstable) makes Slurm 24.11 and 26.05's slurmdbd die at start-up
+    ("_check_mysql_concat_is_sane: null result", error 5027, seen here). The lab directory has
+    the same path on both sides, so only the binaries differ."""
+    return LabLayout(layout.root)
 
 
 def _start_accounting(layout: LabLayout, ports: Ports, progress: Progress) -> None:
@@ -431,7 +429,7 @@ def up(spec: LabSpec, progress: Progress = lambda m: None) -> LabInfo:
     missing: list[str] = []
     accounting = spec.accounting
     if accounting is None:
-        gone = _have("slurmdbd", "mariadbd", "mariadb-install-db", "mariadb", "sacctmgr", jail=jail)
+        gone = _have("slurmdbd", "sacctmgr", jail=jail) + _have("mariadbd", "mariadb-install-db", "mariadb")
         accounting = not gone
         if gone:
             missing.append(f"accounting (sacct) off: {', '.join(gone)} not installed")
@@ -540,6 +538,11 @@ def down(root: Path = DEFAULT_ROOT, *, config_path: Path | None = None, timeout:
         except ChrootError as exc:
             raise LabError(str(exc)) from None
     return sorted(stopped)
+
+
+def run_in_lab(root: Path, argv: list[str], *, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run a Slurm command against the lab in `root` (inside its chroot when it has one)."""
+    return _run(argv, _layout(Path(root).resolve()), timeout=timeout, check=False)
 
 
 def _layout(root: Path) -> LabLayout:
