@@ -284,7 +284,7 @@ def _start_accounting(layout: LabLayout, ports: Ports, progress: Progress) -> No
     progress("starting slurmdbd")
     _run(["slurmdbd"], layout)
     _wait(lambda: _run(["sacctmgr", "-n", "show", "cluster"], layout, check=False, timeout=10).returncode == 0,
-          30, "slurmdbd did not answer", layout)
+          90, "slurmdbd did not answer", layout)
     _run(["sacctmgr", "-i", "add", "cluster", "lab"], layout, check=False)
     _run(["sacctmgr", "-i", "add", "account", "research", "Description=lab", "Organization=lab"], layout, check=False)
     for user in ("root", REST_USER):
@@ -324,7 +324,7 @@ def _start_rest(layout: LabLayout, ports: Ports, accounting: bool, release: str)
             s.settimeout(0.2)
             return s.connect_ex(("127.0.0.1", ports.slurmrestd)) == 0
 
-    _wait(answers, 20, "slurmrestd did not listen", layout)
+    _wait(answers, 60, "slurmrestd did not listen", layout)
     token = _run(["scontrol", "token", f"username={REST_USER}", f"lifespan={TOKEN_LIFESPAN_S}"], layout)
     value = token.stdout.strip().partition("=")[2]
     layout.jwt_token.write_text(value + "\n")
@@ -365,7 +365,7 @@ PidFile {layout.pids / "sshd.pid"}
             s.settimeout(0.2)
             return s.connect_ex(("127.0.0.1", ports.sshd)) == 0
 
-    _wait(listens, 20, "sshd in the chroot did not listen", layout)
+    _wait(listens, 60, "sshd in the chroot did not listen", layout)
     return str(client_key), str(known_hosts)
 
 
@@ -456,7 +456,7 @@ def up(spec: LabSpec, progress: Progress = lambda m: None) -> LabInfo:
         progress(f"starting {spec.nodes} slurmd")
         for n in range(1, spec.nodes + 1):
             _run(["slurmd", "-f", str(layout.conf), "-N", f"node{n}"], layout)
-        _wait(lambda: _idle_nodes(layout) == spec.nodes, 60, f"not all {spec.nodes} nodes became idle", layout)
+        _wait(lambda: _idle_nodes(layout) == spec.nodes, 120, f"not all {spec.nodes} nodes became idle", layout)
         rest_url = jwt_file = None
         if rest:
             progress("starting slurmrestd")
