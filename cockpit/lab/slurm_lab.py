@@ -444,8 +444,9 @@ def up(spec: LabSpec, progress: Progress = lambda m: None) -> LabInfo:
         layout.conf.write_text(slurm_conf(layout, ports, spec.nodes, spec.gpus, accounting))
         (layout.etc / "gres.conf").write_text(gres_conf(layout, spec.nodes, spec.gpus))
         if jail is not None:
-            # A chroot has no cgroup filesystem, and from 23.x slurmd refuses to start without
-            # one unless cgroups are off (the lab tracks processes with proctrack/linuxproc).
+            # A chroot has no cgroup filesystem: 24.11's and 26.05's slurmd refuse to start
+            # without one ("cgroup filesystem not mounted") unless cgroups are off. The lab
+            # tracks processes with proctrack/linuxproc anyway.
             (layout.etc / "cgroup.conf").write_text("CgroupPlugin=disabled\n")
         progress("starting munged")
         _start_munge(layout)
