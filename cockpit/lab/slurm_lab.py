@@ -155,13 +155,23 @@ def _run(argv: list[str], layout: LabLayout, *, timeout: float = 30, check: bool
     return done
 
 
-def _wait(predicate: Callable[[], bool], timeout: float, what: str, layout: LabLayout) -> None:
+def _wait(predicate: Callable[[], bool], timeout: float, what: str, layout: LabLayout,
+          log: str | None = None) -> None:
+    """Poll until `predicate()`; on timeout the error quotes the end of `log` (a file in the
+    lab's log folder), since a failed start removes the lab directory."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.1)
-    raise LabError(f"{what} within {timeout:g} s (logs: {layout.log})")
+    tail = ""
+    if log:
+        try:
+            lines = [ln for ln in (layout.log / log).read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            lines = [f"(no {log})"]
+        tail = f"; {log}: " + " / ".join(lines[-3:])
+    raise LabError(f"{what} within {timeout:g} s (logs: {layout.log}){tail}")
 
 
 def _alive(pid: int) -> bool:
@@ -271,8 +281,12 @@ def _start_accounting(layout: LabLayout, ports: Ports, progress: Progress) -> No
     log.close()
     (layout.pids / "mariadbd-launcher.pid").write_text(str(proc.pid))
     client = ["mariadb", "--no-defaults", "-S", str(sock), "-uroot"]
-    _wait(lambda: proc.poll() is None and _run([*client, "-e", "select 1"], db, check=False).returncode == 0,
-          60, "MariaDB did not answer", layout)
+    def answers() -> bool:
+        if proc.poll() is not None:  # e.g. its port was taken after we chose it
+            _wait(lambda: False, 0, f"MariaDB exited with {proc.returncode}", layout, log="mariadb.log")
+        return _run([*client, "-e", "select 1"], db, check=False).returncode == 0
+
+    _wait(answers, 60, "MariaDB did not answer", layout, log="mariadb.log")
     password = secrets.token_hex(12)
     _run([*client, "-e",
           f"CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY '{password}'; "
@@ -284,7 +298,7 @@ def _start_accounting(layout: LabLayout, ports: Ports, progress: Progress) -> No
     progress("starting slurmdbd")
     _run(["slurmdbd"], layout)
     _wait(lambda: _run(["sacctmgr", "-n", "show", "cluster"], layout, check=False, timeout=10).returncode == 0,
-          90, "slurmdbd did not answer", layout)
+          90, "slurmdbd did not answer", layout, log="slurmdbd.log")
     _run(["sacctmgr", "-i", "add", "cluster", "lab"], layout, check=False)
     _run(["sacctmgr", "-i", "add", "account", "research", "Description=lab", "Organization=lab"], layout, check=False)
     for user in ("root", REST_USER):
@@ -324,7 +338,7 @@ def _start_rest(layout: LabLayout, ports: Ports, accounting: bool, release: str)
             s.settimeout(0.2)
             return s.connect_ex(("127.0.0.1", ports.slurmrestd)) == 0
 
-    _wait(answers, 60, "slurmrestd did not listen", layout)
+    _wait(answers, 60, "slurmrestd did not listen", layout, log="slurmrestd.log")
     token = _run(["scontrol", "token", f"username={REST_USER}", f"lifespan={TOKEN_LIFESPAN_S}"], layout)
     value = token.stdout.strip().partition("=")[2]
     layout.jwt_token.write_text(value + "\n")
@@ -365,7 +379,7 @@ PidFile {layout.pids / "sshd.pid"}
             s.settimeout(0.2)
             return s.connect_ex(("127.0.0.1", ports.sshd)) == 0
 
-    _wait(listens, 60, "sshd in the chroot did not listen", layout)
+    _wait(listens, 60, "sshd in the chroot did not listen", layout, log="sshd.log")
     return str(client_key), str(known_hosts)
 
 
@@ -457,7 +471,8 @@ def up(spec: LabSpec, progress: Progress = lambda m: None) -> LabInfo:
         progress(f"starting {spec.nodes} slurmd")
         for n in range(1, spec.nodes + 1):
             _run(["slurmd", "-f", str(layout.conf), "-N", f"node{n}"], layout)
-        _wait(lambda: _idle_nodes(layout) == spec.nodes, 120, f"not all {spec.nodes} nodes became idle", layout)
+        _wait(lambda: _idle_nodes(layout) == spec.nodes, 120, f"not all {spec.nodes} nodes became idle", layout,
+              log="slurmctld.log")
         rest_url = jwt_file = None
         if rest:
             progress("starting slurmrestd")

@@ -23,18 +23,6 @@ from cockpit.config import load_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_root]
 
-# Known parser bugs, per release (issue 14, item 3); the value is the xfail reason.
-SIGNAL_EXIT_CODE_BUG = {"24.11": "v0.0.40+ exit_code of a signalled job (status SIGNALED, signal 15) is "
-                                 "not read: parse.exit_code gives no '0:15'",
-                        "26.05": "v0.0.40+ exit_code of a signalled job (status SIGNALED, signal 15) is "
-                                 "not read: parse.exit_code gives no '0:15'"}
-
-
-def parser_bug(request, release: str, bugs: dict[str, str]) -> None:
-    """Mark the running test xfail(strict) when `release` hits a known parser bug."""
-    if release in bugs:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"parser bug: {bugs[release]}"))
-
 
 def in_lab(info, *argv: str) -> str:
     """Run a Slurm command in the lab (its chroot when it has one); its stdout."""
@@ -220,12 +208,11 @@ async def _cancel_while_running(runtime, info) -> int:
     return job_id
 
 
-async def test_job_cancelled_while_running_shows_its_signal_in_the_queue(runtime, slurm_release_lab, request):
+async def test_job_cancelled_while_running_shows_its_signal_in_the_queue(runtime, slurm_release_lab):
     source = runtime.adapter("slurm")
     job_id = await _cancel_while_running(runtime, slurm_release_lab)
     job = (await jobs_now(source))[str(job_id)]
     assert job.end_time is not None and job.start_time is not None
-    parser_bug(request, slurm_release_lab.release, SIGNAL_EXIT_CODE_BUG)
     assert job.exit_code == "0:15", job  # as sacct prints it: exit 0, signal 15 (SIGTERM)
 
 
@@ -239,8 +226,10 @@ async def test_job_cancelled_while_running_is_cancelled_in_history(runtime, slur
         await asyncio.sleep(0.5)
     assert record is not None, f"job {job_id} not CANCELLED in sacct history: {history}"
     # sacct's job row of a job cancelled by scancel reads 0:0; the signal (0:15) is on its batch
-    # step (recorded/*/sacct.json), which the history model does not carry yet.
+    # step, as recorded/*/sacct.json shows.
     assert record.exit_code == "0:0" and record.end_time is not None, record
+    steps = {s.step_id: s for s in record.steps}
+    assert steps[f"{job_id}.batch"].exit_code == "0:15", steps
 
 
 async def test_typed_gpu_gres_is_counted_per_node_and_per_job(runtime, slurm_release_lab):
