@@ -197,12 +197,19 @@ async def test_array_runs_two_tasks_at_a_time_then_all_complete(runtime, slurm_r
 
 async def _cancel_while_running(runtime, info) -> int:
     source = runtime.adapter("slurm")
-    job = await runtime.invoke("slurm.submit", {"name": "cancel-me", "gpus_per_node": 0, "command": "sleep 300",
+    job = await runtime.invoke("slurm.submit", {"name": "cancel-me", "gpus_per_node": 0,
+                                                "command": "echo started; sleep 300",
                                                 "workdir": str(Path(info.root) / "out"), "time": "5"})
     assert job.ok, job.error
     job_id = job.outputs["job_id"]
-    await wait_job(source, job_id, lambda j: j.state == "RUNNING")
-    await asyncio.sleep(1)  # let the batch script start its sleep
+    running = await wait_job(source, job_id, lambda j: j.state == "RUNNING")
+    # RUNNING comes before the batch script starts: cancel only once it runs, so the signal
+    # reaches it (on a loaded machine the gap is seconds).
+    out = Path(running.stdout)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (out.exists() and "started" in out.read_text()):
+        await asyncio.sleep(0.2)
+    assert out.exists() and "started" in out.read_text(), f"job {job_id}'s script never started ({out})"
     assert (await runtime.invoke("slurm.cancel", {"job_id": job_id})).ok
     await wait_job(source, job_id, lambda j: j.state == "CANCELLED")
     return job_id
@@ -219,12 +226,13 @@ async def test_job_cancelled_while_running_shows_its_signal_in_the_queue(runtime
 async def test_job_cancelled_while_running_is_cancelled_in_history(runtime, slurm_release_lab):
     source = runtime.adapter("slurm")
     job_id = await _cancel_while_running(runtime, slurm_release_lab)
-    deadline, record = time.monotonic() + 20, None
+    deadline, record = time.monotonic() + 40, None
     while time.monotonic() < deadline and record is None:
         history = (await source.fetch()).sections["accounting"]
-        record = next((h for h in history["jobs"] if h.job_id == job_id and h.state == "CANCELLED"), None)
+        record = next((h for h in history["jobs"] if h.job_id == job_id and h.state == "CANCELLED"
+                       and any(st.step_id == f"{job_id}.batch" for st in h.steps)), None)
         await asyncio.sleep(0.5)
-    assert record is not None, f"job {job_id} not CANCELLED in sacct history: {history}"
+    assert record is not None, f"job {job_id} not CANCELLED with its batch step in sacct history: {history}"
     # sacct's job row of a job cancelled by scancel reads 0:0; the signal (0:15) is on its batch
     # step, as recorded/*/sacct.json shows.
     assert record.exit_code == "0:0" and record.end_time is not None, record
