@@ -68,9 +68,13 @@ def _job_mix(layout: LabLayout, progress: Progress) -> dict[str, int]:
         jobs[name] = _sbatch(layout, name, args)
     for name in ("completes", "fails"):
         _wait_state(layout, jobs[name], lambda s, r: s in ("COMPLETED", "FAILED"), name)
-    jobs["cancelled"] = _sbatch(layout, "cancelled", ["--wrap", LONG])
+    jobs["cancelled"] = _sbatch(layout, "cancelled", ["--wrap", f"echo started; {LONG}"])
     _wait_state(layout, jobs["cancelled"], lambda s, r: s == "RUNNING", "cancelled: running first")
-    time.sleep(1)
+    # RUNNING comes before the batch script starts: cancel once it runs, so the signal shows.
+    out = layout.out / f"cancelled-{jobs['cancelled']}.out"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (out.exists() and "started" in out.read_text()):
+        time.sleep(0.2)
     _run(["scancel", str(jobs["cancelled"])], layout)
     _wait_state(layout, jobs["cancelled"], lambda s, r: s == "CANCELLED", "cancelled")
     progress("job mix: GPU jobs, an array, a held job")
