@@ -18,6 +18,8 @@ class SlurmSettings(Settings):
     ssh_host: str | None = None
     ssh_user: str | None = None
     ssh_port: int = 22
+    ssh_key: str | None = None  # private key for ssh_host; None: ~/.ssh defaults (and ~/.ssh/config)
+    known_hosts: str | None = None  # known_hosts for ssh_host; None: ~/.ssh/known_hosts
     log_dir: str | None = None
     jwt_file: str | None = None  # read on every request, so a refreshed token is picked up
     api_version: str | None = None  # slurmrestd openapi version (v0.0.38..); None: detect

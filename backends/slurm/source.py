@@ -185,7 +185,8 @@ def _token_getter(settings: "SlurmSettings | None", env_jwt: str | None) -> Any:
 def _ssh_runner(settings: "SlurmSettings") -> tuple[SshRunner, Any]:
     from backends.ssh.pool import SshPool, SshTarget
 
-    target = SshTarget(host=settings.ssh_host or "", port=settings.ssh_port or None, user=settings.ssh_user)
+    target = SshTarget(host=settings.ssh_host or "", port=settings.ssh_port or None, user=settings.ssh_user,
+                       client_keys=(settings.ssh_key,) if settings.ssh_key else (), known_hosts=settings.known_hosts)
     pool = SshPool()
     return SshRunner(pool, target, settings.conf), (pool, target)
 
