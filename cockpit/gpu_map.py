@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from cockpit.clusters import config_vms
 from cockpit.snapshot import Snapshot
 
 # SLURM and Kubernetes states in which a job or pod holds its GPUs.
@@ -146,8 +147,6 @@ def vm_places(config: Any) -> dict[str, NodePlace]:
     """VM name -> the node it is, from the cluster config's naming (cockpit/clusters.py): an hpc
     VM `<cluster>-<node>` is SLURM node `<node>` (inventory's slurm_node_name); a cloud VM is the
     Kubernetes node of the same name (Kubespray names nodes after inventory hosts)."""
-    from cockpit.clusters import config_vms
-
     out: dict[str, NodePlace] = {}
     for vm in config_vms(config):
         if vm.kind == "hpc":
