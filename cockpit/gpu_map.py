@@ -28,6 +28,8 @@ from cockpit.snapshot import Snapshot
 # SLURM and Kubernetes states in which a job or pod holds its GPUs.
 _HOLDING_JOB_STATES = frozenset({"RUNNING", "SUSPENDED", "COMPLETING", "STOPPED"})
 _HOLDING_POD_PHASES = frozenset({"Running", "Pending"})
+# Link relations in the order a chain reads: gpu -> vm -> node -> job/pod -> run.
+CHAIN_ORDER = ("passed_to", "is_node", "allocated_to", "logs_to")
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class GpuMap:
             out.extend(step)
             frontier = {(lk.dst.source, lk.dst.key, lk.dst.section) for lk in step} - seen
             seen |= frontier
-        return out
+        return sorted(out, key=lambda lk: CHAIN_ORDER.index(lk.relation))
 
     def as_json(self) -> dict[str, Any]:
         return {
