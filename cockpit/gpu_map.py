@@ -19,8 +19,9 @@ and the metrics exporter can share it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from cockpit.clusters import config_vms
 from cockpit.snapshot import Snapshot
@@ -127,7 +128,7 @@ class GpuMap:
     def chain(self, gpu_key: str) -> list[Link]:
         """Every link reachable from one GPU, in chain order (gpu -> vm -> node -> job/pod -> run)."""
         out: list[Link] = []
-        frontier = {("gpus", gpu_key, None)}
+        frontier: set[tuple[str, str, str | None]] = {("gpus", gpu_key, None)}
         seen = set(frontier)
         while frontier:
             step = [lk for lk in self.links if (lk.src.source, lk.src.key, lk.src.section) in frontier]
@@ -254,19 +255,18 @@ def build_gpu_map(snapshots: Mapping[str, Snapshot], places: Mapping[str, NodePl
             linked_vms.add(vkey)
             links.append(Link(Ref("vms", vkey), Ref(place.kind, place.node, "nodes"), "is_node", "cluster config naming"))
         vm_gpus = [a for a in vm.gpus if f"{gpu.host}/{a}" in gpus]
-        index = vm_gpus.index(gpu.pci_address) if gpu.pci_address in vm_gpus else None
+        gres_index = vm_gpus.index(gpu.pci_address) if gpu.pci_address in vm_gpus else None
         job_keys: list[str] = []
         pod_keys: list[str] = []
         run_keys: list[str] = []
-        if place.kind == "slurm" and index is not None:
-            row["gres_index"] = index
-            for jkey in held.get((place.node, index), ()):
+        if place.kind == "slurm" and gres_index is not None:
+            row["gres_index"] = gres_index
+            for jkey in held.get((place.node, gres_index), ()):
                 job_keys.append(jkey)
                 links.append(Link(Ref("gpus", gkey), Ref("slurm", jkey), "allocated_to",
                                   "gres_detail IDX; guest index = hostdev order",
-                                  {"node": place.node, "gres_index": index}))
-                for rkey in job_runs(jkey):
-                    run_keys.append(rkey)
+                                  {"node": place.node, "gres_index": gres_index}))
+                run_keys.extend(job_runs(jkey))
         elif place.kind == "kubernetes":
             for pkey, pod in pods_on.get(place.node, ()):
                 if pod.gpus == len(vm_gpus):

@@ -4,7 +4,8 @@ current snapshots). Read-only: nothing here runs an action."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -57,7 +58,7 @@ def chain_text(gmap: GpuMap, gpu_key: str, snapshots: Mapping[str, Any]) -> str:
 
 
 class GpuChainScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss", "close")]
+    BINDINGS = [Binding("escape", "dismiss", "close")]  # noqa: RUF012 (Textual's own convention)
     DEFAULT_CSS = """
     GpuChainScreen { align: center middle; }
     GpuChainScreen > Vertical { width: 100; height: auto; max-height: 90%; border: thick $accent; padding: 1 2; background: $surface; }

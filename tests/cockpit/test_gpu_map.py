@@ -5,7 +5,7 @@ output) -> MLflow runs (link tags); every link names items that exist."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,13 +15,20 @@ from hypothesis import strategies as st
 from backends.mlflow.models import RunItem
 from backends.slurm.parse import parse_jobs, parse_nodes
 from cockpit.config import parse_config
-from cockpit.gpu_map import IdlePolicy, NodePlace, build_gpu_map, expand_indices, link_targets_exist, vm_places
+from cockpit.gpu_map import (
+    IdlePolicy,
+    NodePlace,
+    build_gpu_map,
+    expand_indices,
+    link_targets_exist,
+    vm_places,
+)
 from cockpit.oneshot import collect
 from cockpit.paths import PROVISIONING_DIR
 from cockpit.snapshot import FetchResult, Snapshot, Status
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "slurm" / "recorded" / "26.05"
-NOW = datetime(2026, 11, 29, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
 # The demo host, its hpc compute VMs renamed after the nodes of the recorded lab (node1, node2),
 # as the cluster config below names them: VM `hpc-node1` is SLURM node `node1`.
