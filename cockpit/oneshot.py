@@ -7,7 +7,8 @@ import asyncio
 import json
 from typing import Any, Iterable
 
-from cockpit.config import LoadedConfig
+from cockpit.config import CockpitConfig, LoadedConfig
+from cockpit.gpu_map import IdlePolicy, build_gpu_map, vm_places
 from cockpit.redact import scrub, scrub_values
 from cockpit.settings_origin import Origin, describe, settings_origin
 from cockpit.snapshot import Snapshot
@@ -35,17 +36,24 @@ def origins(loaded: LoadedConfig, sources: Iterable[str]) -> dict[str, Origin | 
     return {name: settings_origin(loaded, name) for name in sources}
 
 
-def snapshot_document(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | None = None) -> dict[str, Any]:
-    document = {name: snap.to_json() for name, snap in snapshots.items()}
+def snapshot_document(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | None = None,
+                      config: CockpitConfig | None = None) -> dict[str, Any]:
+    document: dict[str, Any] = {name: snap.to_json() for name, snap in snapshots.items()}
     if origins is not None:
         for name, source in document.items():
             source["settings_from"] = origins.get(name)
+    if config is not None:
+        # The GPU map across the fetched sources: `links` and `gpu_use` (README, 'GPU map').
+        gpus = config.cockpit.gpus
+        policy = IdlePolicy(below_pct=gpus.idle_below_pct, for_s=gpus.idle_for_min * 60)
+        document.update(build_gpu_map(snapshots, vm_places(config), policy).as_json())
     return document
 
 
-def dumps(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | None = None) -> str:
+def dumps(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | None = None,
+          config: CockpitConfig | None = None) -> str:
     # registered secrets, JWTs and URL passwords never leave in an item or an error text
-    return json.dumps(scrub_values(snapshot_document(snapshots, origins)), indent=2, sort_keys=False)
+    return json.dumps(scrub_values(snapshot_document(snapshots, origins, config)), indent=2, sort_keys=False)
 
 
 def run(loaded: LoadedConfig, fmt: str, sources: Iterable[str], timeout: float) -> tuple[str, dict[str, Snapshot]]:
@@ -53,7 +61,7 @@ def run(loaded: LoadedConfig, fmt: str, sources: Iterable[str], timeout: float) 
     snapshots = asyncio.run(collect(loaded, sources, timeout))
     where = origins(loaded, sources)
     if fmt == "json":
-        return dumps(snapshots, where), snapshots
+        return dumps(snapshots, where, loaded.config), snapshots
     from screens.text_table import render_snapshots
 
     text = render_snapshots(snapshots, origins={n: describe(o) for n, o in where.items()})

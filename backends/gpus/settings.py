@@ -17,3 +17,7 @@ class GpuSettings(Settings):
     # a test-driver host only when named here).
     sysfs_host: str | None = None
     readiness_root: str = "/"
+    # Allocated-but-idle (GPU map, `gpu_use` in the snapshot JSON): an allocated GPU under this
+    # utilisation for this long. Current snapshots carry no history: the flag reads the current value.
+    idle_below_pct: float = Field(default=5.0, ge=0, le=100)
+    idle_for_min: float = Field(default=10.0, gt=0)
