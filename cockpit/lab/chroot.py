@@ -25,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 CACHE = Path(os.environ.get("COCKPIT_CHROOT_CACHE", "/var/tmp/cockpit-slurm-chroots"))
 APT_SOURCES = Path("/etc/apt")
@@ -60,7 +61,7 @@ def debian_mirror(apt_dir: Path = APT_SOURCES) -> str:
         uris += re.findall(r"^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)", text, re.M)
         for uri in uris:
             if uri.rstrip("/").endswith("/debian") and uri.startswith(("http://", "https://")):
-                return uri.rstrip("/")
+                return str(uri).rstrip("/")
     raise ChrootError(f"no Debian archive (a URI ending in /debian) in {apt_dir}/sources.list or "
                       f"{apt_dir}/sources.list.d: the chroot has nowhere to come from")
 
@@ -74,9 +75,10 @@ def cached_path(release: str, packages: tuple[str, ...] = PACKAGES) -> Path:
     return CACHE / f"{SUITES[release]}-{cache_key(release, packages)}"
 
 
-def read_stamp(root: Path) -> dict | None:
+def read_stamp(root: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((root / STAMP).read_text())
+        stamp = json.loads((root / STAMP).read_text())
+        return stamp if isinstance(stamp, dict) else None
     except (OSError, ValueError):
         return None
 
@@ -95,7 +97,7 @@ def _slurm_version(root: Path) -> str | None:
     return done.stdout.strip().split()[-1] if done.returncode == 0 and done.stdout.strip() else None
 
 
-def ensure(release: str, packages: tuple[str, ...] = PACKAGES, progress=lambda m: None) -> Path:
+def ensure(release: str, packages: tuple[str, ...] = PACKAGES, progress: Callable[[str], None] = lambda m: None) -> Path:
     """The cached chroot for `release`, built first when missing, stale or broken."""
     if release not in SUITES:
         raise ChrootError(f"no chroot for Slurm {release}: choose one of {', '.join(SUITES)}")
@@ -115,7 +117,7 @@ def ensure(release: str, packages: tuple[str, ...] = PACKAGES, progress=lambda m
     return final
 
 
-def _build(release: str, packages: tuple[str, ...], final: Path, progress) -> None:
+def _build(release: str, packages: tuple[str, ...], final: Path, progress: Callable[[str], None]) -> None:
     if shutil.which("debootstrap") is None:
         raise ChrootError("debootstrap is not installed (apt-get install debootstrap): "
                           f"it builds the Slurm {release} chroot")

@@ -146,6 +146,8 @@ def _record_cli(layout: LabLayout, info: LabInfo, out: Path, progress: Progress)
 
 def _get(info: LabInfo, path: str) -> tuple[int, str]:
     token = Path(info.jwt_file).read_text().strip() if info.jwt_file else ""
+    if not info.rest_url:
+        raise LabError("this lab runs no slurmrestd: nothing to record over REST")
     request = urllib.request.Request(info.rest_url + path, headers={
         "X-SLURM-USER-NAME": info.rest_user or "", "X-SLURM-USER-TOKEN": token, "Accept": "application/json"})
     try:
