@@ -30,7 +30,8 @@ from backends.mlflow.errors import MlflowError, redact_uri
 from backends.mlflow.models import ExperimentItem, MetricPoint, ModelVersionItem, RegisteredModelItem, RunDetail, RunItem
 
 API = "/api/2.0/mlflow/"
-DEFAULT_TIMEOUT = 10.0  # seconds; MLFLOW_HTTP_REQUEST_TIMEOUT wins
+DEFAULT_TIMEOUT = 30.0  # seconds for an answer (a 1,000-run page on a busy server); MLFLOW_HTTP_REQUEST_TIMEOUT wins
+CONNECT_TIMEOUT = 5.0  # a host that does not accept the connection fails fast
 
 
 def split_credentials(uri: str, env: Mapping[str, str]) -> tuple[str, httpx.Auth | None, dict[str, str]]:
@@ -76,7 +77,8 @@ class RestReader:
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop or self._client.is_closed:
             self._client = httpx.AsyncClient(base_url=self.base + API, auth=self._auth, headers=self._headers,
-                                             verify=self._verify, timeout=self._timeout)
+                                             verify=self._verify,
+                                             timeout=httpx.Timeout(self._timeout, connect=min(CONNECT_TIMEOUT, self._timeout)))
             self._loop = loop
         return self._client
 

@@ -102,7 +102,7 @@ class MlflowSource:
                 # A server that is down must fail in seconds, not after MLflow's 7 retries with
                 # backoff (minutes). The user's own settings win.
                 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-                os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+                os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
                 import mlflow  # noqa: F401  - heavy (seconds): only ever imported in a worker thread
                 from mlflow.tracking import MlflowClient
 
@@ -235,9 +235,12 @@ class MlflowSource:
 
             run, tags, artifact_uri = await self._local(self.store.run, run_id, self._experiment_names)
             artifacts = await asyncio.to_thread(local_artifacts, artifact_uri)
-            if artifacts is None:  # artifacts elsewhere (s3, an mlflow-artifacts server): MLflow's client
-                artifacts = await self.call(lambda c: tuple(a.path + ("/" if a.is_dir else "")
-                                                            for a in c.list_artifacts(run_id)))
+            if artifacts is None:  # artifacts in a remote store (s3, gs, ...): MLflow's client lists them
+                try:
+                    artifacts = await self.call(lambda c: tuple(a.path + ("/" if a.is_dir else "")
+                                                                for a in c.list_artifacts(run_id)))
+                except MlflowError:  # artifact store unreachable: the run itself still shows
+                    artifacts = ()
             return RunDetail(run=run, all_tags=tags, artifact_uri=artifact_uri, artifacts=artifacts)
 
         def read(client: Any) -> RunDetail:

@@ -214,6 +214,8 @@ def local_artifacts(artifact_uri: str | None) -> tuple[str, ...] | None:
     if not artifact_uri:
         return ()
     parts = urlsplit(artifact_uri)
+    if parts.scheme == "mlflow-artifacts":  # served by a tracking server this URI does not name: not listable
+        return ()
     if parts.scheme not in ("", "file"):
         return None
     folder = Path(unquote(parts.path))
