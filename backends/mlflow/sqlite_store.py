@@ -105,7 +105,7 @@ class SqliteStore:
     def experiments(self) -> list[ExperimentItem]:
         rows = self._query("SELECT experiment_id, name, lifecycle_stage, last_update_time FROM experiments "
                            "WHERE lifecycle_stage = 'active'" + self._workspace("experiments") +
-                           " ORDER BY experiment_id")
+                           " ORDER BY creation_time DESC, experiment_id")  # MLflow's default order
         return [experiment_from_json(dict(r)) for r in rows]
 
     def search_runs(self, experiment_ids: list[str], names: Mapping[str, str], *, page_token: str | None = None,
