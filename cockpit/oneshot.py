@@ -1,26 +1,61 @@
 """`cockpit snapshot`: fetch every source once and print the documented JSON contract, each
-source with where its settings came from (`settings_from`)."""
+source with where its settings came from (`settings_from`).
+
+A source that does not answer within the timeout is reported as an error and left behind: its
+blocking work runs in daemon threads (DaemonThreads), so neither the loop's shutdown nor the
+interpreter's exit waits for it once the other sources are done."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import json
-from typing import Any, Iterable
+import threading
+from typing import Any, Callable, Iterable
 
 from cockpit.config import LoadedConfig
 from cockpit.settings_origin import Origin, describe, settings_origin
 from cockpit.snapshot import SOURCE_NAMES, Snapshot
 
 
+class DaemonThreads(concurrent.futures.ThreadPoolExecutor):
+    """Each blocking call in its own daemon thread, and a shutdown that waits for none of them:
+    a source stuck in a blocking library past the timeout does not hold the one-shot's exit
+    (the default pool's threads are joined at loop shutdown and again at interpreter exit).
+    A ThreadPoolExecutor only because asyncio accepts no other default executor; its pool is
+    never used."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the awaiting coroutine
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="cockpit-oneshot", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: threads still running belong to sources reported as timed out."""
+
+
 async def collect(loaded: LoadedConfig, sources: Iterable[str] = SOURCE_NAMES, timeout: float = 30.0) -> dict[str, Snapshot]:
     from backends.libvirt.connection import forget_connections
     from cockpit.runtime import build_runtime
 
+    asyncio.get_running_loop().set_default_executor(DaemonThreads())
     runtime = build_runtime(loaded, sources=tuple(sources))
     try:
         snapshots = await runtime.hub.fetch_all(timeout=timeout)
     finally:
-        await runtime.close()
+        # Closing a source stuck past the timeout may block as well: give it a moment, not more.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(runtime.close(), min(timeout, 2.0))
         forget_connections()
     # A source that did not answer in time is an error, never a silent pending state.
     out = {}
