@@ -23,6 +23,7 @@ from textual.widgets import Input
 
 from cockpit.actions import ActionError, Actor, Danger, NeedsConfirmation, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, effective_keys, unknown_keymap_entries
+from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot
 from screens.dashboard import PANE_OF_SOURCE, PANES, Dashboard
 from screens.modals import ActionMenu, ConfirmScreen, DetailScreen, HelpScreen, detail_renderable
@@ -113,6 +114,9 @@ class CockpitApp(App[int]):
         except Exception:
             self.notify(f"unknown theme {cfg.theme!r}; using the default", severity="warning")
         self.push_screen(self.dashboard)
+        if self.runtime.audit_problem:
+            self.notify(f"{self.runtime.audit_problem}: actions are refused until it can be written; "
+                        "monitoring goes on", title="audit log", severity="error", timeout=30)
         hub = self.runtime.hub
         # Ansible runs are not on the first frame: attach their source once the screen is up.
         self.set_timer(1.0, self._attach_provisioning)
@@ -420,7 +424,7 @@ class CockpitApp(App[int]):
                 if error:
                     self.dashboard.say(f"filter: {error}", error=True)
         elif head in self.runtime.registry:
-            params: dict[str, Any] = {}
+            params: dict[str, Any] = TextParams()  # typed by the action's model, strictly
             for word in args:
                 key, sep, value = word.partition("=")
                 if not sep:
@@ -448,21 +452,36 @@ class CockpitApp(App[int]):
         if prepared.action.danger is Danger.READ:
             self._invoke(name, params, confirmed=True)
             return
+        self._confirm(prepared, name, params)
+
+    @work(exclusive=False, group="actions")
+    async def _confirm(self, prepared: Any, name: str, params: dict[str, Any]) -> None:
+        """Show the confirmation with what the action would hit now; the action runs only if
+        the target still reads the same when it starts."""
+        text, target = prepared.confirmation, None
+        if prepared.action.target is not None:
+            self.dashboard.say(f"{name}: reading its target...")
+            try:
+                target = await self.runtime.dispatcher.read_target(prepared, self.actor)
+            except ActionError as exc:
+                self.dashboard.say(f"{name}: {exc}", error=True)
+                return
+            text = f"{text}\nTarget: {target}"
 
         def answered(ok: bool | None) -> None:
             if ok:
-                self._invoke(name, params, confirmed=True)
+                self._invoke(name, params, confirmed=True, expect_target=target)
             else:
                 self.dashboard.say(f"{name}: cancelled")
 
-        self.push_screen(ConfirmScreen(name, prepared.action.danger.value, prepared.confirmation), answered)
+        self.push_screen(ConfirmScreen(name, prepared.action.danger.value, text), answered)
 
     @work(exclusive=False, group="actions")
-    async def _invoke(self, name: str, params: dict[str, Any], confirmed: bool) -> None:
+    async def _invoke(self, name: str, params: dict[str, Any], confirmed: bool, expect_target: str | None = None) -> None:
         self.dashboard.say(f"{name}: running...")
         try:
             result = await self.runtime.dispatcher.invoke(
-                name, params, actor=self.actor, confirmed=confirmed,
+                name, params, actor=self.actor, confirmed=confirmed, expect_target=expect_target,
                 progress=lambda message: self.dashboard.say(f"{name}: {message}"))
         except NeedsConfirmation as exc:
             self.dashboard.say(f"{name}: needs confirmation: {exc.text}", error=True)
