@@ -25,9 +25,7 @@ from backends.mlflow.errors import MlflowError, explain, redact_uri
 from backends.mlflow.models import (
     ExperimentItem, MetricPoint, ModelVersionItem, RegisteredModelItem, RunDetail, RunItem, RunsPage,
 )
-from cockpit.hub import UnconfiguredSource
 from cockpit.snapshot import FetchResult
-from cockpit.sources import HINTS, env_value
 
 if TYPE_CHECKING:
     from backends.mlflow.rest import RestReader
@@ -72,6 +70,7 @@ class MlflowSource:
         self._client: Any = None
         self._lock = threading.Lock()
         self._experiment_names: dict[str, str] = {}
+        self._experiments: list[ExperimentItem] | None = None
         # Whether more runs exist beyond the snapshot's max_runs (the screen pages on).
         self.truncated = False
         scheme = scheme_of(self.tracking_uri)
@@ -145,6 +144,7 @@ class MlflowSource:
 
             found = await self.call(lambda c: [experiment_from_json(as_json(e))
                                                for e in paged(c.search_experiments, page_size=1000)])
+        self._experiments = found
         self._experiment_names = {e.experiment_id: e.name for e in found}
         return found
 
@@ -218,10 +218,13 @@ class MlflowSource:
                         order_by: list[str] | None = None, page_token: str | None = None,
                         page_size: int = 100) -> RunsPage:
         """One page of runs (newest first). Pass the previous page's `next_page_token` for the next."""
-        if experiment_ids is None or not self._experiment_names:
-            exps = await self._all_experiments()
-            if experiment_ids is None:
-                experiment_ids = [e.experiment_id for e in self._selected(exps)]
+        # The experiments of the last snapshot (or this call's first read) name the runs and, with
+        # no ids given, pick the configured ones: paging costs one request per page, not two.
+        if self._experiments is None or (experiment_ids is not None
+                                         and not set(experiment_ids) <= set(self._experiment_names)):
+            await self._all_experiments()
+        if experiment_ids is None:
+            experiment_ids = [e.experiment_id for e in self._selected(self._experiments or [])]
         if not experiment_ids:
             return RunsPage()
         runs, token = await self._search(experiment_ids, filter_string, order_by, page_token, page_size)
@@ -352,6 +355,7 @@ class MlflowSource:
 def resolve_settings(loaded: "LoadedConfig") -> "MlflowSettings | None":
     """Config wins; MLFLOW_TRACKING_URI alone also configures the source (the ecosystem's setting)."""
     from cockpit.config import MlflowSettings
+    from cockpit.sources import env_value
 
     settings = loaded.config.cockpit.mlflow
     uri = env_value(loaded, "MLFLOW_TRACKING_URI")
@@ -361,6 +365,9 @@ def resolve_settings(loaded: "LoadedConfig") -> "MlflowSettings | None":
 
 
 def build_source(loaded: "LoadedConfig") -> Any:
+    from cockpit.hub import UnconfiguredSource  # here, not at module level: a fresh process reading
+    from cockpit.sources import HINTS  # MLflow needs neither (start-up time)
+
     settings = resolve_settings(loaded)
     if settings is None:
         return UnconfiguredSource("mlflow", HINTS["mlflow"])

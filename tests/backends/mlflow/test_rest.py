@@ -134,3 +134,22 @@ print(json.dumps({"results": out, "mlflow_imported": any(m == "mlflow" or m.star
     assert doc["results"][0] == ["rest", 200, 10, 20, "train-a"]
     assert doc["results"][1] == ["sqlite", 200, 10, 20, "train-a"]
     assert doc["mlflow_imported"] is False
+
+
+async def test_paging_costs_one_request_a_page(mlflow_server, settings_for) -> None:
+    source = MlflowSource(settings_for(experiments=["bulk"]))
+    await source.experiments()
+    sent: list[str] = []
+
+    async def capture(request: httpx.Request) -> None:
+        sent.append(request.url.path.rsplit("/mlflow/", 1)[1])
+
+    source.rest._http().event_hooks["request"].append(capture)
+    token, pages = None, 0
+    while True:
+        page = await source.runs_page(page_token=token, page_size=500)
+        pages += 1
+        if not (token := page.next_page_token):
+            break
+    assert pages == 3 and sent == ["runs/search"] * 3  # no experiments/search per page
+    await source.close()

@@ -57,7 +57,7 @@ async def test_max_runs_pages_through_the_newest_runs(all_bulk_runs, settings_fo
     assert len(all_bulk_runs) == BULK_RUNS
     small = await MlflowSource(settings_for(experiments=["bulk"], max_runs=150)).fetch()
     names = [r.name for r in small.items.values()]
-    assert names[:2] == ["bulk-00999", "bulk-00998"] and len(names) == 150
+    assert names[:2] == [f"bulk-{BULK_RUNS - 1:05d}", f"bulk-{BULK_RUNS - 2:05d}"] and len(names) == 150
     assert small.sections["runs_truncated"] is True
 
 
