@@ -237,13 +237,14 @@ class MlflowSource:
             from backends.mlflow.sqlite_store import local_artifacts
 
             run, tags, artifact_uri = await self._local(self.store.run, run_id, self._experiment_names)
-            artifacts = await asyncio.to_thread(local_artifacts, artifact_uri)
-            if artifacts is None:  # artifacts in a remote store (s3, gs, ...): MLflow's client lists them
+            local = await asyncio.to_thread(local_artifacts, artifact_uri)
+            artifacts: tuple[str, ...] = () if local is None else local
+            if local is None:  # artifacts in a remote store (s3, gs, ...): MLflow's client lists them
                 try:
                     artifacts = await self.call(lambda c: tuple(a.path + ("/" if a.is_dir else "")
                                                                 for a in c.list_artifacts(run_id)))
                 except MlflowError:  # artifact store unreachable: the run itself still shows
-                    artifacts = ()
+                    pass
             return RunDetail(run=run, all_tags=tags, artifact_uri=artifact_uri, artifacts=artifacts)
 
         def read(client: Any) -> RunDetail:
