@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 
 from cockpit.slurm_logs import follow_job_log, log_paths
-from screens.render.slurm import detail, steps_table
+from screens.render.slurm import detail, raw_fields, steps_table
 from screens.actor import actor_of
 
 
@@ -40,12 +40,18 @@ class JobScreen(Screen):
         yield Header()
         with Horizontal():
             with VerticalScroll(id="fields"):
-                yield Static(detail(self.item), id="summary")
+                yield Static(detail(self.item, self._cluster_nodes()), id="summary")
                 yield Static("loading job detail...", id="detail")
             with VerticalScroll(id="right"):
                 yield Static("batch script: loading...", id="script")
                 yield Log(id="log", highlight=False, max_lines=5000)
         yield Footer()
+
+    def _cluster_nodes(self) -> Any:
+        """The cluster's nodes from the last SLURM snapshot: a Resources wait then says what is short."""
+        collector = getattr(getattr(self.runtime, "hub", None), "collectors", {}).get("slurm")
+        snapshot = getattr(collector, "snapshot", None)
+        return snapshot.sections.get("nodes") if snapshot is not None else None
 
     def on_mount(self) -> None:
         job_id = self.item.job_id if hasattr(self.item, "job_id") else self.item["job_id"]
@@ -71,11 +77,11 @@ class JobScreen(Screen):
         out = result.outputs if hasattr(result, "outputs") else result
         fields = out.get("fields") or {}
         nodes = out.get("nodes") or []
-        text = "\n".join(f"{k}={v}" for k, v in fields.items())
         steps = out.get("steps") or []
         steps_text = steps_table(steps) if steps else f"steps: {out.get('steps_note') or 'none recorded'}"
         self.query_one("#detail", Static).update(
-            f"nodes: {', '.join(nodes) or '-'}\n\n{steps_text}\n\n{text}")
+            f"nodes: {', '.join(nodes) or '-'}\n\n{steps_text}\n\nall fields, as Slurm reports them:\n"
+            f"{raw_fields(fields)}")
         script = out.get("script")
         self.query_one("#script", Static).update(script if script is not None else
                                                   f"batch script: {out.get('script_note') or 'not available'}")
