@@ -12,12 +12,14 @@ import concurrent.futures
 import contextlib
 import json
 import threading
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Coroutine, Iterable, TypeVar
 
 from cockpit.config import LoadedConfig
 from cockpit.redact import scrub, scrub_values
 from cockpit.settings_origin import Origin, describe, settings_origin
 from cockpit.snapshot import SOURCE_NAMES, Snapshot
+
+T = TypeVar("T")
 
 
 class DaemonThreads(concurrent.futures.ThreadPoolExecutor):
@@ -49,7 +51,6 @@ async def collect(loaded: LoadedConfig, sources: Iterable[str] = SOURCE_NAMES, t
     from backends.libvirt.connection import forget_connections
     from cockpit.runtime import build_runtime
 
-    asyncio.get_running_loop().set_default_executor(DaemonThreads())
     runtime = build_runtime(loaded, sources=tuple(sources))
     try:
         snapshots = await runtime.hub.fetch_all(timeout=timeout)
@@ -65,6 +66,12 @@ async def collect(loaded: LoadedConfig, sources: Iterable[str] = SOURCE_NAMES, t
             snap = snap.evolve(status=snap.status.__class__("error"), error=f"no answer within {timeout:g} s")
         out[name] = snap
     return out
+
+
+async def _in_daemon_threads(work: Coroutine[Any, Any, T]) -> T:
+    """Run work on this (the one-shot's own) loop with DaemonThreads as its default executor."""
+    asyncio.get_running_loop().set_default_executor(DaemonThreads())
+    return await work
 
 
 def origins(loaded: LoadedConfig, sources: Iterable[str]) -> dict[str, Origin | None]:
@@ -86,7 +93,7 @@ def dumps(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | No
 
 def run(loaded: LoadedConfig, fmt: str, sources: Iterable[str], timeout: float) -> tuple[str, dict[str, Snapshot]]:
     sources = tuple(sources)
-    snapshots = asyncio.run(collect(loaded, sources, timeout))
+    snapshots = asyncio.run(_in_daemon_threads(collect(loaded, sources, timeout)))
     where = origins(loaded, sources)
     if fmt == "json":
         return dumps(snapshots, where), snapshots
