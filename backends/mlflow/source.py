@@ -158,7 +158,8 @@ class MlflowSource:
         if self.rest:
             return await self.rest.search_runs(experiment_ids, names, filter_string=filter_string, order_by=order_by,
                                                page_token=page_token, max_results=max_results)
-        if self.store and self.store.handles(filter_string, order_by):
+        if self.store and (self.store.handles(filter_string, order_by) or not self.store.path.exists()):
+            # (no store yet: nothing to filter, and MLflow's client would create and migrate one)
             return await self._local(self.store.search_runs, experiment_ids, names, page_token=page_token,
                                      max_results=max_results)
 

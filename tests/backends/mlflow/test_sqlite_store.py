@@ -100,6 +100,8 @@ async def test_a_store_not_created_yet_reads_empty_and_stays_absent(tmp_path) ->
     result = await source.fetch()
     assert source.reads_with == "sqlite" and not result.items and result.sections["experiments"] == []
     assert result.sections["registered_models"] == [] and result.sections["registry_error"] is None
+    page = await source.runs_page(experiment_ids=["0"], filter_string="attributes.status = 'FAILED'")
+    assert page.runs == () and page.next_page_token is None  # (a filter needs MLflow's client: not for no store)
     assert not db.exists()  # reading never creates (or migrates) a store
 
 
