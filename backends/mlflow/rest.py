@@ -21,12 +21,11 @@ import os
 from typing import Any, Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
 from backends.mlflow.convert import (
     experiment_from_json, model_from_json, point_from_json, run_from_json, version_from_json,
 )
 from backends.mlflow.errors import MlflowError, redact_uri
+from backends.mlflow.http import httpx
 from backends.mlflow.models import ExperimentItem, MetricPoint, ModelVersionItem, RegisteredModelItem, RunDetail, RunItem
 
 API = "/api/2.0/mlflow/"

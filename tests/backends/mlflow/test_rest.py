@@ -108,7 +108,7 @@ async def test_requests_carry_the_credentials_in_a_header(mlflow_server, env, ex
 
 def test_reads_never_import_mlflow(mlflow_server, logged, tmp_path) -> None:
     """A fresh process: snapshot, a page, history, registry and detail over REST and from the
-    SQLite file, then checks `mlflow` was never imported."""
+    SQLite file, then checks `mlflow` (and httpx's CLI) were never imported."""
     code = """
 import asyncio, json, sys
 from backends.mlflow.source import MlflowSource
@@ -124,7 +124,8 @@ async def main(uri, run_id):
     return [s.reads_with, len(snap.items), len(page.runs), len(history), detail.run.name]
 
 out = [asyncio.run(main(uri, sys.argv[3])) for uri in sys.argv[1:3]]
-print(json.dumps({"results": out, "mlflow_imported": any(m == "mlflow" or m.startswith("mlflow.") for m in sys.modules)}))
+print(json.dumps({"results": out, "httpx_cli": "httpx._main" in sys.modules,
+                  "mlflow_imported": any(m == "mlflow" or m.startswith("mlflow.") for m in sys.modules)}))
 """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", code, mlflow_server.uri, mlflow_server.db_uri, logged["train_a"]],
@@ -134,6 +135,7 @@ print(json.dumps({"results": out, "mlflow_imported": any(m == "mlflow" or m.star
     assert doc["results"][0] == ["rest", 200, 10, 20, "train-a"]
     assert doc["results"][1] == ["sqlite", 200, 10, 20, "train-a"]
     assert doc["mlflow_imported"] is False
+    assert doc["httpx_cli"] is False  # httpx without its command-line client (click, rich, pygments)
 
 
 async def test_paging_costs_one_request_a_page(mlflow_server, settings_for) -> None:
