@@ -32,6 +32,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "cockpit.cli_plan",
     "cockpit.cli_ssh",
     "cockpit.cli_inventory",
+    "cockpit.cli_metrics",
 )
 
 
