@@ -21,8 +21,8 @@ async def test_snapshot_holds_runs_metrics_link_tags_and_experiments(logged, set
     source = MlflowSource(settings_for(experiments=["cockpit-tests"]))
     result = await source.fetch()
     by_name = {r.name: r for r in result.items.values()}
-    assert set(by_name) == {"train-a", "train-b", "no-accuracy", "still-running", "to-delete"} or \
-        set(by_name) == {"train-a", "train-b", "no-accuracy", "still-running"}  # to-delete may be gone
+    # other tests of the session log more runs here (test_promote_alias) and delete to-delete (test_ops)
+    assert {"train-a", "train-b", "no-accuracy", "still-running"} <= set(by_name)
     a = by_name["train-a"]
     assert a.run_id == logged["train_a"] and a.experiment == "cockpit-tests"
     assert a.status == "FINISHED" and a.duration_s is not None and a.duration_s >= 0
