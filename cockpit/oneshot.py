@@ -1,11 +1,18 @@
 """`cockpit snapshot`: fetch every source once and print the documented JSON contract, each
-source with where its settings came from (`settings_from`)."""
+source with where its settings came from (`settings_from`).
+
+A source that does not answer within the timeout is reported as an error and left behind: its
+blocking work runs in daemon threads (DaemonThreads), so neither the loop's shutdown nor the
+interpreter's exit waits for it once the other sources are done."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import json
-from typing import Any, Iterable
+import threading
+from typing import Any, Callable, Coroutine, Iterable, TypeVar
 
 from cockpit.config import CockpitConfig, LoadedConfig
 from cockpit.gpu_map import IdlePolicy, build_gpu_map, vm_places
@@ -13,6 +20,33 @@ from cockpit.redact import scrub, scrub_values
 from cockpit.settings_origin import Origin, describe, settings_origin
 from cockpit.snapshot import Snapshot
 from cockpit.sources import SOURCE_NAMES
+
+T = TypeVar("T")
+
+
+class DaemonThreads(concurrent.futures.ThreadPoolExecutor):
+    """Each blocking call in its own daemon thread, and a shutdown that waits for none of them:
+    a source stuck in a blocking library past the timeout does not hold the one-shot's exit
+    (the default pool's threads are joined at loop shutdown and again at interpreter exit).
+    A ThreadPoolExecutor only because asyncio accepts no other default executor; its pool is
+    never used."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # handed to the awaiting coroutine
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="cockpit-oneshot", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: threads still running belong to sources reported as timed out."""
 
 
 async def collect(loaded: LoadedConfig, sources: Iterable[str] = SOURCE_NAMES, timeout: float = 30.0) -> dict[str, Snapshot]:
@@ -22,7 +56,9 @@ async def collect(loaded: LoadedConfig, sources: Iterable[str] = SOURCE_NAMES, t
     try:
         snapshots = await runtime.hub.fetch_all(timeout=timeout)
     finally:
-        await runtime.close()
+        # Closing a source stuck past the timeout may block as well: give it a moment, not more.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(runtime.close(), min(timeout, 2.0))
     # A source that did not answer in time is an error, never a silent pending state.
     out = {}
     for name, snap in snapshots.items():
@@ -30,6 +66,12 @@ async def collect(loaded: LoadedConfig, sources: Iterable[str] = SOURCE_NAMES, t
             snap = snap.evolve(status=snap.status.__class__("error"), error=f"no answer within {timeout:g} s")
         out[name] = snap
     return out
+
+
+async def _in_daemon_threads(work: Coroutine[Any, Any, T]) -> T:
+    """Run work on this (the one-shot's own) loop with DaemonThreads as its default executor."""
+    asyncio.get_running_loop().set_default_executor(DaemonThreads())
+    return await work
 
 
 def origins(loaded: LoadedConfig, sources: Iterable[str]) -> dict[str, Origin | None]:
@@ -58,7 +100,7 @@ def dumps(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | No
 
 def run(loaded: LoadedConfig, fmt: str, sources: Iterable[str], timeout: float) -> tuple[str, dict[str, Snapshot]]:
     sources = tuple(sources)
-    snapshots = asyncio.run(collect(loaded, sources, timeout))
+    snapshots = asyncio.run(_in_daemon_threads(collect(loaded, sources, timeout)))
     where = origins(loaded, sources)
     if fmt == "json":
         return dumps(snapshots, where, loaded.config), snapshots
