@@ -1,0 +1,61 @@
+"""Job efficiency (cockpit/job_efficiency.py) on real jobs of the host lab (22.05, slurmdbd with
+jobacct_gather/linux): a job that burns one CPU for a few seconds shows a high CPU efficiency, one
+that sleeps a low one, both read back from real sacct JSON through the adapter."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from cockpit.job_efficiency import efficiency_lines, job_efficiency
+from tests.backends.slurm.test_lab_live import lab_loaded, wait_job
+
+pytestmark = [pytest.mark.slow, pytest.mark.needs_root]
+
+BURN = "end=$(( $(date +%s) + 6 )); while [ $(date +%s) -lt $end ]; do :; done"
+
+
+@pytest.fixture
+async def runtime(slurm_lab, tmp_path):
+    from cockpit.runtime import build_runtime
+
+    rt = build_runtime(lab_loaded(slurm_lab, history_interval=0.0), sources=("slurm",),
+                       audit_path=tmp_path / "audit.jsonl")
+    yield rt
+    await rt.close()
+
+
+async def _accounted(source, job_id: int, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        history = (await source.fetch()).sections["accounting"]
+        record = next((h for h in history["jobs"] if h.job_id == job_id and h.state == "COMPLETED"
+                       and any(s.step_id.endswith(".batch") and s.end_time for s in h.steps)), None)
+        if record:
+            return record
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"job {job_id} never reached accounting as COMPLETED with its batch step")
+
+
+async def test_cpu_burner_is_efficient_and_sleeper_is_not(runtime, slurm_lab):
+    source = runtime.adapter("slurm")
+    out_dir = Path(slurm_lab.root) / "out"
+    ids = {}
+    for name, command in (("burn", BURN), ("sleepy", "sleep 6")):
+        done = await runtime.invoke("slurm.submit", {"name": name, "command": command, "workdir": str(out_dir)})
+        assert done.ok, done.error
+        ids[name] = done.outputs["job_id"]
+    for job_id in ids.values():
+        await wait_job(source, job_id, lambda j: j.state == "COMPLETED", timeout=60)
+    burn = job_efficiency(await _accounted(source, ids["burn"]))
+    sleepy = job_efficiency(await _accounted(source, ids["sleepy"]))
+    assert burn is not None and sleepy is not None
+    print("burn:", *efficiency_lines(burn), sep="\n  ")
+    print("sleepy:", *efficiency_lines(sleepy), sep="\n  ")
+    assert burn.cpus == 1 and burn.elapsed_s and burn.elapsed_s >= 5, burn
+    assert burn.cpu_pct is not None and burn.cpu_pct >= 60, burn  # one busy core on a loaded 2-core VM
+    assert sleepy.cpu_pct is not None and sleepy.cpu_pct <= 10, sleepy
+    assert not burn.partial and not sleepy.partial
