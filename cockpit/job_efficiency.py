@@ -136,15 +136,18 @@ def _hms(seconds: float | int | None) -> str:
     return (f"{days}-" if days else "") + f"{hours:02}:{minutes:02}:{secs:02}"
 
 
+def _pct_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
 def efficiency_lines(eff: JobEfficiency) -> list[str]:
     """The short "Efficiency" block of a job's detail, in seff's terms."""
-    pct = lambda v: "-" if v is None else f"{v:.1f}%"  # noqa: E731
-    lines = [f"CPU     {pct(eff.cpu_pct)}  ({_hms(eff.cpu_time_s)} used of {_hms(eff.core_wall_s)} core-walltime,"
+    lines = [f"CPU     {_pct_text(eff.cpu_pct)}  ({_hms(eff.cpu_time_s)} used of {_hms(eff.core_wall_s)} core-walltime,"
              f" {eff.cpus or '-'} CPU{'s' if eff.cpus != 1 else ''} x {_hms(eff.elapsed_s)})"]
-    lines.append(f"memory  {pct(eff.memory_pct)}  ({_size(eff.memory_used_bytes)} peak of {_size(eff.memory_of_bytes)}"
+    lines.append(f"memory  {_pct_text(eff.memory_pct)}  ({_size(eff.memory_used_bytes)} peak of {_size(eff.memory_of_bytes)}"
                  + (f" {eff.memory_basis})" if eff.memory_basis else ")"))
     if eff.gpus:
-        lines.append(f"GPU     {pct(eff.gpu_util_pct)}  ({eff.gpus} GPU{'s' if eff.gpus != 1 else ''}"
+        lines.append(f"GPU     {_pct_text(eff.gpu_util_pct)}  ({eff.gpus} GPU{'s' if eff.gpus != 1 else ''}"
                      + (f", {_size(eff.gpu_memory_bytes)} GPU memory peak)" if eff.gpu_memory_bytes is not None else ")"))
     lines += [f"note    {note}" for note in eff.notes]
     return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from cockpit.job_efficiency import efficiency_lines, job_efficiency
 from cockpit.slurm_queue import FIELDS as QUEUE_FIELDS
 from cockpit.slurm_queue import job_order
 from cockpit.slurm_reasons import explain, why_waiting
@@ -159,6 +160,15 @@ def steps_table(steps: list[dict[str, Any]]) -> str:
         lines.append(" ".join(f"{cell(step, field):<{width}}" if width else cell(step, field)
                               for _, field, width in STEP_COLUMNS))
     return "\n".join(lines)
+
+
+def efficiency_block(accounting: dict[str, Any] | None) -> str:
+    """The job's "Efficiency" block (seff's CPU and memory, plus GPU where accounted) from its
+    accounting record; empty when there is none or the job has not started."""
+    eff = job_efficiency(accounting) if accounting else None
+    if eff is None:
+        return ""
+    return "Efficiency" + (" (so far)" if eff.partial else "") + "\n" + "\n".join(f"  {line}" for line in efficiency_lines(eff))
 
 
 def _fields(item: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ that sleeps a low one, both read back from real sacct JSON through the adapter."
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -59,3 +60,34 @@ async def test_cpu_burner_is_efficient_and_sleeper_is_not(runtime, slurm_lab):
     assert burn.cpu_pct is not None and burn.cpu_pct >= 60, burn  # one busy core on a loaded 2-core VM
     assert sleepy.cpu_pct is not None and sleepy.cpu_pct <= 10, sleepy
     assert not burn.partial and not sleepy.partial
+
+
+async def test_memory_hungry_srun_steps_report_their_peak(runtime, slurm_lab, tmp_path):
+    """Two nodes, one srun step holding ~200 MiB per task: accounting gathers each task's peak
+    (sampled every second) and the step total counts both nodes."""
+    from tests.backends.slurm.test_lab_live import in_lab
+
+    source = runtime.adapter("slurm")
+    out_dir = Path(slurm_lab.root) / "out"
+    hold = "python3 -c 'import time; b = bytearray(200 * 1024 * 1024); time.sleep(6)'"
+    out = in_lab(slurm_lab, "sbatch", "--parsable", "-N2", "--ntasks-per-node=1", "--acctg-freq=task=1",
+                 f"--chdir={out_dir}", "--job-name=mem-hungry", f"--wrap=srun {hold}")
+    job_id = int(out.strip().split(";")[0])
+    await wait_job(source, job_id, lambda j: j.state == "COMPLETED", timeout=60)
+    record = await _accounted(source, job_id)
+    eff = job_efficiency(record)
+    print("mem-hungry:", *efficiency_lines(eff), *[f"{s.step_id} {s.usage_max} {s.usage_total}" for s in record.steps],
+          sep="\n  ")
+    step0 = next(s for s in record.steps if s.step_id == f"{job_id}.0")
+    assert step0.usage_max.get("mem", 0) >= 190 * 1024 * 1024, step0
+    assert eff.memory_used_bytes >= 2 * 190 * 1024 * 1024, eff  # both nodes' tasks add up
+    assert eff.nodes == 2 and eff.cpus == 2 and eff.memory_pct is not None
+    # The job detail carries the record; its screen shows the block (screens/render/slurm.py).
+    from screens.render.slurm import efficiency_block
+
+    detail = await runtime.invoke("slurm.job_detail", {"job_id": job_id})
+    assert detail.ok, detail.error
+    assert "MiB peak of" in efficiency_block(detail.outputs["accounting"])
+    record_to = os.environ.get("COCKPIT_RECORD_SACCT")  # how tests/fixtures/slurm/efficiency was made
+    if record_to:
+        Path(record_to).write_text(in_lab(slurm_lab, "sacct", "--json", "-a", "-S", "now-1hour"))
