@@ -8,7 +8,7 @@ from typing import Any
 from cockpit.job_efficiency import efficiency_lines, job_efficiency
 from cockpit.slurm_queue import FIELDS as QUEUE_FIELDS
 from cockpit.slurm_queue import job_order
-from cockpit.slurm_reasons import explain, why_waiting
+from cockpit.slurm_reasons import explain, what_to_do, why_waiting
 from cockpit.values import duration, plain, sort_key, when
 from screens.render import Column, attr, bar
 from screens.render.colours import JOB_STATES, NODE_STYLES, RowStyle, node_condition
@@ -190,6 +190,8 @@ def detail(item: Any, nodes: Any = None) -> str:
         rows.append(("why waiting", why))
     elif j.get("reason"):
         rows.append(("reason", explain_label(j["reason"])))
+    if why or j.get("reason"):
+        rows.append(("what to do", what_to_do(j)))
     rows += [
         ("user", j.get("user")), ("account", j.get("account")), ("partition", j.get("partition")),
         ("qos", j.get("qos")), ("priority", j.get("priority")),
