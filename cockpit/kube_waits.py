@@ -144,3 +144,16 @@ def gates_in_message(message: str) -> list[str]:
     """The gate names kube_status.pod_status appends to a SchedulingGated message."""
     match = re.search(r"\(gates: ([^)]*)\)", message)
     return [g.strip() for g in match.group(1).split(",") if g.strip()] if match else []
+
+
+def explain_training_job(state: str, queue: str | None) -> Wait | None:
+    """A training or batch job that Kueue holds: Kueue creates (or keeps) a queued job suspended
+    (spec.suspend, condition Suspended) until its Workload is admitted, so a suspended job with a
+    kueue.x-k8s.io/queue-name waits for admission; None for any other job."""
+    if not queue or state != "Suspended":
+        return None
+    return Wait("waits for Kueue admission",
+                f"suspended by Kueue until its workload is admitted in queue {queue} (no free quota in the "
+                "ClusterQueue behind it yet)",
+                "wait for other workloads of the queue to finish, lower its request, or raise the ClusterQueue's "
+                "nominal quota (kubectl get workloads -n NAMESPACE shows why)")

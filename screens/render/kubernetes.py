@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.filtering import Field, Fields, compile_filter
-from cockpit.kube_waits import explain_pod
+from cockpit.kube_waits import explain_pod, explain_training_job
 from screens.render import Column, attr, fmt
 from screens.render.colours import BAD, POD_PHASES, TRAINING_STATES, RowStyle, field_of, pod_condition
 
@@ -36,7 +36,7 @@ JOB_COLUMNS = [
     Column("KIND", attr("kind")),
     Column("NAMESPACE", attr("namespace")),
     Column("NAME", attr("name")),
-    Column("STATE", attr("state")),
+    Column("STATE", lambda j: job_state_cell(j)),
     Column("REPLICAS", lambda j: " ".join(f"{r.role}:{r.active}/{r.desired}"
                                           + (f" ok{r.succeeded}" if r.succeeded else "")
                                           + (f" failed{r.failed}" if r.failed else "") for r in j.replicas)),
@@ -86,6 +86,17 @@ def filter_pods(items: list[Any], namespace: str | None = None, text: str = "") 
     """One namespace or all, then the filter grammar (free text over name, status, phase, node, job)."""
     query = compile_filter(text, POD_FIELDS)
     return [p for p in items if (not namespace or p.namespace == namespace) and query.matches(p)]
+
+
+def job_state_cell(item: Any) -> str:
+    """The job's state, and for one Kueue holds, that it waits for admission."""
+    wait = explain_training_job(item.state, item.queue)
+    return f"{item.state}: {wait.short}" if wait else item.state
+
+
+def job_wait_lines(item: Any) -> list[str]:
+    wait = explain_training_job(item.state, item.queue)
+    return [f"why waiting  {wait.words}", f"what to do   {wait.action}"] if wait else []
 
 
 def pod_status_cell(item: Any) -> str:

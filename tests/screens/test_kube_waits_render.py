@@ -29,3 +29,23 @@ def test_detail_says_why_and_what_to_do():
     lines = text.splitlines()
     assert any(line.startswith("why waiting") and "untolerated" not in line and "taint" in line for line in lines)
     assert any(line.startswith("what to do") and "toleration" in line for line in lines)
+
+
+def test_a_queued_suspended_job_waits_for_kueue_admission():
+    from backends.kube.models import TrainingJobItem
+    from screens.render.kubernetes import JOB_COLUMNS, job_wait_lines
+
+    # A PyTorchJob as the training operator reports a suspended one (condition Suspended=True),
+    # labelled for a Kueue LocalQueue.
+    obj = {"apiVersion": "kubeflow.org/v1", "kind": "PyTorchJob",
+           "metadata": {"name": "ddp", "namespace": "ml", "uid": "u1", "labels": {"kueue.x-k8s.io/queue-name": "team-a"}},
+           "spec": {"runPolicy": {"suspend": True}, "pytorchReplicaSpecs": {}},
+           "status": {"conditions": [{"type": "Created", "status": "True"},
+                                     {"type": "Suspended", "status": "True", "reason": "PyTorchJobSuspended"}]}}
+    job = TrainingJobItem.from_api("PyTorchJob", obj)
+    state = next(c for c in JOB_COLUMNS if c.title == "STATE")
+    assert state.value(job) == "Suspended: waits for Kueue admission"
+    lines = job_wait_lines(job)
+    assert "queue team-a" in lines[0] and "ClusterQueue" in lines[1]
+    unqueued = TrainingJobItem.from_api("PyTorchJob", {**obj, "metadata": {**obj["metadata"], "labels": {}}})
+    assert state.value(unqueued) == "Suspended" and job_wait_lines(unqueued) == []
