@@ -1,0 +1,228 @@
+"""The container checks of validate-hpc's lab profile (TASK-040, TASK-043), run as SLURM jobs.
+
+    python -m workloads.container_check registry --dir DIR [--hold 300]
+    python -m workloads.container_check run --dir DIR [--wait 120]
+
+`registry` (TASK-040) starts a real OCI registry - Debian's `docker-registry` (distribution 2.8),
+not its system service - on a free loopback port, with its own config file and storage under
+DIR/registry; checks that its v2 API answers; builds an image without pulling anything (a rootfs
+of busybox-static, `podman import`ed); pushes it (plain HTTP on loopback: --tls-verify=false);
+deletes the local copy and pulls it back, checking the digest; then writes DIR/registry.json
+(url, image, digest) and keeps the registry up until the `run` job is done (DIR/run.done), or
+--hold seconds, or SIGTERM (scancel). It stops the registry before it exits.
+
+`run` (TASK-043) waits for DIR/registry.json, pulls the image from the registry into a fresh
+podman storage of its own, runs `podman run --rm IMAGE /bin/busybox echo TOKEN` and checks the
+container printed TOKEN, then tells the registry job it may stop.
+
+Podman runs rootful with a private storage (vfs: no overlay mounts left behind) under DIR, no
+network (the container needs none), cgroupfs. Two settings this sandbox needs, measured here:
+crun refuses hybrid cgroup v1/v2 hosts, so runc is used when installed; and the OCI runtime may
+not raise RLIMIT_NOFILE/NPROC to podman's defaults, so the container gets explicit lower limits.
+Exit status: 0 checked; 1 a check failed (the output says which and why); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Sequence
+
+IMAGE_REPO = "cockpit/validation-busybox"
+REGISTRY_CONFIG = """\
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: {storage}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{port}
+"""
+
+
+class CheckFailed(Exception):
+    """A check did not hold; the message says which and why."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m workloads.container_check", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    reg = sub.add_parser("registry", help="TASK-040: registry up, image built, pushed and pulled back")
+    reg.add_argument("--dir", type=Path, required=True, help="working directory shared with the run job")
+    reg.add_argument("--hold", type=float, default=300.0, help="keep the registry up at most this long (s)")
+    run = sub.add_parser("run", help="TASK-043: pull the pushed image and run a container of it")
+    run.add_argument("--dir", type=Path, required=True, help="the registry job's --dir")
+    run.add_argument("--wait", type=float, default=120.0, help="wait this long for the registry job (s)")
+    return p
+
+
+def log(msg: str) -> None:
+    print(f"container_check: {msg}", flush=True)
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def podman(storage: Path, *args: str, timeout: float = 120.0) -> str:
+    """Run podman on a private storage under `storage`; its stdout, or CheckFailed with its stderr."""
+    cmd = ["podman", "--root", str(storage / "root"), "--runroot", str(storage / "run"),
+           "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+           "--tmpdir", str(storage / "tmp"), *args]
+    (storage / "tmp").mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise CheckFailed(f"`podman {' '.join(args)}` exited {proc.returncode}: {proc.stderr.strip()[-600:]}")
+    return proc.stdout
+
+
+def build_rootfs(tar_path: Path) -> None:
+    """A rootfs tarball holding only busybox-static as /bin/busybox (nothing pulled)."""
+    busybox = shutil.which("busybox")
+    if busybox is None:
+        raise CheckFailed("busybox is not installed (Debian: busybox-static)")
+    with tarfile.open(tar_path, "w") as tar:
+        tar.add(os.path.realpath(busybox), arcname="bin/busybox")
+
+
+def start_registry(work: Path) -> tuple[subprocess.Popen, str]:
+    exe = shutil.which("docker-registry")
+    if exe is None:
+        raise CheckFailed("docker-registry is not installed (Debian: docker-registry)")
+    port = free_loopback_port()
+    (work / "storage").mkdir(parents=True, exist_ok=True)
+    config = work / "config.yml"
+    config.write_text(REGISTRY_CONFIG.format(storage=work / "storage", port=port))
+    logf = open(work / "registry.log", "ab")
+    proc = subprocess.Popen([exe, "serve", str(config)], stdout=logf, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/v2/", timeout=2) as resp:
+                log(f"registry answers: GET {url}/v2/ -> {resp.status} (docker-registry pid {proc.pid})")
+                return proc, url
+        except OSError as exc:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                stop(proc)
+                tail = (work / "registry.log").read_text(errors="replace")[-600:]
+                raise CheckFailed(f"docker-registry did not answer on {url}/v2/ ({exc}); its log: {tail}")
+            time.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def digest_of(storage: Path, image: str) -> str:
+    return podman(storage, "image", "inspect", "--format", "{{.Digest}}", image).strip()
+
+
+def registry_job(work: Path, hold: float) -> None:
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("registry.json", "run.done"):
+        (work / name).unlink(missing_ok=True)
+    proc, url = start_registry(work / "registry")
+    stopping = False
+
+    def _term(signum, frame):  # scancel: stop the registry on the way out
+        nonlocal stopping
+        stopping = True
+    signal.signal(signal.SIGTERM, _term)
+    try:
+        storage = work / "podman-build"
+        rootfs = work / "rootfs.tar"
+        build_rootfs(rootfs)
+        image = f"{url.removeprefix('http://')}/{IMAGE_REPO}:{uuid.uuid4().hex[:8]}"
+        podman(storage, "import", str(rootfs), image)
+        log(f"built {image} from a busybox-static rootfs ({rootfs.stat().st_size} bytes, podman import)")
+        podman(storage, "push", "--tls-verify=false", image)
+        with urllib.request.urlopen(f"{url}/v2/{IMAGE_REPO}/tags/list", timeout=5) as resp:
+            tags = json.load(resp).get("tags") or []
+        tag = image.rsplit(":", 1)[1]
+        if tag not in tags:
+            raise CheckFailed(f"pushed {image} but the registry lists tags {tags}")
+        podman(storage, "rmi", image)
+        podman(storage, "pull", "--tls-verify=false", image)
+        digest = digest_of(storage, image)
+        log(f"pushed and pulled back {image}: digest {digest}, registry tags {tags}")
+        (work / "registry.json").write_text(json.dumps({"url": url, "image": image, "digest": digest}))
+        deadline = time.monotonic() + hold
+        while not stopping and not (work / "run.done").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log("run job done" if (work / "run.done").exists() else "stopping: SIGTERM" if stopping else
+            f"stopping: held {hold:.0f}s without a run job")
+    finally:
+        stop(proc)
+        shutil.rmtree(work / "podman-build", ignore_errors=True)
+        log("registry stopped")
+
+
+def run_job(work: Path, wait: float) -> None:
+    info_path = work / "registry.json"
+    deadline = time.monotonic() + wait
+    while not info_path.exists():
+        if time.monotonic() > deadline:
+            raise CheckFailed(f"no {info_path} after {wait:.0f}s: the registry job did not publish an image")
+        time.sleep(0.2)
+    info = json.loads(info_path.read_text())
+    image = info["image"]
+    storage = work / f"podman-run-{os.environ.get('SLURM_JOB_ID', os.getpid())}"
+    try:
+        podman(storage, "pull", "--tls-verify=false", image)
+        digest = digest_of(storage, image)
+        if digest != info["digest"]:
+            raise CheckFailed(f"pulled {image} with digest {digest}, the registry job pushed {info['digest']}")
+        token = f"container-ok-{uuid.uuid4().hex[:8]}"
+        runtime = ["--runtime", "runc"] if shutil.which("runc") else []
+        out = podman(storage, "run", "--rm", *runtime, "--network", "none", "--ulimit", "nofile=1024:1024",
+                     "--ulimit", "nproc=1024:1024", image, "/bin/busybox", "echo", token)
+        if out.strip() != token:
+            raise CheckFailed(f"the container printed {out.strip()!r}, expected {token!r}")
+        log(f"podman run {image} printed {token} (pulled from {info['url']}, digest {digest})")
+    finally:
+        (work / "run.done").touch()
+        shutil.rmtree(storage, ignore_errors=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not args.dir.is_absolute():
+        print(f"container_check: error: --dir {args.dir}: give an absolute path", file=sys.stderr)
+        return 2
+    try:
+        if args.cmd == "registry":
+            registry_job(args.dir, args.hold)
+        else:
+            run_job(args.dir, args.wait)
+    except (CheckFailed, subprocess.TimeoutExpired) as exc:
+        print(f"container_check: FAILED: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
