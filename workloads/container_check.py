@@ -25,6 +25,7 @@ Exit status: 0 checked; 1 a check failed (the output says which and why); 2 bad 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -81,9 +82,19 @@ def free_loopback_port() -> int:
         return sock.getsockname()[1]
 
 
+def runroot(storage: Path) -> Path:
+    """Podman's run state for `storage`: a short path (podman refuses a runroot over 50 characters)."""
+    return Path("/tmp") / f"cockpit-ctr-{hashlib.sha1(str(storage).encode()).hexdigest()[:10]}"
+
+
+def drop_storage(storage: Path) -> None:
+    shutil.rmtree(storage, ignore_errors=True)
+    shutil.rmtree(runroot(storage), ignore_errors=True)
+
+
 def podman(storage: Path, *args: str, timeout: float = 120.0) -> str:
     """Run podman on a private storage under `storage`; its stdout, or CheckFailed with its stderr."""
-    cmd = ["podman", "--root", str(storage / "root"), "--runroot", str(storage / "run"),
+    cmd = ["podman", "--root", str(storage / "root"), "--runroot", str(runroot(storage)),
            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
            "--tmpdir", str(storage / "tmp"), *args]
     (storage / "tmp").mkdir(parents=True, exist_ok=True)
@@ -137,14 +148,50 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+def run_container(storage: Path, image: str, *command: str) -> str:
+    """`podman run --rm` with the settings this sandbox needs (see the module doc); its stdout."""
+    runtime = ["--runtime", "runc"] if shutil.which("runc") else []
+    return podman(storage, "run", "--rm", *runtime, "--network", "none", "--ulimit", "nofile=1024:1024",
+                  "--ulimit", "nproc=1024:1024", image, *command)
+
+
+def why_not() -> str | None:
+    """Why this machine cannot do the container checks (a tool missing, or podman cannot run a
+    container here, tried for real on a throwaway image), or None when it can."""
+    import tempfile
+
+    missing = [tool for tool in ("podman", "docker-registry", "busybox") if shutil.which(tool) is None]
+    if missing:
+        return f"not installed: {', '.join(missing)}"
+    with tempfile.TemporaryDirectory(prefix="container-check-probe-") as tmp:
+        storage = Path(tmp)
+        try:
+            build_rootfs(storage / "rootfs.tar")
+            podman(storage, "import", str(storage / "rootfs.tar"), "localhost/cockpit-probe:latest")
+            run_container(storage, "localhost/cockpit-probe:latest", "/bin/busybox", "true")
+        except (CheckFailed, subprocess.TimeoutExpired, OSError) as exc:
+            return f"podman cannot run a container here: {exc}"
+        finally:
+            shutil.rmtree(runroot(storage), ignore_errors=True)
+    return None
+
+
 def digest_of(storage: Path, image: str) -> str:
     return podman(storage, "image", "inspect", "--format", "{{.Digest}}", image).strip()
 
 
 def registry_job(work: Path, hold: float) -> None:
     work.mkdir(parents=True, exist_ok=True)
-    for name in ("registry.json", "run.done"):
+    for name in ("registry.json", "registry.failed", "run.done"):
         (work / name).unlink(missing_ok=True)
+    try:
+        serve_and_publish(work, hold)
+    except BaseException as exc:  # tell the run job at once instead of letting it wait
+        (work / "registry.failed").write_text(str(exc) or type(exc).__name__)
+        raise
+
+
+def serve_and_publish(work: Path, hold: float) -> None:
     proc, url = start_registry(work / "registry")
     stopping = False
 
@@ -177,7 +224,7 @@ def registry_job(work: Path, hold: float) -> None:
             f"stopping: held {hold:.0f}s without a run job")
     finally:
         stop(proc)
-        shutil.rmtree(work / "podman-build", ignore_errors=True)
+        drop_storage(work / "podman-build")
         log("registry stopped")
 
 
@@ -185,6 +232,8 @@ def run_job(work: Path, wait: float) -> None:
     info_path = work / "registry.json"
     deadline = time.monotonic() + wait
     while not info_path.exists():
+        if (work / "registry.failed").exists():
+            raise CheckFailed(f"the registry job failed: {(work / 'registry.failed').read_text()}")
         if time.monotonic() > deadline:
             raise CheckFailed(f"no {info_path} after {wait:.0f}s: the registry job did not publish an image")
         time.sleep(0.2)
@@ -197,15 +246,13 @@ def run_job(work: Path, wait: float) -> None:
         if digest != info["digest"]:
             raise CheckFailed(f"pulled {image} with digest {digest}, the registry job pushed {info['digest']}")
         token = f"container-ok-{uuid.uuid4().hex[:8]}"
-        runtime = ["--runtime", "runc"] if shutil.which("runc") else []
-        out = podman(storage, "run", "--rm", *runtime, "--network", "none", "--ulimit", "nofile=1024:1024",
-                     "--ulimit", "nproc=1024:1024", image, "/bin/busybox", "echo", token)
+        out = run_container(storage, image, "/bin/busybox", "echo", token)
         if out.strip() != token:
             raise CheckFailed(f"the container printed {out.strip()!r}, expected {token!r}")
         log(f"podman run {image} printed {token} (pulled from {info['url']}, digest {digest})")
     finally:
         (work / "run.done").touch()
-        shutil.rmtree(storage, ignore_errors=True)
+        drop_storage(storage)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
