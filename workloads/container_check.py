@@ -98,7 +98,10 @@ def podman(storage: Path, *args: str, timeout: float = 120.0) -> str:
            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file",
            "--tmpdir", str(storage / "tmp"), *args]
     (storage / "tmp").mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise CheckFailed("podman is not installed (Debian: podman)") from None
     if proc.returncode != 0:
         raise CheckFailed(f"`podman {' '.join(args)}` exited {proc.returncode}: {proc.stderr.strip()[-600:]}")
     return proc.stdout
