@@ -37,8 +37,8 @@ import tarfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 IMAGE_REPO = "cockpit/validation-busybox"
 REGISTRY_CONFIG = """\
@@ -99,7 +99,7 @@ def podman(storage: Path, *args: str, timeout: float = 120.0) -> str:
            "--tmpdir", str(storage / "tmp"), *args]
     (storage / "tmp").mkdir(parents=True, exist_ok=True)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError:
         raise CheckFailed("podman is not installed (Debian: podman)") from None
     if proc.returncode != 0:
@@ -124,8 +124,8 @@ def start_registry(work: Path) -> tuple[subprocess.Popen, str]:
     (work / "storage").mkdir(parents=True, exist_ok=True)
     config = work / "config.yml"
     config.write_text(REGISTRY_CONFIG.format(storage=work / "storage", port=port))
-    logf = open(work / "registry.log", "ab")
-    proc = subprocess.Popen([exe, "serve", str(config)], stdout=logf, stderr=subprocess.STDOUT)
+    with open(work / "registry.log", "ab") as logf:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([exe, "serve", str(config)], stdout=logf, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:

@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from workloads.container_check import main, why_not
 from tests.workloads.conftest import REPO
+from workloads.container_check import main, why_not
 
 REASON = why_not()
 needs_containers = pytest.mark.skipif(REASON is not None, reason=f"containers cannot run here: {REASON}")
@@ -37,7 +37,7 @@ def test_registry_push_pull_and_a_container_run(tmp_path):
     assert f"registry answers: GET {info['url']}/v2/ -> 200" in reg_out
     assert f"pushed and pulled back {info['image']}: digest {info['digest']}" in reg_out
     assert "run job done" in reg_out and reg_out.rstrip().endswith("registry stopped")
-    assert f"printed container-ok-" in run_out and f"digest {info['digest']}" in run_out
+    assert "printed container-ok-" in run_out and f"digest {info['digest']}" in run_out
     # the registry really stopped: nothing answers on its port any more
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{info['url']}/v2/", timeout=2)
