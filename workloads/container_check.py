@@ -2,6 +2,10 @@
 
     python -m workloads.container_check registry --dir DIR [--hold 300]
     python -m workloads.container_check run --dir DIR [--wait 120]
+    python -m workloads.container_check probe
+
+`probe` says whether this machine can do the checks at all (docker-registry, podman and busybox
+installed, and podman runs a container of a throwaway image): exit 0, or 3 with the reason.
 
 `registry` (TASK-040) starts a real OCI registry - Debian's `docker-registry` (distribution 2.8),
 not its system service - on a free loopback port, with its own config file and storage under
@@ -19,7 +23,8 @@ Podman runs rootful with a private storage (vfs: no overlay mounts left behind) 
 network (the container needs none), cgroupfs. Two settings this sandbox needs, measured here:
 crun refuses hybrid cgroup v1/v2 hosts, so runc is used when installed; and the OCI runtime may
 not raise RLIMIT_NOFILE/NPROC to podman's defaults, so the container gets explicit lower limits.
-Exit status: 0 checked; 1 a check failed (the output says which and why); 2 bad input.
+Exit status: 0 checked; 1 a check failed (the output says which and why); 2 bad input; 3 (probe)
+this machine cannot run the checks.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="TASK-043: pull the pushed image and run a container of it")
     run.add_argument("--dir", type=Path, required=True, help="the registry job's --dir")
     run.add_argument("--wait", type=float, default=120.0, help="wait this long for the registry job (s)")
+    sub.add_parser("probe", help="can this machine run the checks? exit 0, or 3 with the reason")
     return p
 
 
@@ -260,6 +266,13 @@ def run_job(work: Path, wait: float) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.cmd == "probe":
+        reason = why_not()
+        if reason:
+            print(f"container_check: cannot run the container checks here: {reason}", file=sys.stderr)
+            return 3
+        log("docker-registry, podman and busybox are installed and podman runs a container here")
+        return 0
     if not args.dir.is_absolute():
         print(f"container_check: error: --dir {args.dir}: give an absolute path", file=sys.stderr)
         return 2

@@ -54,3 +54,17 @@ def test_the_run_job_fails_clearly_without_a_registry_job(tmp_path, capsys):
 def test_a_relative_dir_is_bad_input(capsys):
     assert main(["registry", "--dir", "containers"]) == 2
     assert "--dir containers: give an absolute path" in capsys.readouterr().err
+
+
+def test_the_probe_names_what_is_missing(tmp_path):
+    env = {"PATH": str(tmp_path), "PYTHONPATH": str(REPO)}  # nothing installed on this PATH
+    proc = subprocess.run([sys.executable, "-m", "workloads.container_check", "probe"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 3
+    assert "cannot run the container checks here: not installed: podman, docker-registry, busybox" in proc.stderr
+
+
+@needs_containers
+def test_the_probe_passes_where_podman_runs_a_container(capsys):
+    assert main(["probe"]) == 0
+    assert "podman runs a container here" in capsys.readouterr().out
