@@ -347,7 +347,7 @@ class PlanRunner:
             if step.cleanup:
                 continue  # cleanup after cleanup: ordering only
             if rec["status"] == "skipped" and (rec.get("reason") or "").startswith(NOT_HERE):
-                return rec["reason"]  # a failed probe: the same reason all the way down
+                return str(rec["reason"])  # a failed probe: the same reason all the way down
             if rec["status"] in ("failed", "skipped"):
                 return f"needs {dep}, which {rec['status']}"
         return None
