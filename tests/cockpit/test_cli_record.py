@@ -65,3 +65,22 @@ def test_record_polls_the_default_config_into_a_file(tmp_path: Path, capsys: pyt
         snaps = rec.snapshots_at(span[1])
     assert set(snaps) == {"vms", "gpus"}
     assert snaps["vms"].fetched_at is not None and len(snaps["vms"].items) == 5  # the demo host's VMs
+
+
+def test_a_failed_plan_run_leaves_a_recording_of_what_it_saw(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = tmp_path / "f.yaml"
+    plan.write_text("""
+plan: fails
+steps:
+  - id: controller_is_off
+    assert: {vm: {name: hpc-controller, state: shutoff}}
+""")
+    report = tmp_path / "r"
+    assert main(["--run", str(plan), "--report-dir", str(report)]) == 1
+    assert f"recording: {report / 'recording.sqlite'}" in capsys.readouterr().out
+    with Recording.open(report / "recording.sqlite") as rec:
+        span = rec.span()
+        assert span is not None
+        vms = rec.snapshots_at(span[1])["vms"]
+    # the state the failing assert saw: the controller running
+    assert {vm.name: vm.state for vm in vms.items.values()}["hpc-controller"] == "running"
