@@ -8,7 +8,7 @@ File layout (stdlib sqlite3, WAL, incremental auto-vacuum):
 
 A source's state is {"h": header, "s": sections, "i": items by key}. A diff carries only what
 changed: "h" (new header), "s"/"sd" (changed / dropped sections), "add"/"chg" (items by key), "del"
-(removed keys), "o" (the item keys in order, only when the order is not what the rest gives). The state at time T is rebuilt from the last round at or before T plus the frames
+(removed keys; a changed model item is only its changed fields, {"$p": {...}}), "o" (the item keys in order, only when the order is not what the rest gives). The state at time T is rebuilt from the last round at or before T plus the frames
 after it up to T, so a rebuild reads at most one round's worth of rows.
 
 Pruning only ever drops whole rounds (everything before a round's first frame), so what is left
@@ -153,7 +153,7 @@ def diff_states(old: State, new: State) -> dict[str, Any] | None:
         out["sd"] = dropped
     old_items, new_items = old["i"], new["i"]
     added = {k: v for k, v in new_items.items() if k not in old_items}
-    changed = {k: v for k, v in new_items.items() if k in old_items and old_items[k] != v}
+    changed = {k: _patch(old_items[k], v) for k, v in new_items.items() if k in old_items and old_items[k] != v}
     removed = [k for k in old_items if k not in new_items]
     for name, part in (("add", added), ("chg", changed), ("del", removed)):
         if part:
@@ -165,10 +165,27 @@ def diff_states(old: State, new: State) -> dict[str, Any] | None:
     return out or None
 
 
+def _patch(old: Any, new: Any) -> Any:
+    """A changed model item as only its changed fields ({"$p": {field: value}}): a running job
+    whose time used advanced costs a few bytes, not the whole job. Anything else: the new value."""
+    if (isinstance(old, dict) and isinstance(new, dict) and "$m" in old and old.get("$m") == new.get("$m")
+            and isinstance(old.get("v"), dict) and isinstance(new.get("v"), dict)
+            and old["v"].keys() == new["v"].keys()):
+        return {"$p": {f: v for f, v in new["v"].items() if old["v"][f] != v}}
+    return new
+
+
+def _unpatch(old: Any, change: Any) -> Any:
+    if isinstance(change, dict) and len(change) == 1 and "$p" in change:
+        return {"$m": old["$m"], "v": {**old["v"], **change["$p"]}}
+    return change
+
+
 def apply_items(items: Mapping[str, Any], diff: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(items)
     out.update(diff.get("add", {}))
-    out.update(diff.get("chg", {}))
+    for key, change in diff.get("chg", {}).items():
+        out[key] = _unpatch(out[key], change)
     for key in diff.get("del", ()):
         out.pop(key, None)
     if "o" in diff:
@@ -264,6 +281,7 @@ class Recording:
         self._last_round_t: float | None = None
         self._frames_since_round = 0
         self._last_window_prune = 0.0
+        self._warned_cap = False
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
@@ -427,8 +445,10 @@ class Recording:
                 rounds = self.conn.execute("SELECT first_frame FROM rounds ORDER BY id LIMIT 2").fetchall()
                 if len(rounds) < 2:
                     if self._frames_since_round == 0:
-                        log.warning("%s: one keyframe round is larger than the cap (%d bytes)",
-                                    self.path, self.limits.max_bytes)
+                        if not self._warned_cap:
+                            log.warning("%s: one keyframe round is larger than the cap (%d bytes)",
+                                        self.path, self.limits.max_bytes)
+                            self._warned_cap = True
                         break
                     with self._tx():  # one round left and still too big: start a new one
                         self._write_round(now)
