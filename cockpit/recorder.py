@@ -6,10 +6,12 @@ File layout (stdlib sqlite3, WAL, incremental auto-vacuum):
     rounds(id, t, first_frame)           a keyframe round: every source's full state written at t
     frames(id, t, source, kind, data)    kind 'key' (full state) or 'diff'; data = zlib(JSON)
 
-A source's state is {"h": header, "s": sections, "i": items by key}. A diff carries only what
-changed: "h" (new header), "s"/"sd" (changed / dropped sections), "add"/"chg" (items by key), "del"
-(removed keys; a changed model item is only its changed fields, {"$p": {...}}), "o" (the item keys in order, only when the order is not what the rest gives). The state at time T is rebuilt from the last round at or before T plus the frames
-after it up to T, so a rebuild reads at most one round's worth of rows.
+A source's state is {"h": header, "s": sections, "i": items by key}; a pydantic item is
+{"$m": "module:Class", "v": its JSON} so it comes back as the same model. A diff carries only what
+changed: "h" (new header), "s"/"sd" (changed / dropped sections), "add" (new items), "chg" (changed
+items; a model item as only its changed fields, {"$p": {...}}), "del" (removed keys), "o" (the item
+keys in order, only when the order is not what the rest gives). The state at time T is rebuilt from
+the last round at or before T plus the frames after it up to T: at most one round's worth of rows.
 
 Pruning only ever drops whole rounds (everything before a round's first frame), so what is left
 can always be rebuilt: the window drops rounds that ended before now - window, the cap drops the

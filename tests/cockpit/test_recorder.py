@@ -50,7 +50,9 @@ def test_diff_is_keyed_added_changed_removed() -> None:
     diff = diff_states(a, b)
     assert diff is not None
     assert list(diff["add"]) == ["1040"] and diff["del"] == ["1000"]
-    assert "chg" in diff  # running jobs' time used advanced
+    # running jobs' time used advanced: stored as that field only, not the whole job
+    assert diff["chg"] and all(set(change) == {"$p"} for change in diff["chg"].values())
+    assert {field for change in diff["chg"].values() for field in change["$p"]} == {"time_used_s"}
     assert diff_states(a, a) is None
 
 
