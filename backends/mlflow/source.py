@@ -336,6 +336,32 @@ class MlflowSource:
         raise MlflowError(f"run {run.info.run_id} has no model artifact at {path!r} "
                           f"(artifacts: {', '.join(a.path for a in listed) or 'none'})")
 
+    def alias_version_sync(self, model_name: str, alias: str) -> str | None:
+        """The version an alias points at now; None when the model or the alias does not exist."""
+        def read(client: Any) -> str | None:
+            from mlflow.exceptions import MlflowException
+
+            try:
+                return str(client.get_model_version_by_alias(model_name, alias).version)
+            except MlflowException as exc:
+                if getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                    return None
+                raise
+
+        return self.call_sync(read)
+
+    def version_metric_sync(self, model_name: str, version: str, metric: str) -> tuple[str, float | None]:
+        """(run id, latest value of `metric` in that run) of one model version; None when the run
+        did not log the metric."""
+        def read(client: Any) -> tuple[str, float | None]:
+            mv = client.get_model_version(model_name, version)
+            if not mv.run_id:
+                raise MlflowError(f"model {model_name} version {version} comes from no run, so it has no {metric!r}")
+            value = client.get_run(mv.run_id).data.metrics.get(metric)
+            return mv.run_id, None if value is None else float(value)
+
+        return self.call_sync(read)
+
     def set_alias_sync(self, model_name: str, alias: str, version: str) -> None:
         self.call_sync(lambda c: c.set_registered_model_alias(model_name, alias, version))
 

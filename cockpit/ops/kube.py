@@ -233,17 +233,27 @@ async def deploy_model(ctx: ActionContext, p: DeployParams) -> dict[str, Any]:
             raise KeyError("mlflow")
     except KeyError:
         raise ActionRefused("the mlflow source is not configured: set cockpit.mlflow.tracking_uri") from None
-    version, uri = await asyncio.to_thread(_storage_uri, mlflow_source, p.model, p.version)
+    from cockpit.model_storage import UnreachableArtifacts, kserve_storage_uri
+
+    version, artifact_uri = await asyncio.to_thread(_storage_uri, mlflow_source, p.model, p.version)
+    kube_settings = ctx.runtime.config.cockpit.kubernetes
+    inference = kube_settings.inference if kube_settings is not None else None
+    try:
+        uri = kserve_storage_uri(artifact_uri, artifacts_destination=inference.artifacts_destination if inference else None)
+    except UnreachableArtifacts as exc:
+        raise ActionRefused(f"model {p.model} version {version}: {exc}") from None
     name = p.name or p.model.lower().replace("_", "-")
     spec = InferenceSpec(name=name, namespace=p.namespace, storage_uri=uri, model_format=p.model_format,
                          protocol=p.protocol, gpus=p.gpus, cpu=p.cpu, memory=p.memory,
+                         service_account=inference.service_account if inference else None,
                          labels={"mlflow.model": p.model.lower().replace("_", "-")[:63],
                                  "mlflow.version": version},
                          annotations={"cockpit/mlflow-model": p.model, "cockpit/mlflow-version": version})
     _, manifest = render_inference_service(spec)
     ctx.progress(f"storageUri {uri}")
     created = await ops.create(_source(ctx), manifest)
-    return {"created": f"InferenceService/{p.namespace}/{name}", "storage_uri": uri, "model": p.model,
+    return {"created": f"InferenceService/{p.namespace}/{name}", "storage_uri": uri, "artifact_uri": artifact_uri,
+            "model": p.model,
             "version": version, "uid": (created.get("metadata") or {}).get("uid")}
 
 

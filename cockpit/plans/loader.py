@@ -159,6 +159,28 @@ def _yaml_boolean_traps(doc: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _profile_values(raw: Mapping[str, Any], declared: Mapping[str, Any], overrides: Mapping[str, Any],
+                    expander: "_Expander") -> tuple[dict[str, Any], list[str]]:
+    """The variable values of the profile `--var profile=NAME` (or `vars: {profile: NAME}`) picks.
+
+    A profile only sets variables the plan declares; --var overrides still win over it."""
+    name = overrides.get("profile", declared.get("profile"))
+    profiles = raw.get("profiles") or {}
+    if name in (None, "", "default"):
+        return {}, []
+    if isinstance(profiles, dict) and isinstance(profiles.get(name), str):
+        # A profile the plan cannot offer, with the reason: `lab: "needs KServe, which ..."`.
+        return {}, [f"--var profile={name}: not available for this plan: {profiles[name]}"]
+    if not isinstance(profiles, dict) or not isinstance(profiles.get(name), dict):
+        known = ", ".join(str(p) for p in profiles) if isinstance(profiles, dict) and profiles else "none"
+        return {}, [f"--var profile={name}: the plan has no such profile (its profiles: {known})"]
+    chosen = profiles[name]
+    problems = [f"profiles -> {name} -> {var}: not a variable of the plan (declare it under vars:)"
+                for var in chosen if var not in declared]
+    values = {str(k): expander.tree(v, ["profiles", name, k]) for k, v in chosen.items()}
+    return values, problems
+
+
 def _builtin_env() -> dict[str, str]:
     from cockpit.config import builtin_variables
 
@@ -378,11 +400,16 @@ def parse_plan(
         raise ConfigError(source, ["vars: expected a mapping of name: default value"])
     env_only = _Expander({}, env)
     variables = {str(k): env_only.tree(v, ["vars", k]) for k, v in declared.items()}
+    profile_vars, profile_problems = _profile_values(raw, declared, overrides, env_only)
+    variables.update(profile_vars)
     variables.update(overrides)
     register_secrets_in(variables)  # a secret-looking variable's value never reaches a report in clear
     expander = _Expander(variables, env)
-    expanded = {k: (expander.tree(v, [k]) if k != "vars" else variables) for k, v in raw.items()}
-    problems = env_only.problems + expander.problems
+    if "profile" in overrides:
+        expander.used.add("profile")
+    expanded = {k: (expander.tree(v, [k]) if k not in ("vars", "profiles") else raw[k] if k == "profiles" else variables)
+                for k, v in raw.items()}
+    problems = profile_problems + env_only.problems + expander.problems
 
     traps = _yaml_boolean_traps(expanded)
     problems += traps
