@@ -6,6 +6,7 @@
     cockpit config schema           JSON Schema of the config
     cockpit action list|run         the action layer from a shell (audited)
     cockpit --run PLAN              a headless plan (see `cockpit plan schema`)
+    cockpit snapshot --at TIME FILE the state a recording (`cockpit record`) holds at TIME
 
 Exit codes: 0 ok, 1 failure, 2 invalid input (config, plan, parameters), 3 interrupted.
 Further subcommands (lab, serve-ssh, plan, ...) register in SUBCOMMANDS.
