@@ -468,7 +468,9 @@ class Recording:
         return n > 0
 
     def _checkpoint(self) -> None:
-        self.conn.execute("PRAGMA incremental_vacuum")
+        # the pragma frees one page per step, and Python's execute() steps it once (then fetchall
+        # sees no rows): executescript runs it to the end, giving every free page back
+        self.conn.executescript("PRAGMA incremental_vacuum;")
         self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- reading ------------------------------------------------------------------------------

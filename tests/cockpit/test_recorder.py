@@ -120,6 +120,11 @@ def test_the_cap_holds_and_the_newest_state_survives(tmp_path: Path) -> None:
         assert max(sizes) <= cap
         first, last = rec.span()
         assert first > T0.timestamp()  # old rounds were dropped
+        rec.enforce(last + 1, force=True)
+        # the pages of dropped rounds went back to the file system, not just onto the free list
+        assert rec.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+        # pruned down to 80 % of the cap, not to nothing: more than one round is kept
+        assert last - first >= 60 and sizes[-1] > cap * 0.4
         assert snapshot_document(rec.snapshots_at(last)) == snapshot_document({"slurm": queue_at(399, n=80)})
         assert snapshot_document(rec.snapshots_at(first)) == snapshot_document(
             {"slurm": queue_at(int((first - T0.timestamp()) / 5), n=80)})
@@ -227,3 +232,20 @@ def test_parse_when() -> None:
     assert parse_when("2026-11-29T12:00:00", now) == T0.timestamp()
     with pytest.raises(ValueError, match="time 'yesterday'"):
         parse_when("yesterday", now)
+
+
+def test_a_prune_gives_the_pages_back_and_keeps_what_fits(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    with Recording.create_or_append(path, Limits(max_bytes=10**9, round_s=60)) as rec:
+        for step in range(240):  # 20 minutes, a round a minute
+            rec.record({"slurm": queue_at(step, n=80)}, (T0 + timedelta(seconds=5 * step)).timestamp())
+        rec.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL folded in: the data's own size
+        full = rec.size_bytes()
+        first0, last = rec.span()
+        rec.limits = Limits(max_bytes=full // 2, round_s=60)
+        rec.enforce(last, force=True)
+        assert rec.size_bytes() <= full // 2 * 0.8
+        assert rec.conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+        first, _ = rec.span()
+        # about half the rounds fit in half the space: far more than the last one is kept
+        assert (last - first) >= 0.25 * (last - first0)
