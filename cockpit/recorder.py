@@ -36,6 +36,7 @@ from typing import Any, Iterator, Mapping
 
 from pydantic import BaseModel
 
+from cockpit.redact import scrub_values
 from cockpit.snapshot import Snapshot, Status, to_jsonable
 
 log = logging.getLogger(__name__)
@@ -406,8 +407,9 @@ class Recording:
         return written
 
     def _insert(self, t: float, source: str, kind: str, data: Any) -> int:
+        # like every other file the cockpit writes: no registered secret, JWT or URL password
         cur = self.conn.execute("INSERT INTO frames (t, source, kind, data) VALUES (?, ?, ?, ?)",
-                                (t, source, kind, _pack(data)))
+                                (t, source, kind, _pack(scrub_values(data))))
         return int(cur.lastrowid or 0)
 
     def _write_round(self, t: float) -> None:

@@ -249,3 +249,24 @@ def test_a_prune_gives_the_pages_back_and_keeps_what_fits(tmp_path: Path) -> Non
         first, _ = rec.span()
         # about half the rounds fit in half the space: far more than the last one is kept
         assert (last - first) >= 0.25 * (last - first0)
+
+
+def test_no_secret_is_written_to_the_file(tmp_path: Path) -> None:
+    import zlib
+
+    from cockpit.redact import register_secret
+
+    register_secret("s3cr3t-token-value")
+    snap = Snapshot(source="mlflow", status=Status.ERROR, error="GET http://alice:hunter22@mlflow:5000/api failed",
+                    items={"r1": {"run": "r1", "note": "token s3cr3t-token-value"}},
+                    sections={"tracking_uri": "http://alice:hunter22@mlflow:5000"})
+    path = tmp_path / "r.sqlite"
+    with Recording.create_or_append(path) as rec:
+        rec.record({"mlflow": snap}, T0.timestamp())
+        rec.record({"mlflow": snap.evolve(items={"r1": {"run": "r1", "note": "again s3cr3t-token-value"}})},
+                   T0.timestamp() + 5)
+    conn = sqlite3.connect(path)
+    text = b"".join(zlib.decompress(row[0]) for row in conn.execute("SELECT data FROM frames"))
+    conn.close()
+    assert b"again" in text and b"mlflow:5000" in text
+    assert b"hunter22" not in text and b"s3cr3t-token-value" not in text
