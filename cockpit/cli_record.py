@@ -91,6 +91,9 @@ def cmd_record(args: argparse.Namespace) -> int:
     except RecordingError as exc:
         _err(str(exc))
         return EXIT_INVALID
+    except OSError as exc:
+        _err(f"{out}: cannot write the recording ({exc.strerror or exc})")
+        return EXIT_INVALID
     _err(f"recording to {out} (window {args.window}, cap {args.max_size}); Ctrl-C stops")
     with recording:
         asyncio.run(_record(loaded, recording, sources, duration))

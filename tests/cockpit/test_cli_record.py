@@ -43,6 +43,7 @@ def test_snapshot_at_prints_the_recorded_state(recording: Path, capsys: pytest.C
     (["record", "--out", "{junk}", "--for", "1s"], "junk.sqlite: not a cockpit recording"),
     (["record", "--max-size", "lots"], "size 'lots'"),
     (["record", "--window", "2 weeks"], "duration '2 weeks'"),
+    (["record", "--out", "{junk}/r.sqlite", "--for", "1s"], "cannot write the recording"),
 ])
 def test_bad_input_exits_2_naming_it(argv: list[str], message: str, recording: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
