@@ -19,9 +19,12 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 EXIT_OK, EXIT_FAIL, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 3
 
@@ -180,7 +183,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
     return EXIT_BY_VERDICT.get(verdict, EXIT_FAIL)
 
 
-def _audit_plan_refusal(runtime: Any, loaded: Any, reasons: list[str]) -> None:
+def _audit_plan_refusal(runtime: "Runtime", loaded: Any, reasons: list[str]) -> None:
     """A plan refused by read-only mode is a refused action like any other: audited."""
     from cockpit.actions import local_actor
     from cockpit.audit import AuditUnavailable
@@ -209,7 +212,7 @@ def _start_recording(runtime: Any, report_dir: Path) -> Any:
     return tap
 
 
-async def _run(loaded: Any, runtime: Any, state: Any, report_dir: Path | None) -> str:
+async def _run(loaded: Any, runtime: "Runtime", state: Any, report_dir: Path | None) -> str:
     from cockpit.plans.engine import PlanRunner
     from cockpit.plans.reports import ConsoleProgress
 
@@ -245,12 +248,6 @@ async def _run(loaded: Any, runtime: Any, state: Any, report_dir: Path | None) -
         if tap is not None:
             await tap.stop()
             tap.recording.close()
-        try:
-            from backends.libvirt.connection import forget_connections
-
-            forget_connections()
-        except ImportError:
-            pass
     out = runner.report_dir
     print(f"plan {loaded.plan.plan}: {verdict} (run {runner.run_id})")
     print(f"reports: {out / 'summary.md'}  {out / 'junit.xml'}  {out / 'events.jsonl'}")

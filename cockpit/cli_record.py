@@ -124,12 +124,6 @@ async def _record(loaded: Any, recording: Recording, sources: tuple[str, ...], d
             loop.remove_signal_handler(signum)
         await runtime.close()
         await tap.stop()
-        try:
-            from backends.libvirt.connection import forget_connections
-
-            forget_connections()
-        except ImportError:
-            pass
 
 
 def recording_summary(path: Path) -> str:

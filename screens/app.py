@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import signal
 from functools import partial
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import work
 from textual.app import App
@@ -21,13 +21,16 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Input
 
-from cockpit.actions import ActionError, Actor, Danger, NeedsConfirmation, local_actor
+from cockpit.actions import ActionError, ActionRefused, Actor, Authorized, Danger, NeedsConfirmation, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, effective_keys, unknown_keymap_entries
 from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot
 from screens.dashboard import PANE_OF_SOURCE, PANES, Dashboard
 from screens.modals import ActionMenu, ConfirmScreen, DetailScreen, HelpScreen, detail_renderable
 from screens.pane import SourceTable, render_module
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 
 class NoWaitExecutor(ThreadPoolExecutor):
@@ -82,7 +85,7 @@ class CockpitApp(App[int]):
         for c in COMMAND_REGISTRY if c.id != "palette"
     ]
 
-    def __init__(self, runtime: Any, *, actor: Actor | None = None, low_bandwidth: bool = False,
+    def __init__(self, runtime: "Runtime", *, actor: Actor | None = None, low_bandwidth: bool = False,
                  owns_hub: bool = True, driver_class: Any = None) -> None:
         super().__init__(driver_class=driver_class)
         if low_bandwidth:
@@ -131,11 +134,9 @@ class CockpitApp(App[int]):
     def _attach_provisioning(self) -> None:
         """Ansible runs are a source of their own (not one of the six panes): shown on demand."""
         try:
-            from backends.ansible.source import attach
+            self.runtime.provisioning()
         except ImportError:
             return
-        try:
-            attach(self.runtime)
         except Exception as exc:
             self.notify(f"provisioning runs unavailable: {exc}", severity="warning")
 
@@ -160,7 +161,7 @@ class CockpitApp(App[int]):
         for unwatch in self._unwatch:
             unwatch()
         if self.owns_hub:
-            await self.runtime.hub.stop()
+            await self.runtime.close()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         self._show(message.snapshot)
@@ -282,12 +283,21 @@ class CockpitApp(App[int]):
         return self._pane_ids().index(PANE_OF_SOURCE[table.source])
 
     def action_focus_next_pane(self) -> None:
-        ids = self._pane_ids()
-        self.action_focus_pane(ids[(self._current_pane_index() + 1) % len(ids)])
+        self._cycle_panes(+1)
 
     def action_focus_previous_pane(self) -> None:
+        self._cycle_panes(-1)
+
+    def _cycle_panes(self, step: int) -> None:
+        """The next pane with a table to focus: an unconfigured pane (collapsed to its hint) is
+        skipped, or tab would stop in front of it."""
         ids = self._pane_ids()
-        self.action_focus_pane(ids[(self._current_pane_index() - 1) % len(ids)])
+        start = self._current_pane_index()
+        for offset in range(1, len(ids) + 1):
+            pane_id = ids[(start + step * offset) % len(ids)]
+            if any(t.display for t in self.dashboard.pane(pane_id).tables()):
+                self.action_focus_pane(pane_id)
+                return
 
     @staticmethod
     def _load_screen(spec: str) -> Any:
@@ -436,28 +446,30 @@ class CockpitApp(App[int]):
             self.dashboard.say(f"unknown command {head!r}: try help, or ctrl+p", error=True)
 
     # -- actions ----------------------------------------------------------------------------------
-    def request_action(self, name: str, params: dict[str, Any]) -> None:
-        """Validate, show the confirmation text for change/destroy, then run in a worker."""
-        dispatcher = self.runtime.dispatcher
+    @work(exclusive=False, group="actions")
+    async def request_action(self, name: str, params: dict[str, Any]) -> None:
+        """Validate and apply the policy (once; a refusal is audited), show the confirmation text
+        for change/destroy, then run."""
         try:
-            prepared = dispatcher.prepare(name, params)
+            authorized = await self.runtime.dispatcher.authorize(name, params, actor=self.actor)
+        except ActionRefused as exc:
+            self.dashboard.say(f"{name}: {exc}", error=True)
+            self.notify(str(exc), title=name, severity="error")
+            return
         except ActionError as exc:
             self.dashboard.say(str(exc), error=True)
             return
-        refusal = dispatcher.allowed(prepared.action, self.actor)
-        if refusal is not None:
-            # Invoke anyway so the refusal is audited; it raises ActionRefused.
-            self._invoke(name, params, confirmed=False)
-            return
+        prepared = authorized.prepared
         if prepared.action.danger is Danger.READ:
-            self._invoke(name, params, confirmed=True)
+            self._invoke(name, params, authorized)
             return
-        self._confirm(prepared, name, params)
+        self._confirm(authorized, name, params)
 
     @work(exclusive=False, group="actions")
-    async def _confirm(self, prepared: Any, name: str, params: dict[str, Any]) -> None:
+    async def _confirm(self, authorized: Authorized, name: str, params: dict[str, Any]) -> None:
         """Show the confirmation with what the action would hit now; the action runs only if
         the target still reads the same when it starts."""
+        prepared = authorized.prepared
         text, target = prepared.confirmation, None
         if prepared.action.target is not None:
             self.dashboard.say(f"{name}: reading its target...")
@@ -470,18 +482,19 @@ class CockpitApp(App[int]):
 
         def answered(ok: bool | None) -> None:
             if ok:
-                self._invoke(name, params, confirmed=True, expect_target=target)
+                self._invoke(name, params, authorized, expect_target=target)
             else:
                 self.dashboard.say(f"{name}: cancelled")
 
         self.push_screen(ConfirmScreen(name, prepared.action.danger.value, text), answered)
 
     @work(exclusive=False, group="actions")
-    async def _invoke(self, name: str, params: dict[str, Any], confirmed: bool, expect_target: str | None = None) -> None:
+    async def _invoke(self, name: str, params: dict[str, Any], authorized: Authorized,
+                      expect_target: str | None = None) -> None:
         self.dashboard.say(f"{name}: running...")
         try:
             result = await self.runtime.dispatcher.invoke(
-                name, params, actor=self.actor, confirmed=confirmed, expect_target=expect_target,
+                name, params, actor=self.actor, confirmed=True, authorized=authorized, expect_target=expect_target,
                 progress=lambda message: self.dashboard.say(f"{name}: {message}"))
         except NeedsConfirmation as exc:
             self.dashboard.say(f"{name}: needs confirmation: {exc.text}", error=True)
@@ -502,7 +515,6 @@ class CockpitApp(App[int]):
 
 
 def run_app(loaded: Any, read_only: bool = False) -> int:
-    from backends.libvirt.connection import forget_connections
     from cockpit.runtime import build_runtime
 
     runtime = build_runtime(loaded, read_only=True if read_only else None)
@@ -516,10 +528,7 @@ def run_app(loaded: Any, read_only: bool = False) -> int:
         signal.signal(signal.SIGHUP, hangup)
     except (ValueError, AttributeError):
         pass
-    try:
-        result = app.run()
-    finally:
-        forget_connections()
+    result = app.run()  # the app closes the runtime (collectors, connections) on unmount
     # The terminal is restored and every audit record is fsync'd: leave now rather than wait at
     # interpreter exit for worker threads still inside a slow or hung backend call.
     sys.stdout.flush()

@@ -5,39 +5,46 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
+from cockpit.commands import COMMANDS
+from cockpit.sources import panes
 from screens.pane import SourcePane, SourceTable
 
-# (pane id, title, tables: (source, snapshot section or None for its items)); the order is the
-# tab order and the 1..5 keys.
-PANES: tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...] = (
-    ("vms", "VMs and GPU assignment", (("vms", None), ("gpus", None))),
-    ("slurm", "SLURM queue", (("slurm", None), ("slurm", "nodes"))),
-    ("storage", "BeeGFS / storage health", (("storage", None),)),
-    ("kubernetes", "Kubernetes pods", (("kubernetes", None), ("kubernetes", "training_jobs"))),
-    ("mlflow", "MLflow runs", (("mlflow", None),)),
-)
+# (pane id, title, tables: (source, snapshot section or None for its items)), from the source
+# registry (each spec's pane and pane_sections); the order is the tab order and the 1..5 keys.
+PANES: tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...] = tuple(panes())
 
 PANE_OF_SOURCE = {source: pane_id for pane_id, _, views in PANES for source, _ in views}
+# Two columns; the first pane (VMs and GPUs) spans two rows: five panes fill a 2x3 grid.
+GRID_ROWS = (len(PANES) + 2) // 2
 
 
 class Dashboard(Screen[None]):
-    DEFAULT_CSS = """
-    Dashboard #grid {
-        grid-size: 2 3;
+    # Pane cycling: bound here, since a Screen's own tab / shift+tab (focus the next widget) would
+    # otherwise win over the app's and tab would stop at the GPU table inside the VMs pane. Same
+    # ids as the app's bindings, so a keymap override applies here too.
+    BINDINGS = [
+        Binding(c.key, f"app.{c.action}", c.label, show=False, id=c.id)
+        for c in COMMANDS if c.id in ("next_pane", "prev_pane")
+    ]
+
+    DEFAULT_CSS = f"""
+    Dashboard #grid {{
+        grid-size: 2 {GRID_ROWS};
         grid-columns: 1fr 1fr;
-        grid-rows: 1fr 1fr 1fr;
+        grid-rows: {" ".join(["1fr"] * GRID_ROWS)};
         height: 1fr;
-    }
-    Dashboard #pane-vms { row-span: 2; }
-    Dashboard #prompt { dock: bottom; display: none; height: 3; }
-    Dashboard #prompt.visible { display: block; }
-    Dashboard #message { dock: bottom; height: auto; max-height: 3; display: none; padding: 0 1; }
-    Dashboard #message.visible { display: block; }
-    Dashboard #message.error { color: $error; }
+    }}
+    Dashboard #pane-{PANES[0][0]} {{ row-span: 2; }}
+    Dashboard #prompt {{ dock: bottom; display: none; height: 3; }}
+    Dashboard #prompt.visible {{ display: block; }}
+    Dashboard #message {{ dock: bottom; height: auto; max-height: 3; display: none; padding: 0 1; }}
+    Dashboard #message.visible {{ display: block; }}
+    Dashboard #message.error {{ color: $error; }}
     """
 
     def __init__(self, unconfigured: frozenset[str] = frozenset()) -> None:

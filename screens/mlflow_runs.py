@@ -9,7 +9,7 @@ by its value (again: reversed).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -23,6 +23,9 @@ from cockpit.snapshot import Snapshot, Status
 from screens.mlflow_common import chosen_metrics, mlflow_adapter, run_action
 from screens.render import sort_items
 from screens.render.mlflow import ROW_STYLE, columns
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 PAGE = 100
 
@@ -45,7 +48,7 @@ class RunsScreen(Screen[None]):
     RunsScreen #runs-filter.visible { display: block; }
     """
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: "Runtime") -> None:
         super().__init__()
         self.runtime = runtime
         self.metric_names = tuple(chosen_metrics(runtime))

@@ -1,13 +1,14 @@
 """Job detail screen: every field, the batch script, the node list and a live tail of the output.
 
 Opened with `enter` on a queue row (DETAIL_SCREEN in screens/render/slurm.py); `escape` goes back.
-The detail comes from the read action `slurm.job_detail`; the tail from cockpit.slurm_logs.
+The detail and the tail come from the query seam (`runtime.query.job_detail` and
+`follow_job_log`): reads, not audited.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,9 +16,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 
-from cockpit.slurm_logs import follow_job_log, log_paths
+from cockpit.slurm_logs import log_paths
 from screens.render.slurm import detail, raw_fields, steps_table
-from screens.actor import actor_of
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 
 class JobScreen(Screen):
@@ -29,7 +32,7 @@ class JobScreen(Screen):
     JobScreen #log { height: 1fr; border: round $primary; }
     """
 
-    def __init__(self, runtime: Any, item: Any) -> None:
+    def __init__(self, runtime: "Runtime", item: Any) -> None:
         super().__init__()
         self.runtime = runtime
         self.item = item
@@ -66,15 +69,10 @@ class JobScreen(Screen):
 
     async def _load_detail(self, job_id: int) -> None:
         try:
-            result = await self.runtime.dispatcher.invoke(
-                "slurm.job_detail", {"job_id": job_id}, actor=actor_of(self), confirmed=True)
+            out = await self.runtime.query.job_detail(job_id)
         except Exception as exc:  # the screen must survive a broken backend
             self.query_one("#detail", Static).update(f"job detail failed: {exc}")
             return
-        if not getattr(result, "ok", True):
-            self.query_one("#detail", Static).update(f"job detail failed: {result.error}")
-            return
-        out = result.outputs if hasattr(result, "outputs") else result
         fields = out.get("fields") or {}
         nodes = out.get("nodes") or []
         steps = out.get("steps") or []
@@ -89,7 +87,7 @@ class JobScreen(Screen):
     async def _tail(self, path: str) -> None:
         log = self.query_one("#log", Log)
         try:
-            async for line in follow_job_log(self.runtime, path):
+            async for line in self.runtime.query.follow_job_log(path):
                 if self.follow:
                     log.write_line(line)
                     self.lines_shown += 1

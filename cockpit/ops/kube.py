@@ -108,43 +108,18 @@ async def delete_pod(ctx: ActionContext, p: PodRef) -> dict[str, Any]:
 
 async def describe_pod(ctx: ActionContext, p: PodRef) -> dict[str, Any]:
     """Pod status, containers and events (kubectl describe)"""
-    from backends.kube import operations as ops
-    from backends.kube.models import PodItem
-    from backends.kube.resources import PODS
-
-    source = _source(ctx)
-    pod = await ops.get(source, PODS, p.namespace, p.name)
-    events = await ops.events_for(source, pod)
-    item = PodItem.from_api(pod)
-    containers = []
-    statuses = {cs.get("name"): cs for cs in (pod.get("status") or {}).get("containerStatuses") or []}
-    for c in (pod.get("spec") or {}).get("containers") or []:
-        cs = statuses.get(c.get("name"), {})
-        containers.append({"name": c.get("name"), "image": c.get("image"), "ready": bool(cs.get("ready")),
-                           "restarts": cs.get("restartCount", 0), "state": cs.get("state") or {},
-                           "resources": c.get("resources") or {}})
-    return {
-        "pod": item.model_dump(mode="json"),
-        "labels": (pod.get("metadata") or {}).get("labels") or {},
-        "conditions": (pod.get("status") or {}).get("conditions") or [],
-        "containers": containers,
-        "events": [{"type": e.get("type"), "reason": e.get("reason"), "message": e.get("message"),
-                    "count": e.get("count", 1), "last": e.get("lastTimestamp") or e.get("eventTime")}
-                   for e in events],
-    }
+    return await ctx.runtime.query.describe_pod(p.namespace, p.name)
 
 
 async def pod_logs(ctx: ActionContext, p: LogParams) -> dict[str, Any]:
     """Pod logs; while following, every line is reported as progress"""
-    from backends.kube import operations as ops
-
     lines: list[str] = []
     count = 0
     deadline = time.monotonic() + p.max_seconds
 
     async def read() -> None:
         nonlocal count
-        async for line in ops.pod_logs(_source(ctx), p.namespace, p.name, p.container, p.tail_lines, p.follow):
+        async for line in ctx.runtime.query.pod_logs(p.namespace, p.name, p.container, p.tail_lines, p.follow):
             count += 1
             lines.append(line)
             if len(lines) > p.max_lines:

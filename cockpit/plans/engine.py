@@ -537,7 +537,7 @@ class PlanRunner:
             index = self.plan.steps.index(step)
             raise StepError("; ".join(format_validation_error(exc, [f"steps[{index}]", key])), retryable=False) from None
 
-    async def _wait(self, step: Step, timeout: float) -> dict[str, Any]:
+    async def _wait(self, step: Step, timeout: float) -> tuple[dict[str, Any], str]:
         cond = self._condition(step, step.wait, WaitSpec, "wait")
         assert isinstance(cond, WaitSpec)
 

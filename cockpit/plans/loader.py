@@ -15,8 +15,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 
 from cockpit.redact import register_secrets_in
@@ -65,6 +64,10 @@ def parse_var(text: str) -> tuple[str, Any]:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
+    except RecursionError:
+        raise ValueError(f"--var {key}: nested deeper than JSON can be read") from None
+    except ValueError:  # a number past Python's digit limit
+        raise ValueError(f"--var {key}: a number with {len(value.strip())} digits is too long") from None
 
 
 def parse_vars(items: Iterable[str]) -> dict[str, Any]:
@@ -137,6 +140,50 @@ class _Expander:
         if isinstance(node, list):
             return [self.tree(v, [*loc, i]) for i, v in enumerate(node)]
         return node
+
+
+class _PlanVars(Mapping[str, Any]):
+    """The plan's variables, each expanded on first use so one may refer to another
+    (`out: "${base}/out"`); --var overrides win and are taken as given. A cycle, or a chain
+    deeper than MAX_VAR_CHAIN, is a problem naming the variables."""
+
+    MAX_VAR_CHAIN = 50
+
+    def __init__(self, declared: Mapping[str, Any], overrides: Mapping[str, Any], env: Mapping[str, str]) -> None:
+        self.declared = {str(k): v for k, v in declared.items()}
+        self.overrides = overrides
+        self.resolved: dict[str, Any] = {}
+        self.stack: list[str] = []
+        self.expander = _Expander(self, env)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.overrides or name in self.declared
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self.overrides:
+            return self.overrides[name]
+        if name in self.resolved:
+            return self.resolved[name]
+        if name in self.stack or len(self.stack) >= self.MAX_VAR_CHAIN:
+            loop = self.stack[self.stack.index(name):] if name in self.stack else ["...", *self.stack[-3:]]
+            chain = " -> ".join([*loop, name])
+            why = "refers to itself" if name in self.stack else f"is more than {self.MAX_VAR_CHAIN} variables deep"
+            self.expander.problems.append(f"vars -> {name}: {why} ({chain})")
+            self.resolved[name] = ""
+            return ""
+        self.stack.append(name)
+        try:
+            value = self.expander.tree(self.declared[name], ["vars", name])
+        finally:
+            self.stack.pop()
+        self.resolved[name] = value
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self.declared, **self.overrides})
+
+    def __len__(self) -> int:
+        return len({**self.declared, **self.overrides})
 
 
 def _yaml_boolean_traps(doc: Mapping[str, Any]) -> list[str]:
@@ -399,8 +446,10 @@ def parse_plan(
     if not isinstance(declared, dict):
         raise ConfigError(source, ["vars: expected a mapping of name: default value"])
     env_only = _Expander({}, env)
-    variables = {str(k): env_only.tree(v, ["vars", k]) for k, v in declared.items()}
     profile_vars, profile_problems = _profile_values(raw, declared, overrides, env_only)
+    # Declared variables may use one another; a profile's values and --var overrides feed them.
+    plan_vars = _PlanVars(declared, {**profile_vars, **overrides}, env)
+    variables = {str(k): plan_vars[str(k)] for k in declared}
     variables.update(profile_vars)
     variables.update(overrides)
     register_secrets_in(variables)  # a secret-looking variable's value never reaches a report in clear
@@ -409,7 +458,7 @@ def parse_plan(
         expander.used.add("profile")
     expanded = {k: (expander.tree(v, [k]) if k not in ("vars", "profiles") else raw[k] if k == "profiles" else variables)
                 for k, v in raw.items()}
-    problems = profile_problems + env_only.problems + expander.problems
+    problems = profile_problems + env_only.problems + plan_vars.expander.problems + expander.problems
 
     traps = _yaml_boolean_traps(expanded)
     problems += traps

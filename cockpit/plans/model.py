@@ -14,9 +14,11 @@ A plan is a list of steps. Each step does exactly one thing:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cockpit.sources import SOURCE_NAMES
 
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]*$"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -119,7 +121,10 @@ def _one_operator(model: Compare, required: bool) -> None:
 # ----------------------------------------------------------------------------------------------
 # Conditions (used by wait and assert)
 # ----------------------------------------------------------------------------------------------
-SourceName = Literal["vms", "gpus", "slurm", "storage", "kubernetes", "mlflow"]
+if TYPE_CHECKING:
+    SourceName = str
+else:  # the registry's sources: a plan naming any other source is refused when it loads
+    SourceName = Literal[SOURCE_NAMES]
 
 
 class SnapshotCheck(Compare):

@@ -122,18 +122,6 @@ PARTITION_COLUMNS = [
            sort=lambda p: math.inf if _get(p, "max_time_s") is None else _get(p, "max_time_s")),
 ]
 
-HISTORY_COLUMNS = [
-    Column("JOBID", attr("display_id"), sort=job_order),
-    Column("NAME", attr("name")),
-    Column("USER", attr("user")),
-    Column("PARTITION", attr("partition")),
-    Column("STATE", attr("state")),
-    Column("EXIT", attr("exit_code")),
-    Column("ELAPSED", attr("elapsed_s"), render=hms),
-    Column("GPUS", attr("gpus")),
-    Column("NODES", attr("nodes")),
-]
-
 
 def _job_ref(item: Any) -> dict[str, Any]:
     return {"job_id": _get(item, "job_id")}
@@ -152,17 +140,6 @@ NODE_ACTIONS = [
     ("u", "slurm.resume", "resume", lambda n: {"node": _get(n, "name")}),
 ]
 DETAIL_SCREEN = "screens.slurm_job:JobScreen"
-
-
-def accounting_note(section: dict[str, Any] | None) -> str | None:
-    """What the history table says instead of being empty."""
-    if not section:
-        return "no accounting information yet"
-    if not section.get("available"):
-        return section.get("reason") or "accounting is not available on this cluster"
-    if section.get("error"):
-        return f"sacct failed: {section['error']} (showing the last history read)"
-    return None
 
 
 STEP_COLUMNS = (("JobID", "step_id", 14), ("JobName", "name", 10), ("State", "state", 10),

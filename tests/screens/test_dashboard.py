@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input, Static
 
 from cockpit.runtime import build_runtime
@@ -86,8 +85,14 @@ async def test_pane_moves_with_number_keys_and_tab(fixed_runtime):
         assert isinstance(app.focused, SourceTable) and app.focused.source == "mlflow"
         await pilot.press("1")
         assert app.focused.source == "vms"
+        # The next pane, not the GPU table inside the VMs pane; SLURM, storage and Kubernetes are
+        # unconfigured here (collapsed to their hints), so tab skips them.
         await pilot.press("tab")
-        assert app.focused.source in ("slurm", "mlflow", "gpus") or app.focused is not None
+        assert isinstance(app.focused, SourceTable) and app.focused.source == "mlflow"
+        await pilot.press("tab")  # wraps around
+        assert app.focused.source == "vms"
+        await pilot.press("shift+tab")
+        assert app.focused.source == "mlflow"
         await pilot.press("4")
         # The Kubernetes pane is unconfigured: its table is hidden, focus stays usable.
         assert app.screen is app.dashboard
