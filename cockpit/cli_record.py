@@ -62,7 +62,7 @@ def default_out() -> Path:
 
 
 def _sources(text: str | None) -> tuple[str, ...]:
-    from cockpit.snapshot import SOURCE_NAMES
+    from cockpit.sources import SOURCE_NAMES
 
     if not text:
         return SOURCE_NAMES

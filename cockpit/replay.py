@@ -12,7 +12,8 @@ from typing import Any
 
 from cockpit.hub import Collector, Hub, UnconfiguredSource
 from cockpit.recorder import Stepper, fmt_time
-from cockpit.snapshot import SOURCE_NAMES, FetchResult, Snapshot, Status
+from cockpit.snapshot import FetchResult, Snapshot, Status
+from cockpit.sources import SOURCE_NAMES
 
 
 class ReplaySource:
@@ -98,11 +99,11 @@ def replay_runtime(loaded: Any, stepper: Stepper) -> tuple[Any, ReplayController
     """A read-only runtime over the recording (the config gives theme, keymap and audit path)."""
     from cockpit.audit import AuditLog
     from cockpit.ops import default_registry
-    from cockpit.runtime import Runtime, audit_log_path
+    from cockpit.runtime import CockpitRuntime, audit_log_path
 
     hub = replay_hub(stepper)
     controller = ReplayController(stepper, hub)
     controller.show()
-    runtime = Runtime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(audit_log_path(loaded)),
+    runtime = CockpitRuntime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(audit_log_path(loaded)),
                       read_only=True)
     return runtime, controller
