@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from cockpit.hub import Collector, Hub, UnconfiguredSource
+from cockpit.hub import Collector, Hub
 from cockpit.recorder import Stepper, fmt_time
 from cockpit.snapshot import FetchResult, Snapshot, Status
+from cockpit.source_types import UnconfiguredSource
 from cockpit.sources import SOURCE_NAMES
 
 
