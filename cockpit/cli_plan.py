@@ -247,7 +247,7 @@ async def _run(loaded: Any, runtime: "Runtime", state: Any, report_dir: Path | N
         await runtime.close()
         if tap is not None:
             await tap.stop()
-            tap.recording.close()
+            await asyncio.to_thread(tap.recording.close)  # a WAL checkpoint: off the event loop
     out = runner.report_dir
     print(f"plan {loaded.plan.plan}: {verdict} (run {runner.run_id})")
     print(f"reports: {out / 'summary.md'}  {out / 'junit.xml'}  {out / 'events.jsonl'}")
