@@ -34,12 +34,13 @@ from cockpit.plans.model import Condition, Step, WaitSpec
 from cockpit.plans.refs import RefError, resolve
 from cockpit.plans.state import FINAL, EventLog, RunState, new_step_record
 
-# The reason a failed `probe: true` step, and every step that needs it, is skipped with.
-NOT_HERE = "cannot run here: "
 from cockpit.snapshot import to_jsonable, utcnow
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
+
+# The reason a failed `probe: true` step, and every step that needs it, is skipped with.
+NOT_HERE = "cannot run here: "
 
 log = logging.getLogger(__name__)
 
