@@ -523,10 +523,13 @@ def parse_step(raw: Mapping[str, Any], job_id: int) -> JobStep:
     step_id = step if "." in step else f"{job_id}.{step}"  # v0.0.38 says "batch", later "42.batch"
     state = states(raw.get("state"))
     nodes = raw.get("nodes")
-    times = raw.get("time") if isinstance(raw.get("time"), dict) else {}
+    times_raw = raw.get("time")
+    times: Mapping[str, Any] = times_raw if isinstance(times_raw, dict) else {}
     tasks = raw.get("tasks")
-    tres = raw.get("tres") if isinstance(raw.get("tres"), dict) else {}
-    usage = tres.get("requested") if isinstance(tres.get("requested"), dict) else {}  # TRESUsageIn*
+    tres_raw = raw.get("tres")
+    tres: Mapping[str, Any] = tres_raw if isinstance(tres_raw, dict) else {}
+    usage_raw = tres.get("requested")  # TRESUsageIn*: max, min, average, total
+    usage: Mapping[str, Any] = usage_raw if isinstance(usage_raw, dict) else {}
     return JobStep(
         step_id=step_id, name=text(ident.get("name")), exit_code=exit_code(raw.get("exit_code")),
         state=split_state(state, JOB_BASE_STATES)[0] if state else None,

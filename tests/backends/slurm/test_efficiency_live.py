@@ -57,8 +57,11 @@ async def test_cpu_burner_is_efficient_and_sleeper_is_not(runtime, slurm_lab):
     print("burn:", *efficiency_lines(burn), sep="\n  ")
     print("sleepy:", *efficiency_lines(sleepy), sep="\n  ")
     assert burn.cpus == 1 and burn.elapsed_s and burn.elapsed_s >= 5, burn
-    assert burn.cpu_pct is not None and burn.cpu_pct >= 60, burn  # one busy core on a loaded 2-core VM
-    assert sleepy.cpu_pct is not None and sleepy.cpu_pct <= 10, sleepy
+    # One busy core gets what a loaded 2-core VM shares with it: 80% measured when quiet, 46%
+    # under load; a sleeper stays near 0.
+    assert burn.cpu_pct is not None and burn.cpu_pct >= 30, burn
+    assert sleepy.cpu_pct is not None and sleepy.cpu_pct <= 5, sleepy
+    assert burn.cpu_pct >= 10 * max(sleepy.cpu_pct, 0.1)
     assert not burn.partial and not sleepy.partial
 
 
