@@ -33,6 +33,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "cockpit.cli_ssh",
     "cockpit.cli_inventory",
     "cockpit.cli_metrics",
+    "cockpit.cli_status",
 )
 
 
