@@ -65,6 +65,10 @@ class CockpitCommands(Provider):
         if score > 0:
             yield Hit(score, matcher.highlight("provisioning: Ansible runs, hosts x tasks live"), app.open_provisioning,
                       help=":provisioning")
+        score = matcher.match("status clusters hpc cloud health")
+        if score > 0:
+            yield Hit(score, matcher.highlight("status: one line per cluster (VMs, scheduler, storage, GPUs)"),
+                      app.open_cluster_status, help=":status")
         score = matcher.match("plan open run DAG")
         if score > 0:
             yield Hit(score, matcher.highlight("plan: open, run and watch a plan"), app.open_plan, help=":plan [PATH]")
@@ -140,6 +144,11 @@ class CockpitApp(App[int]):
         except Exception as exc:
             self.notify(f"provisioning runs unavailable: {exc}", severity="warning")
 
+    def open_cluster_status(self) -> None:
+        from screens.cluster_status import ClusterStatusScreen
+
+        self.push_screen(ClusterStatusScreen(self.runtime))
+
     def open_provisioning(self) -> None:
         try:
             from screens.provisioning_run import ProvisioningRunScreen
@@ -211,6 +220,7 @@ class CockpitApp(App[int]):
                 for key, label, _screen in getattr(render_module(source), "PANE_SCREENS", ()):
                     rows.append((f"{source} pane", key, label))
         rows.append(("general", ":plan [PATH]", "Open a plan: its DAG and steps live; run and cancel it"))
+        rows.append(("general", ":status", "Clusters: one line each (VMs, scheduler, storage, GPUs)"))
         rows.append(("general", ":provisioning", "Ansible runs: hosts x tasks live, the failing task's output"))
         return rows
 
@@ -423,6 +433,8 @@ class CockpitApp(App[int]):
                     self.runtime.hub.collectors[source].refresh()
         elif head in ("provisioning", "ansible"):
             self.open_provisioning()
+        elif head == "status":
+            self.open_cluster_status()
         elif head == "plan":
             self.open_plan(args[0] if args else None)
         elif head == "pane" and args and args[0] in self._pane_ids():
