@@ -139,8 +139,9 @@ def test_mlops_5_2_lab_profile_promotes_only_a_better_model(slurm_lab, tmp_path)
 
 def test_validate_hpc_lab_profile_reports_what_it_cannot_check(slurm_lab, tmp_path):
     """TASK-041 on a local directory (the 1 GB/s verdict reported either way, with its figure),
-    TASK-042 on the lab's GRES, TASK-044's training; the registry, container job and monitoring
-    are listed as not checked, never as passed."""
+    TASK-042 on the lab's GRES, TASK-044's training and "monitoring works" (a loopback Prometheus
+    scraping serve-metrics); the registry, container job and the real monitoring stack are listed
+    as not checked, never as passed."""
     state, report, _ = run_lab_plan("validate-hpc", slurm_lab, tmp_path)
     assert state.verdict == "passed"
     probe = state.steps["storage_probe"]["outputs"]
@@ -153,7 +154,16 @@ def test_validate_hpc_lab_profile_reports_what_it_cannot_check(slurm_lab, tmp_pa
         assert "reported only" in write_row
     for task in ("TASK-040", "TASK-043"):
         assert "⏭ not checked" in by_task[task], by_task[task]
-    assert "⏭ not checked" in next(r for r in rows if "monitoring" in r)
+    assert "⏭ not checked" in next(r for r in rows if "the monitoring stack (Prometheus) answers" in r)
+    # monitoring works: the lab's serve-metrics scraped by a loopback Prometheus, read back
+    works = next(r for r in rows if "TASK-044: monitoring works" in r)
+    if shutil.which("prometheus"):
+        assert "✅ passed" in works, works
+        series = state.steps["monitoring_series"]["outputs"]["series"]
+        assert series["cockpit_gpu_info"] >= 1 and series["cockpit_source_up == 1"] >= 1, series
+        assert "slurm" in state.steps["monitoring_series"]["outputs"]["sources_up"]
+    else:
+        assert "⏭ not checked" in works and "prometheus binary is not installed" in works, works
     assert "✅ passed" in next(r for r in rows if "TASK-042: a job" in r)
     assert "✅ passed" in next(r for r in rows if "TASK-044: a training job" in r)
     assert not any("passed" in r for r in rows if "TASK-040" in r or "TASK-043" in r)
