@@ -26,6 +26,7 @@ from backends.kube.settings import KubeSettings as KubeSettings
 from backends.libvirt.settings import LibvirtHost as LibvirtHost
 from backends.libvirt.settings import LibvirtSettings as LibvirtSettings
 from backends.mlflow.settings import MlflowSettings as MlflowSettings
+from backends.prometheus.settings import PrometheusSettings as PrometheusSettings
 from backends.slurm.settings import SlurmSettings as SlurmSettings
 from cockpit import paths
 from cockpit.errors import ConfigError, format_loc, format_validation_error
@@ -233,6 +234,8 @@ class _CockpitSectionBase(Strict):
 
 _COMMON_FIELDS: dict[str, Any] = {
     "ansible": (AnsibleSettings, Field(default_factory=AnsibleSettings)),
+    # Prometheus read back on demand (history for sparklines): not a polled source.
+    "prometheus": (PrometheusSettings | None, None),
     "keymap": (dict[str, str], Field(default_factory=dict)),  # command name -> key
     "theme": (str, "textual-dark"),
     "audit_log": (str | None, None),
@@ -265,6 +268,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time both models are built f
         kubernetes: KubeSettings | None = None
         mlflow: MlflowSettings | None = None
         ansible: AnsibleSettings = Field(default_factory=AnsibleSettings)
+        prometheus: PrometheusSettings | None = None
         refresh: Refresh = Field(default_factory=Refresh)
         keymap: dict[str, str] = Field(default_factory=dict)
         theme: str = "textual-dark"
