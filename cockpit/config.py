@@ -229,7 +229,28 @@ class _RefreshBase(Strict):
 
 
 class _CockpitSectionBase(Strict):
-    pass
+    """The fields come from the registry (create_model below); the rules beyond their types live
+    here so the built model inherits them (check_fields=False: the fields are added later)."""
+
+    @field_validator("keymap", check_fields=False)
+    @classmethod
+    def _real_commands_and_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        from cockpit.config_rules import keymap_problems
+
+        problems = keymap_problems(v) if v else []
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
+
+    @field_validator("theme", check_fields=False)
+    @classmethod
+    def _known_theme(cls, v: str) -> str:
+        from cockpit.config_rules import theme_problem
+
+        problem = theme_problem(v) if v != "textual-dark" else None
+        if problem:
+            raise ValueError(problem)
+        return v
 
 
 _COMMON_FIELDS: dict[str, Any] = {
@@ -283,25 +304,6 @@ else:
     CockpitSection = create_model("CockpitSection", __base__=_CockpitSectionBase, **{
         **_source_settings_fields(), **_COMMON_FIELDS, "refresh": (Refresh, Field(default_factory=Refresh))})
 
-    @field_validator("keymap")
-    @classmethod
-    def _real_commands_and_keys(cls, v: dict[str, str]) -> dict[str, str]:
-        from cockpit.config_rules import keymap_problems
-
-        problems = keymap_problems(v) if v else []
-        if problems:
-            raise ValueError("; ".join(problems))
-        return v
-
-    @field_validator("theme")
-    @classmethod
-    def _known_theme(cls, v: str) -> str:
-        from cockpit.config_rules import theme_problem
-
-        problem = theme_problem(v) if v != "textual-dark" else None
-        if problem:
-            raise ValueError(problem)
-        return v
 
 
 class CockpitConfig(Strict):
