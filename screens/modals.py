@@ -125,3 +125,69 @@ class ActionMenu(ModalScreen[str | None]):
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+class ParamsForm(ModalScreen[dict | None]):
+    """The parameters of one action as a form, prefilled (given values, then the selected row);
+    enter on any field submits, esc cancels. Returns the filled values (empty fields left out, so
+    the action's defaults apply)."""
+
+    DEFAULT_CSS = MODAL_CSS + """
+    ParamsForm .field-label { padding-top: 1; }
+    ParamsForm Input { height: 3; }
+    ParamsForm #form-error { color: $error; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, action: Any, values: dict[str, Any], error: str = "") -> None:
+        super().__init__()
+        self.action = action
+        self.values = values
+        self.error = error
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Input
+
+        model = self.action.params
+        with Vertical():
+            yield Static(f"{self.action.name}: {self.action.title or ''}", classes="title")
+            yield Static(self.error, id="form-error")
+            with VerticalScroll():
+                for name, field in model.model_fields.items():
+                    required = "required" if field.is_required() else f"default {field.get_default(call_default_factory=True)!r}"
+                    about = f" — {field.description}" if field.description else ""
+                    yield Static(f"{name} ({required}){about}", classes="field-label")
+                    value = self.values.get(name)
+                    text = "" if value is None else (json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+                    yield Input(value=text, id=f"field-{name}")
+            yield Static("enter: run    esc: cancel", classes="keys")
+
+    def on_mount(self) -> None:
+        from textual.widgets import Input
+
+        inputs = list(self.query(Input))
+        empty = [i for i in inputs if not i.value]
+        if inputs:
+            (empty or inputs)[0].focus()
+
+    def on_input_submitted(self, event: Any) -> None:
+        from textual.widgets import Input
+
+        from screens.interaction import parse_form_value
+
+        values: dict[str, Any] = {}
+        for widget in self.query(Input):
+            name = (widget.id or "").removeprefix("field-")
+            text = widget.value.strip()
+            if not text:
+                continue
+            try:
+                values[name] = parse_form_value(self.action.params.model_fields[name].annotation, text)
+            except ValueError as exc:
+                self.query_one("#form-error", Static).update(f"{name}: not valid JSON ({exc})")
+                return
+        event.stop()
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -86,6 +86,7 @@ class SourceTable(VirtualTable):
     def _ensure_columns(self, snap: Snapshot) -> None:
         raw = dict(snap.items) if self.section is None else section_items(snap.sections.get(self.section))
         self.spec = table_spec(self.source, self.section, snap, list(raw.values()))
+        self._bind_row_keys()
         if [c.title for c in self.spec.columns] != [c.title for c in self.columns_spec]:
             self.columns_spec = self.spec.columns
             self._known = {}
@@ -122,14 +123,50 @@ class SourceTable(VirtualTable):
         widths = [min(w, MAX_COLUMN_WIDTH) for w in widths]
         self.set_data(titles, widths, order, visible, keep_key=self.selected_key())
 
+    def row_keys(self) -> list[tuple[str, str, str]]:
+        """(key, app action, label) of this table's rows and pane: shown in the footer while the
+        table has focus, run by the app."""
+        keys: list[tuple[str, str, str]] = []
+        spec = self.spec
+        for key, action, label, _params in (spec.actions if spec is not None else ()):
+            keys.append((key, f"app.row_action({action!r})", label))
+        for key, screen, label in (spec.screens if spec is not None else ()):
+            keys.append((key, f"app.row_screen({screen!r})", label))
+        for key, label, screen in getattr(render_module(self.source), "PANE_SCREENS", ()):
+            keys.append((key, f"app.pane_screen({screen!r})", label))
+        return keys
+
+    def _bind_row_keys(self) -> None:
+        keys = self.row_keys()
+        if keys == getattr(self, "_bound_keys", None):
+            return
+        self._bound_keys = keys
+        bindings = type(self)._merged_bindings.copy() if type(self)._merged_bindings is not None else None
+        if bindings is None:
+            return
+        for key, action, label in keys:
+            bindings.bind(key, action, _footer_label(label))
+        self._bindings = bindings
+        self.refresh_bindings()
+
     # -- selection ----------------------------------------------------------------------------
     def selected_item(self) -> Any:
         key = self.selected_key()
         return self.items.get(key) if key is not None else None
 
 
+def _footer_label(label: str) -> str:
+    """Footer labels are short: the first two words of the row action's label."""
+    return " ".join(label.split()[:2]).lower()
+
+
 def status_text(snap: Snapshot, filter_text: str = "") -> Text:
-    line = "not configured" if snap.status is Status.UNCONFIGURED else status_line(snap)
+    if snap.status is Status.UNCONFIGURED:
+        # One line says both that it is off and how to turn it on: an unconfigured pane
+        # collapses to it.
+        return Text.assemble((f"{snap.source}: ", "bold"), ("not configured", "yellow"),
+                             (f" · to configure: {snap.hint or 'see README'}", "dim"))
+    line = status_line(snap)
     if filter_text:
         line += f"  [filter: {filter_text}]"
     style = {"ok": "green", "error": "bold red", "unconfigured": "yellow"}[snap.status.value]
@@ -144,10 +181,11 @@ class SourcePane(Vertical, can_focus=False):
 
     DEFAULT_CSS = """
     SourcePane { border: round $primary-darken-2; height: 1fr; }
-    SourcePane:focus-within { border: round $accent; }
+    SourcePane:focus-within, SourcePane:focus { border: round $accent; }
+    SourcePane.collapsed { height: auto; }
+    SourcePane.collapsed .status { height: auto; text-wrap: wrap; }
     SourcePane .status { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     SourcePane .summary { height: auto; padding: 0 1; }
-    SourcePane .hint { height: auto; color: $warning; padding: 0 1; }
     SourcePane .section-title { height: 1; color: $text-muted; text-style: italic; }
     """
 
@@ -161,12 +199,14 @@ class SourcePane(Vertical, can_focus=False):
         self.views = tuple(views)
         self.sources = tuple(dict.fromkeys(source for source, _ in self.views))
         self.border_title = title
+        # A pane with no table (every source unconfigured) takes focus itself, so tab, 1..5 and
+        # its keys still land somewhere and say what is missing.
+        self.can_focus = all(source in self.unconfigured for source in self.sources)
 
     def compose(self) -> Any:
         for source in self.sources:
             yield Static("", classes="status", id=f"status-{source}")
             yield Static("", classes="summary", id=f"summary-{source}")
-            yield Static("", classes="hint", id=f"hint-{source}")
             for view_source, section in self.views:
                 if view_source != source or source in self.unconfigured:
                     continue
@@ -179,7 +219,6 @@ class SourcePane(Vertical, can_focus=False):
 
     def on_mount(self) -> None:
         for source in self.sources:
-            self.query_one(f"#hint-{source}", Static).display = False
             self.query_one(f"#summary-{source}", Static).display = False
 
     def tables(self) -> list[SourceTable]:
@@ -202,19 +241,17 @@ class SourcePane(Vertical, can_focus=False):
         widget.update(content, layout=layout)
 
     def _set_status(self, snap: Snapshot, filter_text: str) -> None:
-        # One fixed-height line: its text changes without any layout work.
-        self._set(self.query_one(f"#status-{snap.source}", Static), status_text(snap, filter_text), layout=False)
+        # One fixed-height line: its text changes without any layout work (a collapsed pane's hint
+        # may wrap, and is laid out).
+        self._set(self.query_one(f"#status-{snap.source}", Static), status_text(snap, filter_text),
+                  layout=self.has_class("collapsed"))
 
     def show(self, snap: Snapshot) -> None:
         tables = self.tables_of(snap.source)
         main = tables[0] if tables else None
         self._set_status(snap, main.filter_text if main is not None else "")
-        hint = self.query_one(f"#hint-{snap.source}", Static)
         summary = self.query_one(f"#summary-{snap.source}", Static)
         unconfigured = snap.status is Status.UNCONFIGURED
-        if unconfigured:
-            self._set(hint, f"To configure: {snap.hint}")
-        hint.display = unconfigured
         for title in self.query(".section-title"):
             if title.id and title.id.startswith(f"title-{snap.source}-"):
                 title.display = not unconfigured

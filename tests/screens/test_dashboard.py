@@ -25,11 +25,14 @@ async def test_five_panes_with_status_and_unconfigured_hints(fixed_runtime):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         panes = app.dashboard.query(SourcePane)
-        assert [p.pane_id for p in panes] == ["vms", "slurm", "storage", "kubernetes", "mlflow"]
+        assert sorted(p.pane_id for p in panes) == sorted(["vms", "slurm", "storage", "kubernetes", "mlflow"])
+        # Unconfigured panes collapse to their one-line hint and give their space away.
+        assert sorted(p.pane_id for p in panes if p.has_class("collapsed")) == ["kubernetes", "slurm", "storage"]
+        assert app.dashboard.pane("slurm").region.height < app.dashboard.pane("mlflow").region.height
         assert app.dashboard.pane("vms").table("vms").row_count == 3
         assert app.dashboard.pane("vms").table("gpus").row_count == 2
-        hint = app.dashboard.query_one("#hint-slurm", Static)
-        assert hint.display and "set cockpit.slurm or SLURM_CONF" in str(hint.render())
+        hint = app.dashboard.query_one("#status-slurm", Static)
+        assert "not configured" in str(hint.render()) and "set cockpit.slurm or SLURM_CONF" in str(hint.render())
         assert app.dashboard.pane("slurm").tables() == []  # no tables for an unconfigured source
         status = str(app.dashboard.query_one("#status-vms", Static).render())
         assert "ok, 3 items" in status
