@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 
 from cockpit.actions import ActionError, ActionRefused, Danger, InvalidParams, NeedsConfirmation
 from screens.actor import actor_of
-from screens.messages import say
+from screens.messages import say as tell
 
 
 def missing_fields(model: Any, params: Mapping[str, Any]) -> list[str]:
@@ -55,10 +55,21 @@ def outcome_text(title: str, result: Any) -> str:
 
 async def perform(node: Any, name: str, params: Mapping[str, Any] | None = None, *, item: Any = None,
                   prefill: Mapping[str, Any] | None = None,
-                  progress: Callable[[str], None] | None = None) -> Any | None:
+                  progress: Callable[[str], None] | None = None,
+                  echo: Callable[[str, str], None] | None = None,
+                  confirmed_on_screen: bool = False) -> Any | None:
     """Run one action the way every screen does. Returns the ActionResult, or None when it did
-    not run (unknown, cancelled, refused)."""
+    not run (unknown, cancelled, refused).
+
+    echo(text, kind) also receives every message (a screen that shows outcomes in place);
+    confirmed_on_screen: the calling screen itself showed the exact confirmation text and the
+    user pressed its button (the GPU assignment and Kubernetes wizard reviews), so no modal."""
     from screens.modals import ConfirmScreen, ParamsForm
+
+    def say(where: Any, text: str, kind: str = "info") -> None:
+        tell(where, text, kind)
+        if echo is not None:
+            echo(text, kind)
 
     app = getattr(node, "app", node)
     runtime = getattr(node, "runtime", None) or app.runtime
@@ -99,7 +110,7 @@ async def perform(node: Any, name: str, params: Mapping[str, Any] | None = None,
             pass
         say(node, f"{name} refused: {refusal}", "error")
         return None
-    if prepared.action.danger is not Danger.READ:
+    if prepared.action.danger is not Danger.READ and not confirmed_on_screen:
         confirmed = await app.push_screen_wait(ConfirmScreen(name, prepared.action.danger.value, prepared.confirmation))
         if not confirmed:
             say(node, f"{name}: cancelled, nothing was done")
@@ -130,12 +141,14 @@ async def perform(node: Any, name: str, params: Mapping[str, Any] | None = None,
 
 
 def start(node: Any, name: str, params: Mapping[str, Any] | None = None, *, item: Any = None,
-          prefill: Mapping[str, Any] | None = None, done: Callable[[Any], None] | None = None) -> None:
+          prefill: Mapping[str, Any] | None = None, done: Callable[[Any], None] | None = None,
+          echo: Callable[[str, str], None] | None = None, confirmed_on_screen: bool = False) -> None:
     """Launch `perform` in a worker on the app; `done(result_or_None)` runs after it."""
     app = getattr(node, "app", node)
 
     async def run() -> None:
-        result = await perform(node, name, params, item=item, prefill=prefill)
+        result = await perform(node, name, params, item=item, prefill=prefill, echo=echo,
+                               confirmed_on_screen=confirmed_on_screen)
         if done is not None:
             done(result)
 

@@ -54,30 +54,8 @@ def chosen_metrics(runtime: Any) -> Sequence[str]:
 
 
 async def run_action(screen: Screen[Any], runtime: Any, name: str, params: dict[str, Any]) -> Any | None:
-    """Prepare, show the confirmation text, invoke (audited) as the TUI user; notify the outcome.
-    Must run inside a worker (it waits for the modal)."""
-    from cockpit.actions import ActionError, Danger
-    from screens.actor import actor_of
+    """Through the one interaction seam (screens/interaction.py): prepare, confirm, invoke as the
+    app's actor, outcome in the message area. Must run inside a worker (it waits for modals)."""
+    from screens.interaction import perform
 
-    dispatcher = runtime.dispatcher
-    try:
-        prepared = dispatcher.prepare(name, params)
-    except ActionError as exc:
-        screen.notify(str(exc), severity="error")
-        return None
-    action = prepared.action
-    if action.danger is not Danger.READ:
-        ok = await screen.app.push_screen_wait(ConfirmScreen(name, action.danger.value, prepared.confirmation))
-        if not ok:
-            screen.notify("cancelled")
-            return None
-    try:
-        result = await dispatcher.invoke(name, prepared.params, actor=actor_of(screen), confirmed=True)
-    except ActionError as exc:
-        screen.notify(str(exc), severity="error")
-        return None
-    if result.ok:
-        screen.notify(f"{action.title}: done", severity="information")
-    else:
-        screen.notify(f"{action.title} failed: {result.error}", severity="error", timeout=10)
-    return result
+    return await perform(screen, name, params)
