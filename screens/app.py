@@ -275,8 +275,7 @@ class CockpitApp(App[int]):
         prompt = self.dashboard.query_one("#prompt", Input)
         if prompt.has_class("visible"):
             self.dashboard.close_prompt()
-            if self._last_table:
-                self._last_table.focus()
+            self._focus_back()
             return
         table = self.dashboard.focused_table()
         if table and table.filter_text:
@@ -319,8 +318,8 @@ class CockpitApp(App[int]):
         pane = self.dashboard.current_pane()
         tables = [t for t in pane.tables() if t.display]
         target = tables[0] if tables else (pane if pane.can_focus else None)
-        if target is not None and not target.has_focus and not any(t.has_focus for t in tables):
-            self.call_after_refresh(target.focus)
+        if target is not None and not any(t.has_focus for t in tables):
+            target.focus()
 
     def _pane_ids(self) -> list[str]:
         return [pane_id for pane_id, _, _ in PANES]
@@ -485,9 +484,16 @@ class CockpitApp(App[int]):
                 self._apply_filter(table, text)
                 table.focus()
             return
+        self._focus_back()
         self.run_command(text)
-        if self._last_table is not None and self.screen is self.dashboard and self.dashboard.focused is None:
-            self._last_table.focus()
+
+    def _focus_back(self) -> None:
+        """After the prompt: back to the table it was opened from (or the current pane)."""
+        table = self._last_table
+        if table is not None and table.display and PANE_OF_SOURCE.get(table.source) == self.dashboard.current:
+            table.focus()
+        else:
+            self._refocus_current()
 
     def _apply_filter(self, table: SourceTable, text: str) -> None:
         error = table.set_filter(text)

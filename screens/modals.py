@@ -133,6 +133,7 @@ class ParamsForm(ModalScreen[dict | None]):
     the action's defaults apply)."""
 
     DEFAULT_CSS = MODAL_CSS + """
+    ParamsForm VerticalScroll { height: auto; max-height: 24; }
     ParamsForm .field-label { padding-top: 1; }
     ParamsForm Input { height: 3; }
     ParamsForm #form-error { color: $error; }

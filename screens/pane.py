@@ -183,6 +183,7 @@ class SourcePane(Vertical, can_focus=False):
     SourcePane { border: round $primary-darken-2; height: 1fr; }
     SourcePane:focus-within, SourcePane:focus { border: round $accent; }
     SourcePane.collapsed { height: auto; }
+    SourcePane SourceTable.stale { text-opacity: 55%; }
     SourcePane.collapsed .status { height: auto; text-wrap: wrap; }
     SourcePane .status { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     SourcePane .summary { height: auto; padding: 0 1; }
@@ -255,8 +256,11 @@ class SourcePane(Vertical, can_focus=False):
         for title in self.query(".section-title"):
             if title.id and title.id.startswith(f"title-{snap.source}-"):
                 title.display = not unconfigured
+        # Rows kept from before an outage are dimmed; the status line says since when.
+        stale = snap.status is Status.ERROR and bool(snap.stale)
         for table in tables:
             table.display = not unconfigured
+            table.set_class(stale, "stale")
             if not unconfigured:
                 table.apply(snap)
         module = render_module(snap.source)
