@@ -13,10 +13,12 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
+from cockpit.commands import COMMANDS
 from screens.messages import MessageArea
 from screens.pane import SourcePane, SourceTable
 
@@ -55,6 +57,10 @@ def grid_plan(collapsed: int, open_: int) -> tuple[list[str], bool]:
 
 
 class Dashboard(Screen[None]):
+    # Textual's Screen binds tab/shift+tab to widget focus, ahead of the app's bindings: the pane
+    # keys from the command registry are bound here too (same ids, so a keymap override applies).
+    BINDINGS = [Binding(c.key, f"app.{c.action}", show=False, id=c.id)
+                for c in COMMANDS if c.id in ("next_pane", "prev_pane")]
     DEFAULT_CSS = """
     Dashboard #grid { grid-size: 2; grid-columns: 1fr 1fr; height: 1fr; }
     Dashboard #pane-bar { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; background: $boost; display: none; }
