@@ -184,6 +184,9 @@ class SourcePane(Vertical, can_focus=False):
     SourcePane:focus-within, SourcePane:focus { border: round $accent; }
     SourcePane.collapsed { height: auto; }
     SourcePane SourceTable.stale { text-opacity: 55%; }
+    /* A section (SLURM nodes, training jobs) is as tall as its rows, up to 40%: the primary table
+       (the queue) gets the rest. */
+    SourcePane SourceTable.section { height: auto; max-height: 40%; }
     SourcePane.collapsed .status { height: auto; text-wrap: wrap; }
     SourcePane .status { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     SourcePane .summary { height: auto; padding: 0 1; }
@@ -216,7 +219,7 @@ class SourcePane(Vertical, can_focus=False):
                 else:
                     spec = table_spec(source, section)
                     yield Static(spec.title or section, classes="section-title", id=f"title-{source}-{section}")
-                    yield SourceTable(source, section, id=f"table-{source}-{section}")
+                    yield SourceTable(source, section, id=f"table-{source}-{section}", classes="section")
 
     def on_mount(self) -> None:
         for source in self.sources:

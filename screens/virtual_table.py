@@ -101,7 +101,9 @@ class VirtualTable(ScrollView, can_focus=True):
 
     # -- movement -------------------------------------------------------------------------------
     def _visible_rows(self) -> int:
-        return max(1, self.size.height - 1)
+        # Rows between the header and a horizontal scrollbar: `size` includes the scrollbar, so
+        # counting with it put the last row (and the cursor after End) under the bar.
+        return max(1, self.scrollable_content_region.height - 1)
 
     def watch_cursor_row(self, row: int) -> None:
         top = int(self.scroll_offset.y)
@@ -120,8 +122,8 @@ class VirtualTable(ScrollView, can_focus=True):
         left = int(self.scroll_offset.x)
         if start < left:
             self.scroll_to(x=start, animate=False)
-        elif end > left + self.size.width:
-            self.scroll_to(x=end - self.size.width, animate=False)
+        elif end > left + self.scrollable_content_region.width:
+            self.scroll_to(x=end - self.scrollable_content_region.width, animate=False)
         self.refresh()
 
     def move_cursor(self, row: int) -> None:

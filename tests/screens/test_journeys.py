@@ -165,3 +165,28 @@ async def test_every_source_unconfigured_keys_still_work(tmp_path, demo_loaded):
         await pilot.press("q")
         await settle(pilot)
     assert app.return_code == 0
+
+
+async def test_end_shows_the_last_row_above_a_horizontal_scrollbar():
+    """A table wider than its pane gets a horizontal scrollbar; End must still show the last row."""
+    from textual.app import App
+
+    table = SourceTable("slurm")
+
+    class Host(App):
+        def compose(self):
+            yield table
+
+    titles = ["JOBID", "NAME", "REASON"]
+    keys = [str(n) for n in range(1, 31)]
+    cells = {k: (k, f"job{k}", "x" * 60) for k in keys}
+    async with Host().run_test(size=(40, 12)) as pilot:
+        table.set_data(titles, [5, 10, 60], keys, cells)
+        table.focus()
+        await settle(pilot)
+        assert table.scrollbar_size_horizontal > 0  # the case at hand
+        await pilot.press("end")
+        await settle(pilot)
+        assert table.cursor_row == 29
+        shown = [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
+        assert any(line.lstrip().startswith("30 ") for line in shown), shown
