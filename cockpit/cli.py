@@ -184,12 +184,35 @@ def cmd_default(args: argparse.Namespace) -> int:
     return run_app(loaded, read_only=args.read_only)
 
 
+def add_global_options(parser: argparse.ArgumentParser, default: Any = None) -> None:
+    """The options every command takes, before or after the subcommand."""
+    def value(normal: Any) -> Any:
+        return normal if default is None else default
+
+    parser.add_argument("--config", default=value(None),
+                        help="config file (default: $COCKPIT_CONFIG, $XDG_CONFIG_HOME/cockpit/config.yaml, "
+                             "embedded demo; with no config file LIBVIRT_DEFAULT_URI, KUBECONFIG, "
+                             "MLFLOW_TRACKING_URI, SLURM_CONF / SLURMRESTD_URL replace the demo)")
+    parser.add_argument("--read-only", action="store_true", default=value(False),
+                        help="refuse every action above 'read' (refusals are audited)")
+    parser.add_argument("--timeout", type=float, default=value(30.0), help="one-shot fetch timeout per source, seconds")
+    parser.add_argument("-v", "--verbose", action="store_true", default=value(False))
+
+
+class SubcommandParser(argparse.ArgumentParser):
+    """A subcommand's parser also takes the global options (`cockpit inventory --config F`).
+    Their default is SUPPRESS, so one given before the subcommand is not reset; an option the
+    subcommand defines itself wins (conflict_handler='resolve')."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("conflict_handler", "resolve")
+        super().__init__(*args, **kwargs)
+        add_global_options(self, default=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cockpit", description="AI-HOW Cockpit: one screen for a GPU workstation's clusters.")
-    parser.add_argument("--config", help="config file (default: $COCKPIT_CONFIG, $XDG_CONFIG_HOME/cockpit/config.yaml, embedded default)")
-    parser.add_argument("--read-only", action="store_true", help="refuse every action above 'read' (refusals are audited)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="one-shot fetch timeout per source, seconds")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    add_global_options(parser)
     plan = parser.add_argument_group("headless plans")
     plan.add_argument("--run", metavar="PLAN", help="run a plan file headless and exit with its verdict")
     plan.add_argument("--dry-run", action="store_true", help="validate and show the plan's order; run nothing")
@@ -198,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="set a plan variable")
     parser.set_defaults(func=cmd_default)
 
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=SubcommandParser)
     snap = sub.add_parser("snapshot", help="print every source once (JSON contract or a table)")
     snap.add_argument("--format", choices=("json", "table"), default="json")
     snap.add_argument("--sources", help="comma-separated subset of: vms,gpus,slurm,storage,kubernetes,mlflow")

@@ -1,7 +1,8 @@
 """Configuration: the upstream `ai-how` cluster config as written today, plus a `cockpit:` section.
 
 Loading order: --config, then $COCKPIT_CONFIG, then $XDG_CONFIG_HOME/cockpit/config.yaml, then
-the embedded default (provisioning/samples/default.yaml). Strings may use `${VAR}` and
+the embedded default (provisioning/samples/default.yaml), whose demo libvirt host and MLflow
+store give way to LIBVIRT_DEFAULT_URI / MLFLOW_TRACKING_URI when those are set. Strings may use `${VAR}` and
 `${VAR:-default}`. Every error names the full path: `clusters -> hpc -> compute_nodes[1] ->
 memory_gb: Input should be greater than or equal to 1`.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
@@ -354,6 +356,9 @@ def builtin_variables() -> dict[str, str]:
         "COCKPIT_WORKLOADS": str(paths.WORKLOADS_DIR),
         "COCKPIT_DATA_DIR": str(paths.data_dir()),
         "COCKPIT_STATE_DIR": str(paths.state_dir()),
+        # The cockpit's own interpreter (its venv has the workloads' packages): what plans run
+        # jobs with unless they (or $COCKPIT_PYTHON, or --var python=...) say otherwise.
+        "COCKPIT_PYTHON": sys.executable,
     }
 
 
@@ -445,14 +450,36 @@ def lab_config_file() -> Path:
     return paths.config_dir() / "lab.yaml"
 
 
+# The ecosystem's own settings that replace a part of the embedded demo when no config file
+# is in use (an explicit config, $COCKPIT_CONFIG or the XDG file always wins).
+USER_ENV_OVER_DEMO = ("LIBVIRT_DEFAULT_URI", "MLFLOW_TRACKING_URI")
+# The ecosystem's settings that point the cockpit at a SLURM cluster: they win over a running lab.
+SLURM_ENV = ("SLURMRESTD_URL", "SLURM_CONF")
+
+
+def _user_environment_over_demo(loaded: LoadedConfig) -> None:
+    """Drop the demo's libvirt host / MLflow store where the user's environment names their own;
+    the sources then read LIBVIRT_DEFAULT_URI / MLFLOW_TRACKING_URI as they do for any config
+    that leaves those sections out."""
+    section = loaded.config.cockpit
+    if loaded.env.get("LIBVIRT_DEFAULT_URI") and not loaded.env.get("COCKPIT_LIBVIRT_URI"):
+        section.libvirt.hosts = []
+    if loaded.env.get("MLFLOW_TRACKING_URI"):
+        section.mlflow = None
+
+
 def load_config(explicit: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
     path = locate_config(explicit)
     loaded = parse_config(_read(path), str(path), env)
     loaded.path = path
+    if explicit is None and path == paths.DEFAULT_CONFIG:
+        _user_environment_over_demo(loaded)
     # A running local lab fills in SLURM when the chosen config leaves it unset (not when a
-    # config was named explicitly: then the user said exactly what they want).
+    # config was named explicitly: then the user said exactly what they want, nor when
+    # SLURMRESTD_URL / SLURM_CONF name a cluster: the user's environment wins over the lab).
     lab = lab_config_file()
-    if explicit is None and loaded.config.cockpit.slurm is None and lab.exists() and path != lab:
+    user_slurm = any(loaded.env.get(name) for name in SLURM_ENV)
+    if explicit is None and loaded.config.cockpit.slurm is None and not user_slurm and lab.exists() and path != lab:
         try:
             lab_loaded = parse_config(_read(lab), str(lab), env)
         except ConfigError as exc:

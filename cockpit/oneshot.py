@@ -1,4 +1,5 @@
-"""`cockpit snapshot`: fetch every source once and print the documented JSON contract."""
+"""`cockpit snapshot`: fetch every source once and print the documented JSON contract, each
+source with where its settings came from (`settings_from`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from typing import Any, Iterable
 
 from cockpit.config import LoadedConfig
+from cockpit.settings_origin import Origin, describe, settings_origin
 from cockpit.snapshot import SOURCE_NAMES, Snapshot
 
 
@@ -29,18 +31,28 @@ async def collect(loaded: LoadedConfig, sources: Iterable[str] = SOURCE_NAMES, t
     return out
 
 
-def snapshot_document(snapshots: dict[str, Snapshot]) -> dict[str, Any]:
-    return {name: snap.to_json() for name, snap in snapshots.items()}
+def origins(loaded: LoadedConfig, sources: Iterable[str]) -> dict[str, Origin | None]:
+    return {name: settings_origin(loaded, name) for name in sources}
 
 
-def dumps(snapshots: dict[str, Snapshot]) -> str:
-    return json.dumps(snapshot_document(snapshots), indent=2, sort_keys=False)
+def snapshot_document(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | None = None) -> dict[str, Any]:
+    document = {name: snap.to_json() for name, snap in snapshots.items()}
+    if origins is not None:
+        for name, source in document.items():
+            source["settings_from"] = origins.get(name)
+    return document
+
+
+def dumps(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | None = None) -> str:
+    return json.dumps(snapshot_document(snapshots, origins), indent=2, sort_keys=False)
 
 
 def run(loaded: LoadedConfig, fmt: str, sources: Iterable[str], timeout: float) -> tuple[str, dict[str, Snapshot]]:
+    sources = tuple(sources)
     snapshots = asyncio.run(collect(loaded, sources, timeout))
+    where = origins(loaded, sources)
     if fmt == "json":
-        return dumps(snapshots), snapshots
+        return dumps(snapshots, where), snapshots
     from screens.text_table import render_snapshots
 
-    return render_snapshots(snapshots), snapshots
+    return render_snapshots(snapshots, origins={n: describe(o) for n, o in where.items()}), snapshots

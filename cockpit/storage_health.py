@@ -4,7 +4,9 @@ Pure functions over what the BeeGFS backend collected, so the rules can be read 
 place. The rules, in words:
 - management, metadata and storage nodes must be reachable (unreachable: critical);
 - a target that is Offline or Bad is critical; Probably-offline, Needs-resync or resyncing degrade;
-- used space and used inodes per target against warn / critical thresholds;
+- the capacity pool the management put a target in: low degrades, emergency is critical (BeeGFS
+  7 beegfs-df, BeeGFS 8 target list); used space and used inodes per target against warn /
+  critical thresholds, on both versions;
 - every configured client must have the file system mounted, and BeeGFS services must be active;
 - a recent throughput probe below the target (1 GB/s by default) degrades;
 - problems the BeeGFS 8 `beegfs health check` reports are added as reasons too.
@@ -70,7 +72,7 @@ def target_reasons(targets: Iterable[StorageTarget], limits: Thresholds) -> list
     reasons = []
     for t in targets:
         subject = f"target {t.key()}"
-        where = f" on {t.node}" if t.node else ""
+        where = f" on {t.node}" if t.node else (f" on node {t.node_id}" if t.node_id is not None else "")
         if t.reachability == "Offline":
             reasons.append(Reason(severity="critical", subject=subject, message=f"target {t.id}{where} is offline"))
         elif t.reachability == "Probably-offline":
@@ -83,6 +85,12 @@ def target_reasons(targets: Iterable[StorageTarget], limits: Thresholds) -> list
             reasons.append(Reason(severity="warning", subject=subject, message=f"target {t.id}{where} needs a resync"))
         elif t.consistency == "resyncing":
             reasons.append(Reason(severity="warning", subject=subject, message=f"target {t.id}{where} is resyncing"))
+        if t.capacity_pool == "emergency":
+            reasons.append(Reason(severity="critical", subject=subject,
+                                  message=f"target {t.id}{where} is in the emergency capacity pool"))
+        elif t.capacity_pool == "low":
+            reasons.append(Reason(severity="warning", subject=subject,
+                                  message=f"target {t.id}{where} is in the low capacity pool"))
         level = _level(t.used_percent, limits.capacity_warn, limits.capacity_critical)
         if level:
             limit = limits.capacity_critical if level == "critical" else limits.capacity_warn

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, Mapping
 
 from rich.console import Console
 from rich.table import Table
@@ -22,11 +22,15 @@ def _table(columns: list[Column], items: list[Any]) -> Table:
     return table
 
 
-def render_snapshots(snapshots: dict[str, Snapshot], width: int = 140) -> str:
+def render_snapshots(snapshots: dict[str, Snapshot], width: int = 140,
+                     origins: Mapping[str, str] | None = None) -> str:
+    """`origins`: where each source's settings came from (in words), printed under its heading."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False)
     for name, snap in snapshots.items():
         console.print(f"== {name}: {status_line(snap)}")
+        if origins is not None:
+            console.print(f"   settings from: {origins.get(name, 'not configured')}", markup=False, highlight=False)
         if snap.status is Status.UNCONFIGURED:
             console.print()
             continue

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar
 
 from backends.beegfs import parsers
-from backends.beegfs.models import ClientMount, ServiceState, StorageNode, StorageTarget
+from backends.beegfs.models import ClientMount, Note, ServiceState, StorageNode, StorageTarget
 from backends.ssh.pool import CommandResult, SshError, SshPool, SshTarget
 
 if TYPE_CHECKING:
     from cockpit.config import BeegfsSettings
 
 Tool = Literal["beegfs", "beegfs-ctl"]
+T = TypeVar("T")
 
 SERVER_UNITS = ("beegfs-mgmtd.service", "beegfs-meta.service", "beegfs-storage.service")
 CLIENT_UNITS = ("beegfs-client.service", "beegfs-helperd.service")
@@ -66,6 +67,9 @@ class Observation:
     tool_health: list[parsers.HealthLine] = field(default_factory=list)
     # Parts that failed without failing the whole collection (shown as reasons).
     problems: list[str] = field(default_factory=list)
+    # Optional commands that failed or printed something unexpected: that part of the pane is
+    # empty and says why; the verdict does not change.
+    notes: list[Note] = field(default_factory=list)
 
 
 def node_item(rec: parsers.NodeRecord, address: str | None = None) -> StorageNode:
@@ -134,49 +138,69 @@ class BeegfsReader:
         await gather_all(server_part, self._collect_server_services(obs),
                          *(self._collect_client(obs, h) for h in self.settings.client_hosts))
         obs.nodes.sort(key=lambda n: (["management", "meta", "storage", "client"].index(n.type), n.num_id or 0, n.name))
+        obs.notes.sort(key=lambda n: n.part)  # optional commands finish in any order
         return obs
 
-    # -- BeeGFS 7 ---------------------------------------------------------------------------
-    async def _optional(self, obs: Observation, command: str) -> str | None:
+    # -- optional parts -------------------------------------------------------------------------
+    async def _optional(self, obs: Observation, part: str, command: str, parse: Callable[[str], T]) -> T | None:
+        """Run and parse a command the pane can do without: a failure, an SSH error or output the
+        parser does not understand becomes a note on that part instead of an error for the source."""
         try:
-            return await self.checked(command)
-        except (CommandFailed, SshError) as exc:
-            obs.problems.append(str(exc))
+            return parse(await self.checked(command))
+        except (CommandFailed, SshError, parsers.ParseError) as exc:
+            obs.notes.append(Note(part=part, message=str(exc)))
             return None
 
+    # -- BeeGFS 7 ---------------------------------------------------------------------------
     async def _collect_v7(self, obs: Observation) -> None:
-        listnodes = {t: f"beegfs-ctl --listnodes --nodetype={t} --reachable" for t in ("meta", "storage", "client")}
-        listtargets = {t: f"beegfs-ctl --listtargets --nodetype={t} --state --longnodes" for t in ("meta", "storage")}
-        required = [self.checked(c) for c in (*listnodes.values(), *listtargets.values())]
-        optional = [self._optional(obs, "beegfs-df"), self._optional(obs, "beegfs-check-servers")]
-        outputs = await gather_all(*required, *optional)
-        meta_nodes, storage_nodes, client_nodes, meta_t, storage_t, df, check = outputs
-        servers = parsers.parse_check_servers(check) if check is not None else []
-        address = {(s.type, s.num_id): s.address for s in servers}
-        records = (parsers.parse_ctl_listnodes(meta_nodes, "meta") + parsers.parse_ctl_listnodes(storage_nodes, "storage")
-                   + parsers.parse_ctl_listnodes(client_nodes, "client"))
-        obs.nodes.extend(node_item(s) for s in servers if s.type == "management")
-        obs.nodes.extend(node_item(r, address.get((r.type, r.num_id))) for r in records)
+        node_types = ("management", "meta", "storage", "client")
+        listnodes = [f"beegfs-ctl --listnodes --nodetype={t} --reachable" for t in node_types]
+        listtargets = [f"beegfs-ctl --listtargets --nodetype={t} --state --longnodes" for t in ("meta", "storage")]
+        required = [self.checked(c) for c in (*listnodes, *listtargets)]
+        optional = [self._optional(obs, "capacity (beegfs-df)", "beegfs-df", parsers.parse_beegfs_df),
+                    self._optional(obs, "server addresses (beegfs-check-servers)", "beegfs-check-servers",
+                                   parsers.parse_check_servers)]
+        *node_lists, meta_t, storage_t, spaces, servers = await gather_all(*required, *optional)
+        address = {(s.type, s.num_id): s.address for s in servers or []}
+        for kind, text in zip(node_types, node_lists, strict=True):
+            obs.nodes.extend(node_item(r, address.get((r.type, r.num_id))) for r in parsers.parse_ctl_listnodes(text, kind))
         states = parsers.parse_ctl_listtargets(meta_t, "meta") + parsers.parse_ctl_listtargets(storage_t, "storage")
-        spaces = parsers.parse_beegfs_df(df) if df is not None else []
-        obs.targets = merge_targets(states, spaces)
+        obs.targets = merge_targets(states, spaces or [])
 
     # -- BeeGFS 8 ---------------------------------------------------------------------------
+    async def _listing(self, command: str) -> str:
+        """`beegfs --output json ... <command>`; a release without the --output flag (8.0's
+        cmdfmt.TableWrapper) is asked again for its table, which the parsers read as well."""
+        try:
+            return await self.checked(f"beegfs --output json {command}")
+        except CommandFailed as exc:
+            if "unknown flag" not in str(exc):
+                raise
+        return await self.checked(f"beegfs {command}")
+
     async def _collect_v8(self, obs: Observation) -> None:
         nodes_out, targets_out = await gather_all(
-            self.checked("beegfs --output json node list --reachability-check"),
-            self.checked("beegfs --output json --raw target list --state --capacity"),
+            self._listing("node list --reachability-check"),
+            self._listing("--raw target list --state --capacity"),
         )
         obs.nodes.extend(node_item(r) for r in parsers.parse_v8_node_list(nodes_out))
         states, spaces = parsers.parse_v8_target_list(targets_out)
         obs.targets = merge_targets(states, spaces)
         # The health check exits non-zero when a check fails: that is an answer, not an error.
+        part, command = "BeeGFS's own health check (beegfs health check)", "beegfs --disable-emojis health check"
         try:
-            health = await self.run(self.mgmt, "beegfs --disable-emojis health check")
-        except SshError as exc:
-            obs.problems.append(f"beegfs health check: {exc}")
-        else:
+            health = await self.run(self.mgmt, command)
             obs.tool_health = parsers.parse_v8_health(health.stdout)
+        except SshError as exc:
+            obs.notes.append(Note(part=part, message=f"`{command}`: {exc}"))
+            return
+        except parsers.ParseError as exc:
+            obs.notes.append(Note(part=part, message=str(exc)))
+            return
+        if not obs.tool_health:
+            detail = (health.stderr.strip() or health.stdout.strip() or "no output").splitlines()[-1]
+            obs.notes.append(Note(part=part, message=f"`{command}` on {self.settings.management_host} exited "
+                                                     f"{health.exit_status} without check results: {detail[:200]}"))
 
     # -- services and client mounts ----------------------------------------------------------
     async def _collect_server_services(self, obs: Observation) -> None:

@@ -87,6 +87,16 @@ class ServiceState(Item):
         return f"{self.host}:{self.unit}"
 
 
+class Note(BaseModel):
+    """A part of the pane that could not be filled this time (an optional command failed or printed
+    something unexpected). Notes do not change the verdict: they say what is missing and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    part: str  # what is missing: "capacity (beegfs-df)", "server addresses (beegfs-check-servers)", ...
+    message: str
+
+
 class Reason(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,7 +1,7 @@
 """The `storage` source: BeeGFS targets (items), nodes, client mounts, services, one verdict.
 
 Snapshot JSON (`cockpit snapshot --format json`, key `storage`): `items` are the targets; the
-sections are `nodes`, `mounts`, `services`, `verdict`, `last_probe` and `tool`.
+sections are `nodes`, `mounts`, `services`, `verdict`, `notes`, `last_probe` and `tool`.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class BeegfsSource:
             mounts=obs.mounts,
             services=obs.services,
             verdict=verdict,
+            notes=obs.notes,
             last_probe=last,
             tool=obs.tool,
         )

@@ -16,6 +16,8 @@ import shlex
 import struct
 from typing import Any, AsyncIterator
 
+TAIL_BYTES = 16384  # a tail reads at most this much of the file's end
+
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_CREATE, IN_MOVED_TO = 0x2, 0x4, 0x8, 0x100, 0x80
 IN_NONBLOCK, IN_CLOEXEC = 0o4000, 0o2000000
 
@@ -104,3 +106,24 @@ async def follow_remote(pool: Any, target: Any, path: str) -> AsyncIterator[str]
         process.terminate()
         with contextlib.suppress(Exception):
             process.close()
+
+
+def _last_lines(data: bytes, lines: int) -> str:
+    text = data.decode(errors="replace")
+    return "\n".join(text.rstrip("\n").split("\n")[-lines:])
+
+
+def read_tail(path: str, lines: int = 20) -> str:
+    """The last `lines` lines of a local file (blocking: run it in a thread). Raises OSError."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - TAIL_BYTES))
+        return _last_lines(fh.read(), lines)
+
+
+async def read_tail_remote(pool: Any, target: Any, path: str, lines: int = 20) -> str:
+    """The last `lines` lines of a file on the SSH host. Raises OSError when it cannot be read."""
+    result = await pool.run(target, f"tail -c {TAIL_BYTES} {shlex.quote(path)}", timeout=20.0)
+    if result.exit_status != 0:
+        raise OSError(f"{path}: {result.stderr.strip() or f'tail exited {result.exit_status}'}")
+    return _last_lines(result.stdout.encode(), lines)

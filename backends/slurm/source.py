@@ -117,6 +117,16 @@ class SlurmSource:
             return follow_remote(pool, target, path)
         return follow_file(path, poll_s=poll_s, use_inotify=use_inotify)
 
+    async def read_log_tail(self, path: str, lines: int = 20) -> str:
+        """The last lines of a job's output file, read once (over SSH when Slurm is reached so).
+        Raises OSError when the file cannot be read."""
+        from backends.slurm.logtail import read_tail, read_tail_remote
+
+        if self.tail_via is not None:
+            pool, target = self.tail_via
+            return await read_tail_remote(pool, target, path, lines)
+        return await asyncio.to_thread(read_tail, path, lines)
+
     async def close(self) -> None:
         for t in {id(self.transport): self.transport, id(self.control_transport): self.control_transport}.values():
             if t is not None:

@@ -102,7 +102,9 @@ async def start_vm(ctx: ActionContext, p: VmRef) -> dict[str, Any]:
         dom.create()
         return "started"
 
-    return {"vm": name, "host": host.name, "result": await host.call(start)}
+    result = await host.call(start)
+    # changed: false tells a plan's cleanup that this run did not start the VM (so it leaves it on).
+    return {"vm": name, "host": host.name, "result": result, "changed": result == "started"}
 
 
 async def shutdown_vm(ctx: ActionContext, p: VmShutdown) -> dict[str, Any]:

@@ -32,7 +32,13 @@ class ConditionError(Exception):
 
 
 class ConditionFailedNow(Exception):
-    """A `fail_if` matched: the awaited state can no longer come (the job FAILED)."""
+    """A `fail_if` matched: the awaited state can no longer come (the job FAILED). `source` and
+    `item` name what failed, so the runner can add what explains it (a job's output)."""
+
+    def __init__(self, message: str, source: str | None = None, item: Any = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.item = item
 
 
 @dataclass
@@ -220,7 +226,7 @@ def check_snapshot(check: SnapshotCheck, snapshot: Snapshot) -> Outcome:
             value = dig(item, fail_field)
             if value is not MISSING and compare(check.fail_if, value):
                 raise ConditionFailedNow(f"{_where_text(check)}: {fail_field} is {value!r}, "
-                                         f"so it will not become {describe(check)}")
+                                         f"so it will not become {describe(check)}", check.source, item)
     if check.field is None:
         passing = matched
     else:

@@ -59,6 +59,11 @@ def default_report_dir(plan_name: str, run_id: str) -> Path:
     return paths.state_dir() / "plans" / f"{safe}-{run_id}"
 
 
+def _result_text(rec: dict[str, Any]) -> str:
+    result = (rec.get("outputs") or {}).get("result")
+    return str(result) if result is not None else "its action reported changed: false"
+
+
 def plan_actor() -> Actor:
     base = local_actor("plan")
     return Actor(name=base.name, via="plan", role=base.role)
@@ -333,6 +338,8 @@ class PlanRunner:
                     return f"nothing to clean up: {dep} never ran"
                 if step.cleanup == "passed" and rec["status"] == "failed":
                     return f"cleanup only after success: {dep} failed, so this run may not own what it names"
+                if rec["status"] == "passed" and (rec.get("outputs") or {}).get("changed") is False:
+                    return f"nothing to clean up: {dep} changed nothing ({_result_text(rec)})"
                 continue
             if step.cleanup:
                 continue  # cleanup after cleanup: ordering only
@@ -533,10 +540,23 @@ class PlanRunner:
         except conditions.ConditionError as exc:
             raise StepError(str(exc), retryable=False) from None
         except conditions.ConditionFailedNow as exc:
-            raise StepError(str(exc), retryable=False) from None
+            raise StepError(await self._explain(exc), retryable=False) from None
         if not outcome.ok:
             raise StepError(f"timed out after {timeout:g} s: {outcome.detail}")
         return outcome.outputs, outcome.detail
+
+    async def _explain(self, exc: conditions.ConditionFailedNow) -> str:
+        """Why the awaited state will not come; for a SLURM job, its exit code and the end of its
+        output file (where the reason is: a traceback, a missing module)."""
+        message = str(exc)
+        job = exc.item
+        if exc.source == "slurm" and isinstance(job, dict) and job.get("job_id") is not None:
+            from cockpit.slurm_logs import output_tail
+
+            if job.get("exit_code"):
+                message += f" (exit code {job['exit_code']})"
+            message += "; " + await output_tail(self.runtime, job)
+        return message
 
     async def _assert(self, step: Step) -> tuple[dict[str, Any], str]:
         failures = []
@@ -549,7 +569,7 @@ class PlanRunner:
             except conditions.ConditionError as exc:
                 raise StepError(str(exc), retryable=False) from None
             except conditions.ConditionFailedNow as exc:
-                failures.append(str(exc))
+                failures.append(await self._explain(exc))
                 continue
             if not outcome.ok:
                 failures.append(outcome.detail)

@@ -293,9 +293,10 @@ class Step(Strict):
     needs: list[str] = Field(default_factory=list, description="steps that must pass first")
     cleanup: bool | Literal["passed"] = Field(
         default=False,
-        description="runs after the others, whatever happened; 'passed': only after the steps it needs "
-                    "passed (undo only what this run surely made, e.g. never delete a same-named object "
-                    "that a failed create found already there)")
+        description="runs after the others, whatever happened (skipped when a step it needs never ran or "
+                    "its action reported changed: false, e.g. vm.start on a running VM); 'passed': only after "
+                    "the steps it needs passed (undo only what this run surely made, e.g. never delete a "
+                    "same-named object that a failed create found already there)")
     timeout: float | None = duration_field(None, "limit per attempt (default: the plan's defaults.timeout)")
     retry: Retry | None = None
     when: bool = Field(default=True, description="false skips the step (and what needs it); usually a variable: when: ${with_slurm}")

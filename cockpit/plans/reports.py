@@ -82,6 +82,8 @@ def markdown(state: RunState, plan: "Plan") -> str:
         detail = rec.get("error") or rec.get("reason") or rec.get("detail") or ""
         if not detail and rec.get("outputs"):
             detail = _short(redact(rec["outputs"]), 120)
+        if "\n" in detail and rec["status"] == "failed":  # a job's output tail: under "What failed"
+            detail = detail.split("\n", 1)[0] + " (see below)"
         detail = detail.replace("|", "\\|").replace("\n", " ")
         name = step.id + (" (cleanup)" if step.cleanup else "")
         duration = f"{rec['duration_s']:.2f}" if rec.get("duration_s") is not None else "-"
@@ -90,7 +92,11 @@ def markdown(state: RunState, plan: "Plan") -> str:
     if failed:
         lines += ["", "## What failed"]
         for step in failed:
-            lines.append(f"- **{step.id}** ({step.title}): {state.steps[step.id].get('error')}")
+            first, _, rest = str(state.steps[step.id].get("error")).partition("\n")
+            lines.append(f"- **{step.id}** ({step.title}): {first}")
+            if rest:  # e.g. the end of a failed job's output, verbatim
+                fence = "~~~~"
+                lines += ["", f"  {fence}text", *(f"  {line}" for line in rest.splitlines()), f"  {fence}"]
     lines += ["", f"Reports: `{EVENTS_FILE}` (event stream), `{JUNIT_FILE}`, `{STATE_FILE}` (resume with "
               f"`cockpit --run {state.plan_source} --resume {STATE_FILE}`)."]
     return "\n".join(lines) + "\n"

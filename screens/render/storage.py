@@ -13,7 +13,8 @@ from screens.render import Column, attr, bar, fmt
 
 STATUS_STYLE = {"ok": "bold green", "degraded": "bold yellow", "critical": "bold red"}
 STATE_STYLE = {"Online": "green", "Good": "green", "Probably-offline": "yellow", "Needs-resync": "yellow",
-               "resyncing": "yellow", "Offline": "red", "Bad": "red"}
+               "resyncing": "yellow", "Offline": "red", "Bad": "red",
+               "normal": "", "low": "yellow", "emergency": "bold red"}  # capacity pools
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -116,6 +117,25 @@ def reasons_table(verdict: Any) -> Table | None:
     return table
 
 
+def notes_table(notes: Any) -> Table | None:
+    """Parts of the pane an optional BeeGFS command could not fill this time, and why."""
+    if not notes:
+        return None
+    table = Table(title="Not shown", title_justify="left", show_edge=False, box=None, pad_edge=False)
+    table.add_column("PART")
+    table.add_column("WHY")
+    for n in notes:
+        table.add_row(Text(_get(n, "part", ""), style="yellow"), _get(n, "message", ""))
+    return table
+
+
+def notes_line(notes: Any) -> Text:
+    if not notes:
+        return Text("")
+    parts = ", ".join(_get(n, "part", "") for n in notes)
+    return Text(f"  not shown: {parts}", style="yellow")
+
+
 def _yes_no(value: bool | None) -> Text:
     if value is None:
         return Text("?", style="dim")
@@ -139,6 +159,7 @@ def targets_table(targets: Any) -> Table:
         cells = [col.cell(t) for col in COLUMNS]
         cells[2] = Text(cells[2], style=STATE_STYLE.get(cells[2], ""))
         cells[3] = Text(cells[3], style=STATE_STYLE.get(cells[3], ""))
+        cells[8] = Text(cells[8], style=STATE_STYLE.get(cells[8], ""))
         table.add_row(*cells)
     return table
 
@@ -168,6 +189,9 @@ def overview(snapshot: Any) -> RenderableType:
     reasons = reasons_table(verdict)
     if reasons is not None:
         parts.append(reasons)
+    notes = notes_table(sections.get("notes"))
+    if notes is not None:
+        parts.append(notes)
     parts.append(probe_line(sections.get("last_probe")))
     parts.append(nodes_table(sections.get("nodes")))
     parts.append(targets_table(list(snapshot.items.values())))
@@ -196,4 +220,5 @@ def summary(snapshot: Any) -> RenderableType | None:
     verdict = snapshot.sections.get("verdict")
     if verdict is None:
         return None
-    return verdict_line(verdict) + Text("  ") + probe_line(snapshot.sections.get("last_probe"))
+    return (verdict_line(verdict) + Text("  ") + probe_line(snapshot.sections.get("last_probe"))
+            + notes_line(snapshot.sections.get("notes")))

@@ -66,3 +66,47 @@ def test_action_run_needs_yes_then_runs_and_read_only_refuses(tmp_path):
     audit = Path(os.environ["XDG_STATE_HOME"]) / "cockpit" / "audit.jsonl"
     events = [json.loads(line)["event"] for line in audit.read_text().splitlines()]
     assert events == ["action.start", "action.end", "action.refused"]
+
+
+def test_global_options_parse_before_or_after_the_subcommand():
+    from cockpit.cli import build_parser
+
+    parser = build_parser()
+    after = parser.parse_args(["snapshot", "--config", "F", "--read-only", "--timeout", "5"])
+    assert (after.config, after.read_only, after.timeout) == ("F", True, 5.0)
+    before = parser.parse_args(["--config", "F", "--read-only", "snapshot"])
+    assert (before.config, before.read_only, before.timeout) == ("F", True, 30.0)
+    plain = parser.parse_args(["config", "path"])
+    assert (plain.config, plain.read_only, plain.verbose) == (None, False, False)
+    nested = parser.parse_args(["plan", "validate", "p.yaml", "--config", "G"])
+    assert nested.config == "G" and nested.file == "p.yaml"
+
+
+# libvirt's test driver reads a host description like this one (https://libvirt.org/drvtest.html).
+USERS_HOST = """<node>
+  <domain type='test'>
+    <name>users-own-vm</name>
+    <memory unit='MiB'>1024</memory>
+    <vcpu>1</vcpu>
+    <os><type>hvm</type></os>
+  </domain>
+</node>
+"""
+
+
+def test_libvirt_default_uri_replaces_the_demo_and_a_config_still_wins(tmp_path):
+    host = tmp_path / "host.xml"
+    host.write_text(USERS_HOST)
+    env = {"LIBVIRT_DEFAULT_URI": f"test://{host}"}
+    run = cockpit("snapshot", "--sources", "vms,slurm", env=env)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert [v["name"] for v in doc["vms"]["items"]] == ["users-own-vm"]
+    assert doc["vms"]["settings_from"] == {"kind": "env", "where": "LIBVIRT_DEFAULT_URI"}
+    assert doc["slurm"]["settings_from"] is None
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("cockpit: {libvirt: {hosts: [{name: ws, uri: 'test:///default'}]}}\n")
+    table = cockpit("snapshot", "--format", "table", "--sources", "vms", "--config", str(mine), "--read-only", env=env)
+    assert table.returncode == 0, table.stderr
+    assert f"settings from: config file {mine}" in table.stdout
+    assert "users-own-vm" not in table.stdout and "\ntest  " in table.stdout

@@ -96,9 +96,30 @@ def test_expand_defaults_nested_and_escape():
     assert warnings == ["here: ${NOPE} is not set (expanded to '')"]
 
 
-def test_env_variables_fill_the_embedded_default(monkeypatch, tmp_path):
+def test_env_variables_replace_the_embedded_demo(monkeypatch, tmp_path):
+    from backends.libvirt.source import configured_hosts
+    from backends.mlflow.source import resolve_settings
+
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"file://{tmp_path}/mlruns")
-    assert load_config().config.cockpit.mlflow.tracking_uri == f"file://{tmp_path}/mlruns"
+    monkeypatch.setenv("LIBVIRT_DEFAULT_URI", "test:///default")
+    loaded = load_config()
+    assert loaded.config.cockpit.mlflow is None and loaded.config.cockpit.libvirt.hosts == []
+    assert resolve_settings(loaded).tracking_uri == f"file://{tmp_path}/mlruns"
+    assert configured_hosts(loaded) == {"default": "test:///default"}
+
+
+def test_an_explicit_config_wins_over_the_environment(monkeypatch, tmp_path):
+    from backends.libvirt.source import configured_hosts
+
+    monkeypatch.setenv("LIBVIRT_DEFAULT_URI", "test:///default")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("cockpit: {libvirt: {hosts: [{name: ws, uri: 'qemu:///system'}]}}\n")
+    assert configured_hosts(load_config(mine)) == {"ws": "qemu:///system"}
+    monkeypatch.setenv("COCKPIT_CONFIG", str(mine))
+    assert configured_hosts(load_config()) == {"ws": "qemu:///system"}
+    # The embedded demo itself, named explicitly, is an explicit config too.
+    demo = load_config(REPO / "provisioning" / "samples" / "default.yaml")
+    assert list(configured_hosts(demo)) == ["workstation"]
 
 
 def test_config_file_search_order(monkeypatch, tmp_path):

@@ -36,3 +36,10 @@ def test_a_broken_lab_file_is_a_warning_not_a_failure():
     loaded = load_config()
     assert loaded.config.cockpit.slurm is None
     assert any("ignored, invalid" in w and "transport" in w for w in loaded.warnings)
+
+
+def test_slurm_environment_wins_over_a_running_lab(monkeypatch):
+    write_lab()
+    monkeypatch.setenv("SLURM_CONF", "/etc/slurm/mine.conf")
+    loaded = load_config()
+    assert loaded.config.cockpit.slurm is None and loaded.lab_path is None

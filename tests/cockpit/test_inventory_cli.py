@@ -54,3 +54,10 @@ def test_unwritable_target_exits_1(capsys, tmp_path):
     blocker.write_text("x")
     rc = cli.main(["--config", str(FIXTURES / "hpc_gpu_list.yaml"), "inventory", "--no-live", "-o", str(blocker / "inv.yml")])
     assert rc == 1 and "cannot write" in capsys.readouterr().err
+
+
+def test_global_options_after_the_subcommand(capsys):
+    rc = cli.main(["inventory", "--no-live", "--config", str(FIXTURES / "hpc_gpu_list.yaml")])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert "hpc-controller" in yaml.safe_load(out.out)["all"]["children"]["hpc"]["children"]["hpc_controllers"]["hosts"]

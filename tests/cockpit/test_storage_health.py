@@ -83,3 +83,24 @@ def test_recent_slow_probe_degrades_old_one_does_not():
     assert h.verdict(nodes=NODES, targets=[target()], last_probe=fast, now=now).status == "ok"
     failed = {**slow, "write_mb_s": None}
     assert h.verdict(nodes=NODES, targets=[target()], last_probe=failed, now=now).status == "ok"
+
+
+def test_capacity_pools_drive_the_verdict_and_name_target_and_node():
+    low = h.verdict(nodes=NODES, targets=[target(capacity_pool="low")])
+    assert low.status == "degraded"
+    assert [r.message for r in low.reasons] == ["target 101 on stor01 is in the low capacity pool"]
+    emergency = h.verdict(nodes=NODES, targets=[target(), target(102, capacity_pool="emergency")])
+    assert emergency.status == "critical"
+    assert emergency.reasons[0].subject == "target storage:102"
+    assert emergency.summary.startswith("critical: target 102 on stor01 is in the emergency capacity pool")
+    # only a node id known (beegfs-ctl without --longnodes): the id names the node
+    by_id = h.verdict(nodes=NODES, targets=[target(node=None, node_id=2, capacity_pool="low")])
+    assert by_id.reasons[0].message == "target 101 on node 2 is in the low capacity pool"
+    assert h.verdict(nodes=NODES, targets=[target(capacity_pool="normal")]).status == "ok"
+    assert h.verdict(nodes=NODES, targets=[target(capacity_pool=None)]).status == "ok"  # pool not printed
+
+
+def test_bad_consistency_beats_a_low_pool_and_reasons_list_critical_first():
+    v = h.verdict(nodes=NODES, targets=[target(capacity_pool="low"), target(102, consistency="Bad")])
+    assert v.status == "critical"
+    assert [r.severity for r in v.reasons] == ["critical", "warning"]

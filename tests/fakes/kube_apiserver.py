@@ -3,7 +3,7 @@
 No kube-apiserver can be installed on the machines this project is tested on, so this fake stands
 in for one. It is pinned by contract tests (tests/backends/kube/test_fake_contract.py) to the
 behaviour recorded from a real apiextensions-apiserver in
-../shared/fixtures/k8s-apiextensions-recorded/:
+tests/fixtures/kube-apiserver/:
 
 - one global resourceVersion shared by every resource; lists carry the current one;
 - watch streams of ADDED / MODIFIED / DELETED (a DELETED object carries the deletion's

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from rich.console import Console
 from textual.app import App
 
-from backends.beegfs.models import ClientMount, Reason, ServiceState, StorageNode, StorageTarget, Verdict
+from backends.beegfs.models import ClientMount, Note, Reason, ServiceState, StorageNode, StorageTarget, Verdict
 from cockpit.snapshot import FetchResult, Snapshot, Status
 from screens.render import storage as render
 from screens.storage_detail import StorageScreen
@@ -58,6 +58,16 @@ def test_overview_shows_verdict_reasons_nodes_mounts_probe():
     assert "via beegfs-ctl" in out
     failed = text_of(render.probe_line({"finished_at": "x", "nodes": [], "write_mb_s": None, "errors": ["n1: boom"]}))
     assert "failed: n1: boom" in failed
+    assert "Not shown" not in out
+
+
+def test_notes_mark_the_parts_an_optional_command_could_not_fill():
+    note = Note(part="capacity (beegfs-df)", message="`beegfs-df` on mgmt exited 1: management unreachable")
+    snap = snapshot(notes=[note])
+    out = text_of(render.overview(snap))
+    assert "Not shown" in out and "capacity (beegfs-df)" in out and "management unreachable" in out
+    assert "not shown: capacity (beegfs-df)" in text_of(render.summary(snap))
+    assert "not shown" not in text_of(render.summary(snapshot(notes=[])))
 
 
 class _Collector:

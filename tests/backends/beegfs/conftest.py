@@ -4,8 +4,8 @@ One sshd per test session (own config, key-only, its own port near 22322) listen
 loopback addresses; each address is one "host". Its ForceCommand (stubs/session.sh) puts that
 host's stub commands first on the PATH (beegfs-ctl & co. for BeeGFS 7, `beegfs` for BeeGFS 8,
 systemctl) and, for client nodes, gives the session a /proc/mounts with the node's mounts table
-(private mount namespace). The stubs print fixtures written in the tools' real formats; every
-fixture file's `#@` header says where its format comes from.
+(private mount namespace). The stubs print the fixtures under tests/fixtures/beegfs/, written in
+the tools' real formats; every fixture file's `#@` header says where its format comes from.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import pytest
 
 HERE = Path(__file__).resolve().parent
-FIXTURES = HERE / "fixtures"
+FIXTURES = HERE.parents[1] / "fixtures" / "beegfs"
 STUBS = HERE / "stubs"
 SSHD = "/usr/sbin/sshd"
 BASE_PORT = 22322
@@ -49,6 +49,11 @@ HOSTS = {
     "v8-good": FakeHost("127.0.1.6", V8_TOOLS, ("v8/good",)),
     "v8-degraded": FakeHost("127.0.1.7", V8_TOOLS, ("v8/good", "v8/degraded")),
     "no-tools": FakeHost("127.0.1.8", ("systemctl",), ("v7/good",)),
+    "v7-low-pool": FakeHost("127.0.1.9", V7_TOOLS, ("v7/good", "v7/low_pool")),
+    "v7-check-variants": FakeHost("127.0.1.10", V7_TOOLS, ("v7/good", "v7/check_servers_variants")),
+    "v7-optional-broken": FakeHost("127.0.1.11", V7_TOOLS, ("v7/good", "v7/check_servers_unexpected")),
+    "v8-low-capacity": FakeHost("127.0.1.12", V8_TOOLS, ("v8/good", "v8/low_capacity")),
+    "v8-table-only": FakeHost("127.0.1.13", V8_TOOLS, ("v8/good", "v8/table_only")),
     "client-mounted": FakeHost("127.0.1.20", ("systemctl",), ("clients/mounted",), "clients/mounted/proc_mounts.txt"),
     "client-unmounted": FakeHost("127.0.1.21", ("systemctl",), ("clients/unmounted",), "clients/unmounted/proc_mounts.txt"),
     "probe-node": FakeHost("127.0.1.30"),

@@ -81,10 +81,51 @@ async def test_full_target_is_critical(beegfs_lab):
     assert t.used_percent == pytest.approx(99.5, abs=0.1) and t.capacity_pool == "emergency"
     assert result.sections["verdict"].status == "critical"
     assert "target 102 on stor01 space 99.5% used (limit 95%)" in messages(result)
-    # a lower threshold setting moves the others into warnings, and the reasons say so
+    assert "target 102 on stor01 is in the emergency capacity pool" in messages(result)
+    # a lower threshold setting moves the others into warnings, and the reasons say so; the
+    # management's emergency pool keeps 102 critical whatever our own thresholds say
     lower = await fetch(beegfs_lab, "v7-full-target", capacity_warn_percent=15, capacity_critical_percent=99.9)
-    assert lower.sections["verdict"].status == "degraded"
-    assert "(limit 15%)" in messages(lower)
+    assert lower.sections["verdict"].status == "critical"
+    assert "target 101 on stor01 space 18.1% used (limit 15%)" in messages(lower)
+    assert [r.severity for r in lower.sections["verdict"].reasons if "102" in r.message] == ["critical", "warning"]
+
+
+async def test_low_capacity_pool_degrades_and_names_target_and_node(beegfs_lab):
+    result = await fetch(beegfs_lab, "v7-low-pool")
+    verdict = result.sections["verdict"]
+    assert result.items["storage:201"].capacity_pool == "low" and result.items["storage:201"].used_percent < 85
+    assert verdict.status == "degraded", messages(result)
+    assert [r.message for r in verdict.reasons] == ["target 201 on stor02 is in the low capacity pool"]
+
+
+async def test_check_servers_spellings_give_addresses(beegfs_lab):
+    result = await fetch(beegfs_lab, "v7-check-variants")
+    assert result.sections["notes"] == []
+    nodes = {n.id: n for n in result.sections["nodes"]}
+    assert nodes["management:1"].name == "mgmt01" and nodes["storage:2"].host == "fd00::22"
+    assert result.sections["verdict"].status == "ok", messages(result)
+
+
+async def test_optional_commands_that_fail_or_print_nonsense_become_notes(beegfs_lab):
+    result = await fetch(beegfs_lab, "v7-optional-broken")
+    notes = {n.part: n.message for n in result.sections["notes"]}
+    assert set(notes) == {"capacity (beegfs-df)", "server addresses (beegfs-check-servers)"}
+    assert "`beegfs-df` on 127.0.1.11 exited 1" in notes["capacity (beegfs-df)"]
+    assert "libibverbs" in notes["server addresses (beegfs-check-servers)"]
+    # the rest of the pane is there: states and nodes from beegfs-ctl, no capacity, no addresses
+    assert result.items["storage:202"].reachability == "Online" and result.items["storage:202"].total_bytes is None
+    nodes = {n.id: n for n in result.sections["nodes"]}
+    assert nodes["management:1"].name == "mgmt01" and nodes["management:1"].host is None
+    # notes do not change the verdict
+    assert result.sections["verdict"].status == "ok", messages(result)
+    # and they reach the one-shot JSON
+    collector = Collector(BeegfsSource(beegfs_lab.settings("v7-optional-broken")), Timing(timeout=30))
+    try:
+        doc = (await collector.fetch_once()).to_json()
+    finally:
+        await collector.stop()
+    assert doc["status"] == "ok"
+    assert [n["part"] for n in doc["notes"]] == ["capacity (beegfs-df)", "server addresses (beegfs-check-servers)"]
 
 
 async def test_client_without_mount(beegfs_lab):
@@ -109,8 +150,11 @@ async def test_v8_all_good(beegfs_lab):
     t = result.items["storage:201"]
     assert t.total_bytes == round(7448.1 * GIB) and t.free_bytes == round(6098.4 * GIB)  # --raw: exact bytes
     assert (t.node, t.alias, t.reachability, t.consistency) == ("node_storage_2", "target_storage_201", "Online", "Good")
+    assert t.total_inodes == 745_400_000 and t.free_inodes == 743_900_000 and t.capacity_pool == "normal"
     nodes = {n.id: n for n in result.sections["nodes"]}
     assert nodes["management:1"].host == "10.10.0.10" and nodes["storage:2"].reachable is True
+    assert nodes["meta:1"].name == "node_meta_1" and nodes["client:3"].type == "client"
+    assert result.sections["notes"] == []
 
 
 async def test_v8_degraded_targets_and_health_check(beegfs_lab):
@@ -119,8 +163,28 @@ async def test_v8_degraded_targets_and_health_check(beegfs_lab):
     text = messages(result)
     assert "target 201 on node_storage_2 needs a resync" in text
     assert "target 202 on node_storage_2 is probably offline" in text
-    assert "Consistency: Target 201 needs a resync." in text  # from `beegfs health check`
-    assert verdict.status == "critical"  # the tool itself rates it CRITICAL
+    assert "Consistency: Not all mirrors are synchronized." in text  # from `beegfs health check`
+    assert verdict.status == "degraded"  # beegfs-go rates Needs-resync and Probably-offline DEGRADED
+
+
+async def test_v8_capacity_pools_drive_the_verdict(beegfs_lab):
+    result = await fetch(beegfs_lab, "v8-low-capacity")
+    verdict = result.sections["verdict"]
+    assert verdict.status == "critical"
+    text = messages(result)
+    assert "target 202 on node_storage_2 is in the emergency capacity pool" in text
+    assert "target 102 on node_storage_1 is in the low capacity pool" in text
+    assert "target 202 on node_storage_2 space 95.0% used (limit 95%)" in text  # free space counts on 8 as on 7
+    assert verdict.reasons[0].severity == "critical"
+
+
+async def test_v8_release_without_json_output_is_read_from_its_tables(beegfs_lab):
+    result = await fetch(beegfs_lab, "v8-table-only")
+    assert result.sections["verdict"].status == "ok", messages(result)
+    t = result.items["storage:201"]
+    assert (t.node, t.capacity_pool, t.total_bytes) == ("node_storage_2", "normal", round(7448.1 * GIB))
+    nodes = {n.id: n for n in result.sections["nodes"]}
+    assert nodes["storage:2"].host == "10.20.0.22" and nodes["storage:2"].reachable is True
 
 
 async def test_unparseable_output_is_an_error_on_the_pane(beegfs_lab):
@@ -194,6 +258,6 @@ cockpit:
     doc = json.loads(oneshot.dumps(snaps))["storage"]
     assert doc["status"] == "ok", doc["error"]
     assert doc["tool"] == "beegfs" and len(doc["items"]) == 5
-    assert doc["verdict"]["status"] == "degraded"
+    assert doc["verdict"]["status"] == "degraded" and doc["notes"] == []
     assert doc["mounts"] == [{"host": lab.ip("client-unmounted"), "mount_point": "/mnt/beegfs", "mounted": False,
                               "fstype": None, "options": None, "error": None}]

@@ -1,5 +1,5 @@
 """An in-process stand-in for `pynvml` (nvidia-ml-py) built from readings recorded on a real H100
-(../shared/fixtures/nvidia-h100-host/nvml_h100.json). There is no official Python NVML mock;
+(tests/fixtures/nvml-h100/nvml_h100.json). There is no official Python NVML mock;
 this one answers the calls the cockpit makes with the recorded values and the real error types
 (NVMLError_LibraryNotFound = 12 when no driver is installed, NotSupported = 3)."""
 

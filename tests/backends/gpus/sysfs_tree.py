@@ -1,6 +1,6 @@
 """Build a sysfs-shaped tree in a temp dir, the way the kernel lays it out (symlinks for
 bus/pci/devices, driver and iommu_group), from the recorded listing of a real H100 host
-(../shared/fixtures/nvidia-h100-host/sysfs-pci.txt: `path vendor device class driver iommu=`)
+(tests/fixtures/nvml-h100/sysfs-pci.txt: `path vendor device class driver iommu=`)
 or from an explicit layout."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Telemetry of passed-through GPUs from inside the guest: nvidia-smi CSV (the real H100 output
-format recorded in ../shared/fixtures) over a real SSH connection to an asyncssh server playing
+format recorded in tests/fixtures/nvml-h100) over a real SSH connection to an asyncssh server playing
 the guest, attributed to the HOST PCI address."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Contract tests: the fake apiserver answers like the real one recorded in
-../shared/fixtures/k8s-apiextensions-recorded/ (a real apiextensions-apiserver serving the
-PyTorchJob CRD). The recorder's session is replayed step by step against the fake and every
+tests/fixtures/kube-apiserver/ (a real apiextensions-apiserver serving the PyTorchJob CRD; see
+its README.md). The recorder's session is replayed step by step against the fake and every
 recorded response is compared: status code and the whole body, with only uids and timestamps
 masked (they cannot repeat). resourceVersions, continue tokens, managedFields and Status
 messages must match exactly.
@@ -17,11 +17,9 @@ import pytest
 
 from tests.fakes.kube_apiserver import PYTORCHJOB, FakeApiServer
 
-RECORDED = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "k8s-apiextensions-recorded"
+RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "kube-apiserver"
 BASE = "/apis/kubeflow.org/v1/namespaces/default/pytorchjobs"
 MASKED = {"uid", "creationTimestamp", "time"}
-
-pytestmark = pytest.mark.skipif(not RECORDED.is_dir(), reason=f"recordings not found at {RECORDED}")
 
 
 def mask(value: Any) -> Any:
@@ -132,7 +130,7 @@ async def replay():
     await fake.stop()
 
 
-ALL = sorted(p.stem for p in RECORDED.glob("*.json")) if RECORDED.is_dir() else []
+ALL = sorted(p.stem for p in RECORDED.glob("*.json"))
 
 
 def test_every_recording_is_replayed(replay):

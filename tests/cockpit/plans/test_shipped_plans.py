@@ -274,9 +274,10 @@ def test_demo_plan_full_against_the_local_lab(slurm_lab, tmp_path):
     report = tmp_path / "report"
     tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
     env = _lab_env(tmp_path, slurm_lab.config_path, tracking_uri)
+    # As shipped: no --var python, so the job runs with the cockpit's own interpreter (this venv).
     proc = subprocess.run(
         [sys.executable, "-m", "cockpit", "--run", str(PLANS / "demo.yaml"), "--report-dir", str(report),
-         "--var", f"python={sys.executable}", "--var", "epochs=5"],
+         "--var", "epochs=5"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     job_logs = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in report.glob("demo-*.out"))
     assert proc.returncode == 0, f"{proc.stdout[-4000:]}\n{proc.stderr[-3000:]}\n{job_logs}"
@@ -311,6 +312,70 @@ def test_demo_plan_full_against_the_local_lab(slurm_lab, tmp_path):
 
     # Every action went through the audited action layer as the plan.
     audit = [json.loads(l) for l in (tmp_path / "xdg_state_home" / "cockpit" / "audit.jsonl").read_text().splitlines()]
+    submitted = next(r for r in audit if r["event"] == "action.start" and r["action"] == "slurm.submit")
+    assert submitted["params"]["command"].startswith(f"{sys.executable} -m workloads.train_classifier ")
     ended = [(r["action"], r["actor"]["via"], r["ok"]) for r in audit if r["event"] == "action.end"]
     assert sorted(ended) == sorted([("vm.start", "plan", True), ("slurm.submit", "plan", True),
                                     ("slurm.cancel", "plan", True), ("vm.force_off", "plan", True)])
+
+
+def _running_worker_uri(tmp_path: Path) -> str:
+    """The demo host with cloud-gpu-worker-01 already running (libvirt test driver runstate 1,
+    VIR_DOMAIN_RUNNING) instead of shut off (5)."""
+    xml = (REPO / "provisioning" / "demo" / "workstation.xml").read_text()
+    head, sep, rest = xml.partition("<name>cloud-gpu-worker-01</name>")
+    assert sep and "<test:runstate>5</test:runstate>" in rest
+    host = tmp_path / "workstation-worker-running.xml"
+    host.write_text(head + sep + rest.replace("<test:runstate>5</test:runstate>", "<test:runstate>1</test:runstate>", 1))
+    return f"test://{host}"
+
+
+@pytest.mark.slow
+def test_demo_plan_leaves_a_vm_that_was_already_running_on(tmp_path, capsys, monkeypatch):
+    """Cleanup undoes only what the run did: vm.start found the worker running (changed: false),
+    so vm_off is skipped instead of forcing it off."""
+    monkeypatch.setenv("COCKPIT_LIBVIRT_URI", _running_worker_uri(tmp_path))
+    report = tmp_path / "report"
+    rc = main(["--run", str(PLANS / "demo.yaml"), "--var", "slurm=false", "--report-dir", str(report)])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    state = RunState.load(report / "state.json")
+    assert state.steps["vm_start"]["outputs"]["result"] == "already running"
+    assert state.steps["vm_start"]["outputs"]["changed"] is False
+    assert state.steps["vm_off"]["status"] == "skipped"
+    assert state.steps["vm_off"]["reason"] == "nothing to clean up: vm_start changed nothing (already running)"
+    audit = tmp_path / "xdg_state_home" / "cockpit" / "audit.jsonl"
+    acts = [json.loads(l) for l in audit.read_text().splitlines()]
+    assert [r["action"] for r in acts if r["event"] == "action.end"] == ["vm.start"]
+
+
+@pytest.mark.slow
+@pytest.mark.needs_root
+def test_demo_plan_with_a_python_that_lacks_the_workload_says_why_the_job_failed(slurm_lab, tmp_path):
+    """The issue's failure, on the real lab: the job runs an interpreter without the workload's
+    packages (the system python3), slurmd reports FAILED, and the step error and the reports
+    carry the end of the job's output file, where the ModuleNotFoundError is."""
+    report = tmp_path / "report"
+    env = _lab_env(tmp_path, slurm_lab.config_path, f"sqlite:///{tmp_path}/mlflow.db")
+    system_python = shutil.which("python3", path="/usr/bin")
+    assert system_python and subprocess.run([system_python, "-c", "import mlflow"], capture_output=True).returncode
+    proc = subprocess.run(
+        [sys.executable, "-m", "cockpit", "--run", str(PLANS / "demo.yaml"), "--report-dir", str(report),
+         "--var", f"python={system_python}"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 1, f"{proc.stdout[-4000:]}\n{proc.stderr[-3000:]}"
+    state = RunState.load(report / "state.json")
+    job_id = state.steps["submit"]["outputs"]["job_id"]
+    error = state.steps["job_done"]["error"]
+    assert state.steps["job_done"]["status"] == "failed"
+    assert error.startswith(f"slurm item job_id={job_id!r}: state is 'FAILED'"), error
+    assert "(exit code 1:0)" in error
+    job_out = report / f"demo-{state.run_id}-{job_id}.out"
+    assert f"last lines of {job_out}:" in error
+    assert "ModuleNotFoundError: No module named" in error and "ModuleNotFoundError" in job_out.read_text()
+    summary = (report / "summary.md").read_text()
+    assert "## What failed" in summary and "ModuleNotFoundError: No module named" in summary
+    assert "ModuleNotFoundError" in (report / "junit.xml").read_text()
+    assert "ModuleNotFoundError" in proc.stdout  # the live progress shows it too
+    # Cleanup still ran: the VM this run started is off again, the job cancel is a no-op.
+    assert state.steps["vm_off"]["status"] == "passed" and state.steps["cancel_job"]["status"] == "passed"
