@@ -32,7 +32,7 @@ class MessageArea(Static):
     def __init__(self, hint: str = DEFAULT_HINT, **kwargs: Any) -> None:
         super().__init__(hint, classes="hint", **kwargs)
         self.hint = hint
-        self.text = ""
+        self.text = hint
         self.kind = "hint"
         self._fade: Any = None
 
@@ -57,11 +57,16 @@ class MessageArea(Static):
 
 
 def message_area_of(app: Any) -> MessageArea | None:
-    """The area of the top-most screen that has one (a modal has none: its parent's shows)."""
+    """The area the user can see: the top screen's, or under modals the first full screen's.
+    A full screen without one hides the dashboard's: then None (the caller shows a toast)."""
+    from textual.screen import ModalScreen
+
     for screen in reversed(getattr(app, "screen_stack", [])):
         found = list(screen.query(MessageArea))
         if found:
             return found[0]
+        if not isinstance(screen, ModalScreen):
+            return None
     return None
 
 
