@@ -49,6 +49,7 @@ async def test_messages_go_to_the_visible_area_or_a_toast():
         app.push_screen(Full())  # a full screen hides the area: a toast instead
         await pilot.pause()
         say(app, "refresh: nothing configured", "warning")
+        await pilot.pause()
         assert area.text == "cancelled"
         assert [n.message for n in app._notifications] == ["refresh: nothing configured"]
         with pytest.raises(ValueError):
