@@ -332,8 +332,10 @@ class CockpitApp(App[int]):
         tables = pane.tables()
         visible = [t for t in tables if t.display] or tables
         target = visible[0] if visible else pane
-        # A pane just shown is laid out on the next refresh: focus it then.
-        self.call_after_refresh(target.focus)
+        if target.region.area:  # already on screen: focus now, so the next key lands there
+            target.focus()
+        else:  # a pane just shown is laid out on the next refresh: focus it then
+            self.call_after_refresh(target.focus)
 
     def _current_pane_index(self) -> int:
         ids = self._pane_ids()
