@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import os
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -16,8 +18,10 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterator, M
 
 from pydantic import BaseModel, ValidationError
 
-from cockpit.audit import AuditLog, redact
+from cockpit.audit import AuditLog, AuditUnavailable
+from cockpit.redact import redact, register_secrets_in
 from cockpit.errors import format_validation_error
+from cockpit.params import ParamError, prepare_raw
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
@@ -49,6 +53,11 @@ class InvalidParams(ActionError):
 
 class ActionRefused(ActionError):
     """Refused by policy (read-only mode, viewer role) or by a safety check."""
+
+
+class AuditUnavailableError(ActionRefused):
+    """The audit log could not take a record: the action is refused (or, for an end record,
+    its outcome is unrecorded)."""
 
 
 class NeedsConfirmation(ActionError):
@@ -104,6 +113,9 @@ class Action(Generic[P]):
     confirm: Callable[[P], str] | None = None
     # Sources to refresh after the action finished.
     refresh: tuple[str, ...] = ()
+    # Reads what the action would hit now ("job 5 'train' of alice, submitted ..."): shown with
+    # the confirmation and read again just before running; a different answer refuses the action.
+    target: Callable[[ActionContext, P], Awaitable[str]] | None = None
 
     def confirmation(self, params: P) -> str:
         if self.confirm is not None:
@@ -140,11 +152,13 @@ class ActionRegistry:
         title: str = "",
         confirm: Callable[[P], str] | None = None,
         refresh: tuple[str, ...] = (),
+        target: Callable[[ActionContext, P], Awaitable[str]] | None = None,
     ) -> Callable[[Callable[[ActionContext, P], Awaitable[Any]]], Callable[[ActionContext, P], Awaitable[Any]]]:
         def decorate(fn: Callable[[ActionContext, P], Awaitable[Any]]) -> Callable[[ActionContext, P], Awaitable[Any]]:
             doc = (fn.__doc__ or "").strip()
             shown = title or (doc.splitlines()[0] if doc else name)
-            self.add(Action(name=name, params=params, danger=danger, run=fn, title=shown, confirm=confirm, refresh=refresh))
+            self.add(Action(name=name, params=params, danger=danger, run=fn, title=shown, confirm=confirm, refresh=refresh,
+                            target=target))
             return fn
 
         return decorate
@@ -193,14 +207,18 @@ class Dispatcher:
 
     def prepare(self, name: str, params: Mapping[str, Any] | BaseModel | None = None) -> Prepared:
         action = self.registry.get(name)
+        register_secrets_in(params.model_dump() if isinstance(params, BaseModel) else params)
         if isinstance(params, action.params):
             model = params
         else:
-            raw = params.model_dump() if isinstance(params, BaseModel) else dict(params or {})
+            raw = params.model_dump() if isinstance(params, BaseModel) else (params or {})
             try:
-                model = action.params.model_validate(raw)
+                model = action.params.model_validate(prepare_raw(action.params, raw))
+            except ParamError as exc:
+                raise InvalidParams(f"action {name}: {exc}") from None
             except ValidationError as exc:
                 raise InvalidParams(f"action {name}: " + "; ".join(format_validation_error(exc))) from None
+        register_secrets_in(model.model_dump())  # SecretStr fields, env values of secret-looking names
         return Prepared(action=action, params=model, confirmation=action.confirmation(model))
 
     def allowed(self, action: Action[Any], actor: Actor) -> str | None:
@@ -213,6 +231,20 @@ class Dispatcher:
             return f"role viewer may not run {action.name} ({action.danger.value})"
         return None
 
+    async def read_target(self, prepared: Prepared, actor: Actor) -> str | None:
+        """What the action would hit now (None when the action names no target); ActionRefused
+        when the target cannot be read (gone, or its source unreachable)."""
+        action = prepared.action
+        if action.target is None:
+            return None
+        ctx = ActionContext(runtime=self.runtime, actor=actor)
+        try:
+            return await action.target(ctx, prepared.params)
+        except ActionError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure to read the target refuses
+            raise ActionRefused(f"{action.name}: cannot read its target: {str(exc) or type(exc).__name__}") from None
+
     async def invoke(
         self,
         name: str,
@@ -221,47 +253,80 @@ class Dispatcher:
         actor: Actor,
         confirmed: bool = False,
         progress: Callable[[str], None] | None = None,
+        expect_target: str | None = None,
     ) -> ActionResult:
+        """Run an action. `expect_target`: the target text the confirmation showed; when the
+        target reads differently now, the action is refused."""
         action_id = uuid.uuid4().hex[:12]
         try:
             prepared = self.prepare(name, params)
         except ActionError as exc:
-            self.audit.write({"event": "action.invalid", "id": action_id, "action": name, "actor": actor.as_record(), "error": str(exc)})
+            self._audit({"event": "action.invalid", "id": action_id, "action": name, "actor": actor.as_record(), "error": str(exc)})
             raise
         action = prepared.action
         base = {"id": action_id, "action": name, "danger": action.danger.value, "actor": actor.as_record(),
-                "params": prepared.params.model_dump(mode="json")}
+                "params": prepared.params.model_dump(mode="json"), "pid": os.getpid(), "host": socket.gethostname()}
         reason = self.allowed(action, actor)
         if reason is not None:
-            self.audit.write({"event": "action.refused", **base, "reason": reason})
+            self._audit({"event": "action.refused", **base, "reason": reason})
             raise ActionRefused(reason)
         if action.danger is not Danger.READ and not confirmed:
             raise NeedsConfirmation(prepared.confirmation)
-        self.audit.write({"event": "action.start", **base, "confirmation": prepared.confirmation})
+        confirmation = prepared.confirmation
+        if action.target is not None:
+            try:
+                current = await self.read_target(prepared, actor)
+            except ActionError as exc:
+                if expect_target is not None:  # the confirmed target is gone
+                    reason = f"{exc}; the confirmation showed {expect_target}; nothing was done"
+                    self._audit({"event": "action.refused", **base, "reason": reason})
+                    raise ActionRefused(reason) from None
+                current = f"unreadable ({exc})"  # nothing was confirmed: the action reports its own failure
+            if expect_target is not None and current != expect_target:
+                reason = (f"{name}: the target changed since the confirmation (confirmed: {expect_target}; "
+                          f"now: {current}); nothing was done, look again and re-confirm")
+                self._audit({"event": "action.refused", **base, "reason": reason})
+                raise ActionRefused(reason)
+            confirmation = f"{confirmation}\nTarget: {current}"
+        self._audit({"event": "action.start", **base, "confirmation": confirmation})
         ctx = ActionContext(runtime=self.runtime, actor=actor, progress=progress or (lambda message: None))
         started = time.perf_counter()
         try:
             result = await action.run(ctx, prepared.params)
         except ActionRefused as exc:  # a safety check inside the action said no
-            self.audit.write({"event": "action.end", **base, "ok": False, "refused": True, "error": str(exc),
+            self._audit({"event": "action.end", **base, "ok": False, "refused": True, "error": str(exc),
                               "duration_s": round(time.perf_counter() - started, 3)})
             raise
         except asyncio.CancelledError:
-            self.audit.write({"event": "action.end", **base, "ok": False, "error": "cancelled",
-                              "duration_s": round(time.perf_counter() - started, 3)})
+            try:
+                self._audit({"event": "action.end", **base, "ok": False, "error": "cancelled",
+                             "duration_s": round(time.perf_counter() - started, 3)})
+            except AuditUnavailableError:
+                pass  # the cancellation goes on; the next start's recovery pass records it as lost
             raise
         except Exception as exc:
             message = str(exc) or type(exc).__name__
-            self.audit.write({"event": "action.end", **base, "ok": False, "error": message,
+            self._audit({"event": "action.end", **base, "ok": False, "error": message,
                               "duration_s": round(time.perf_counter() - started, 3)})
             self._refresh(action)
             return ActionResult(id=action_id, action=name, ok=False, error=message,
                                 duration_s=time.perf_counter() - started)
         duration = time.perf_counter() - started
         outputs = result if isinstance(result, Mapping) else ({"result": result} if result is not None else {})
-        self.audit.write({"event": "action.end", **base, "ok": True, "result": outputs, "duration_s": round(duration, 3)})
+        self._audit({"event": "action.end", **base, "ok": True, "result": outputs, "duration_s": round(duration, 3)})
         self._refresh(action)
         return ActionResult(id=action_id, action=name, ok=True, result=result, duration_s=duration, outputs=dict(outputs))
+
+    def _audit(self, record: Mapping[str, Any]) -> None:
+        """Write one audit record; when the log cannot take it, nothing runs: ActionRefused."""
+        try:
+            self.audit.write(record)
+        except AuditUnavailable as exc:
+            event = record.get("event")
+            if event == "action.end":
+                raise AuditUnavailableError(f"{record.get('action')} ran, but {exc}; its outcome is "
+                                            "recorded nowhere: check the target by hand") from None
+            raise AuditUnavailableError(f"{exc}; {record.get('action')} was not run") from None
 
     def _refresh(self, action: Action[Any]) -> None:
         hub = self.runtime.hub

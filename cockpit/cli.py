@@ -22,6 +22,7 @@ import sys
 from typing import Any, Callable
 
 from cockpit.errors import ConfigError
+from cockpit.redact import install_log_redaction
 
 EXIT_OK, EXIT_FAIL, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 3
 
@@ -72,6 +73,13 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         _print_err(exc.render())
         return EXIT_INVALID
+    from cockpit.audit import path_problem
+    from cockpit.runtime import audit_log_path
+
+    audit_problem = path_problem(audit_log_path(loaded))
+    if audit_problem is not None:
+        _print_err(ConfigError(str(args.file or loaded.path), [f"cockpit -> audit_log: {audit_problem}"]).render())
+        return EXIT_INVALID
     for warning in loaded.warnings:
         _print_err(f"warning: {warning}")
     cfg = loaded.config
@@ -100,14 +108,12 @@ def cmd_config_path(args: argparse.Namespace) -> int:
 
 
 # -- actions ------------------------------------------------------------------------------------
-def parse_param(text: str) -> tuple[str, Any]:
+def parse_param(text: str) -> tuple[str, str]:
+    """`key=value`: the value stays text; the action's model decides its type (cockpit.params)."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise ValueError(f"parameter {text!r}: expected key=value")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
+    return key, value
 
 
 def cmd_action_list(args: argparse.Namespace) -> int:
@@ -123,10 +129,11 @@ def cmd_action_run(args: argparse.Namespace) -> int:
     import asyncio
 
     from cockpit.actions import ActionError, ActionRefused, InvalidParams, NeedsConfirmation, UnknownAction, local_actor
+    from cockpit.params import TextParams
     from cockpit.runtime import build_runtime
 
     try:
-        params = dict(parse_param(p) for p in args.params)
+        params = TextParams(parse_param(p) for p in args.params)
     except ValueError as exc:
         _print_err(str(exc))
         return EXIT_INVALID
@@ -261,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()  # no token, password or URL password in any log line
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

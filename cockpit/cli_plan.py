@@ -141,12 +141,25 @@ def run_plan_command(args: argparse.Namespace) -> int:
     refused = refused_in_read_only(loaded, runtime)
     if refused:
         _err(ConfigError(loaded.source, refused).render())
+        _audit_plan_refusal(runtime, loaded, refused)
         return EXIT_INVALID
     # Absolute: ${run.report_dir} is handed to jobs (workdir) that start elsewhere.
     report_dir = Path(args.report_dir).absolute() if getattr(args, "report_dir", None) else (
         Path(resume).resolve().parent if resume else None)
     verdict = asyncio.run(_run(loaded, runtime, state, report_dir))
     return EXIT_BY_VERDICT.get(verdict, EXIT_FAIL)
+
+
+def _audit_plan_refusal(runtime: Any, loaded: Any, reasons: list[str]) -> None:
+    """A plan refused by read-only mode is a refused action like any other: audited."""
+    from cockpit.actions import local_actor
+    from cockpit.audit import AuditUnavailable
+
+    try:
+        runtime.audit.write({"event": "plan.refused", "plan": loaded.plan.plan, "source": loaded.source,
+                             "actor": local_actor("plan").as_record(), "reason": "; ".join(reasons)})
+    except AuditUnavailable as exc:
+        _err(f"warning: {exc}")
 
 
 async def _run(loaded: Any, runtime: Any, state: Any, report_dir: Path | None) -> str:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from cockpit import paths
 from cockpit.errors import ConfigError, format_loc, format_validation_error
-from cockpit.yamltext import load_yaml
+from cockpit.yamltext import load_yaml, read_text_bounded
 
 PCI_ADDRESS = r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$"
 HEX4 = r"^(0x)?[0-9a-fA-F]{4}$"
@@ -437,12 +437,7 @@ def locate_config(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
+    return read_text_bounded(path)  # regular files up to 4 MiB; ConfigError otherwise
 
 
 def lab_config_file() -> Path:

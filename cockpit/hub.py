@@ -66,11 +66,16 @@ class Timing:
     timeout: float = 30.0
     # Interval multiplier while nobody watches and the hub is not in 'always' mode: 0 = pause.
     idle_factor: float = 0.0
+    # Longest wait between retries of a failing source, so that a backend that answers again
+    # is green within two of these (make_timing sets it to the refresh interval: a failing
+    # source is then never asked more rarely than a healthy one). None: backoff_cap only.
+    recover_within: float | None = None
 
     def backoff(self, failures: int) -> float:
         if failures <= 0:
             return self.interval
-        return min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
+        delay = min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
+        return delay if self.recover_within is None else min(delay, self.recover_within)
 
 
 def short_error(exc: BaseException) -> str:
@@ -348,4 +353,5 @@ def make_timing(spec: Any) -> Timing:
         min_interval=spec.min_interval,
         backoff_cap=spec.backoff_cap,
         timeout=spec.timeout,
+        recover_within=spec.interval,
     )

@@ -8,6 +8,7 @@ import json
 from typing import Any, Iterable
 
 from cockpit.config import LoadedConfig
+from cockpit.redact import scrub, scrub_values
 from cockpit.settings_origin import Origin, describe, settings_origin
 from cockpit.snapshot import SOURCE_NAMES, Snapshot
 
@@ -44,7 +45,8 @@ def snapshot_document(snapshots: dict[str, Snapshot], origins: dict[str, Origin 
 
 
 def dumps(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | None = None) -> str:
-    return json.dumps(snapshot_document(snapshots, origins), indent=2, sort_keys=False)
+    # registered secrets, JWTs and URL passwords never leave in an item or an error text
+    return json.dumps(scrub_values(snapshot_document(snapshots, origins)), indent=2, sort_keys=False)
 
 
 def run(loaded: LoadedConfig, fmt: str, sources: Iterable[str], timeout: float) -> tuple[str, dict[str, Snapshot]]:
@@ -55,4 +57,5 @@ def run(loaded: LoadedConfig, fmt: str, sources: Iterable[str], timeout: float) 
         return dumps(snapshots, where), snapshots
     from screens.text_table import render_snapshots
 
-    return render_snapshots(snapshots, origins={n: describe(o) for n, o in where.items()}), snapshots
+    text = render_snapshots(snapshots, origins={n: describe(o) for n, o in where.items()})
+    return scrub(text, assignments=False), snapshots

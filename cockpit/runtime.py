@@ -6,17 +6,20 @@ Runtime; N viewers share its collectors.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from cockpit import paths
 from cockpit.actions import ActionRegistry, Actor, Dispatcher, local_actor
-from cockpit.audit import AuditLog
+from cockpit.audit import AuditLog, AuditUnavailable
 from cockpit.config import LoadedConfig, load_config
 from cockpit.hub import Collector, Hub, make_timing
 from cockpit.snapshot import SOURCE_NAMES
 from cockpit.sources import build_source
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,6 +30,9 @@ class Runtime:
     audit: AuditLog
     read_only: bool = False
     extra_adapters: dict[str, Any] = field(default_factory=dict)
+    # Why the audit log cannot be written (checked at start-up): actions are refused, the screen
+    # says so and keeps monitoring.
+    audit_problem: str | None = None
     dispatcher: Dispatcher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -78,11 +84,25 @@ def build_runtime(
         Collector(build_source(name, loaded), make_timing(cfg.refresh.for_source(name)), always=always)
         for name in sources
     ]
-    audit = AuditLog(audit_path or Path(cfg.audit_log) if (audit_path or cfg.audit_log) else paths.default_audit_log())
+    audit = AuditLog(audit_path or audit_log_path(loaded))
+    problem = audit.problem()
+    if problem is None:
+        try:
+            audit.recover()  # starts left open by a process that died get their action.lost
+        except AuditUnavailable as exc:
+            problem = str(exc)
+    if problem is not None:
+        log.warning("%s: actions will be refused until it can be written", problem)
     return Runtime(
         loaded=loaded,
         hub=Hub(collectors),
         registry=default_registry(),
         audit=audit,
         read_only=cfg.read_only if read_only is None else read_only,
+        audit_problem=problem,
     )
+
+
+def audit_log_path(loaded: LoadedConfig) -> Path:
+    configured = loaded.config.cockpit.audit_log
+    return Path(configured) if configured else paths.default_audit_log()

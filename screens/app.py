@@ -23,6 +23,7 @@ from textual.widgets import Input
 
 from cockpit.actions import Actor, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
+from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status
 from screens import interaction
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
@@ -127,6 +128,9 @@ class CockpitApp(App[int]):
         except Exception:
             self.notify(f"unknown theme {cfg.theme!r}; using the default", severity="warning")
         self.push_screen(self.dashboard)
+        if self.runtime.audit_problem:
+            self.notify(f"{self.runtime.audit_problem}: actions are refused until it can be written; "
+                        "monitoring goes on", title="audit log", severity="error", timeout=30)
         hub = self.runtime.hub
         # Ansible runs are not on the first frame: attach their source once the screen is up.
         self.set_timer(1.0, self._attach_provisioning)
@@ -547,7 +551,7 @@ class CockpitApp(App[int]):
                 return
             self._apply_filter(table, " ".join(args))
         elif head in self.runtime.registry:
-            params: dict[str, Any] = {}
+            params: dict[str, Any] = TextParams()  # typed by the action's model, strictly
             for word in args:
                 key, sep, value = word.partition("=")
                 if not sep:

@@ -17,10 +17,10 @@ screen closing mid-action does not cancel it.
 from __future__ import annotations
 
 import difflib
-import json
 from typing import Any, Callable, Mapping
 
 from cockpit.actions import ActionError, ActionRefused, Danger, InvalidParams, NeedsConfirmation
+from cockpit.params import TextParams
 from screens.actor import actor_of
 from screens.messages import say as tell
 
@@ -80,7 +80,8 @@ async def perform(node: Any, name: str, params: Mapping[str, Any] | None = None,
         return None
     action = runtime.registry.get(name)
     title = action.title or name
-    values: dict[str, Any] = dict(params or {})
+    # Text typed by a person (`:` line, the form) stays TextParams: the model types it strictly.
+    values: dict[str, Any] = TextParams(params) if isinstance(params, TextParams) else dict(params or {})
     error = ""
     if missing_fields(action.params, values):
         error = f"needs {', '.join(missing_fields(action.params, values))}"
@@ -110,8 +111,19 @@ async def perform(node: Any, name: str, params: Mapping[str, Any] | None = None,
             pass
         say(node, f"{name} refused: {refusal}", "error")
         return None
+    # What the action would hit now goes into the confirmation; it runs only if the target still
+    # reads the same when it starts.
+    target = None
+    if getattr(prepared.action, "target", None) is not None:
+        say(node, f"{name}: reading its target...")
+        try:
+            target = await dispatcher.read_target(prepared, actor)
+        except ActionError as exc:
+            say(node, f"{name}: {exc}", "error")
+            return None
     if prepared.action.danger is not Danger.READ and not confirmed_on_screen:
-        confirmed = await app.push_screen_wait(ConfirmScreen(name, prepared.action.danger.value, prepared.confirmation))
+        text = prepared.confirmation + (f"\nTarget: {target}" if target is not None else "")
+        confirmed = await app.push_screen_wait(ConfirmScreen(name, prepared.action.danger.value, text))
         if not confirmed:
             say(node, f"{name}: cancelled, nothing was done")
             return None
@@ -123,7 +135,8 @@ async def perform(node: Any, name: str, params: Mapping[str, Any] | None = None,
             progress(message)
 
     try:
-        result = await dispatcher.invoke(name, prepared.params, actor=actor, confirmed=True, progress=report)
+        extra = {"expect_target": target} if target is not None else {}
+        result = await dispatcher.invoke(name, prepared.params, actor=actor, confirmed=True, progress=report, **extra)
     except ActionRefused as exc:
         say(node, f"{name} refused: {exc}", "error")
         return None
@@ -153,12 +166,3 @@ def start(node: Any, name: str, params: Mapping[str, Any] | None = None, *, item
             done(result)
 
     app.run_worker(run(), group="actions", exclusive=False)
-
-
-def parse_form_value(annotation: Any, text: str) -> Any:
-    """Form fields are text; JSON for structured fields (a dict of env, a list), else the text
-    (the action's own model does the strict conversion and says what is wrong)."""
-    origin = getattr(annotation, "__origin__", annotation)
-    if origin in (dict, list) or annotation in (dict, list):
-        return json.loads(text)
-    return text

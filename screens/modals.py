@@ -181,19 +181,15 @@ class ParamsForm(ModalScreen[dict | None]):
     def on_input_submitted(self, event: Any) -> None:
         from textual.widgets import Input
 
-        from screens.interaction import parse_form_value
+        from cockpit.params import TextParams
 
-        values: dict[str, Any] = {}
+        # Text as typed: the action's model types it strictly (an id takes digits only, a dict
+        # takes JSON) and the seam shows what it refused, back in this form.
+        values = TextParams()
         for widget in self.query(Input):
-            name = (widget.id or "").removeprefix("field-")
             text = widget.value.strip()
-            if not text:
-                continue
-            try:
-                values[name] = parse_form_value(self.action.params.model_fields[name].annotation, text)
-            except ValueError as exc:
-                self.query_one("#form-error", Static).update(f"{name}: not valid JSON ({exc})")
-                return
+            if text:
+                values[(widget.id or "").removeprefix("field-")] = text
         event.stop()
         self.dismiss(values)
 

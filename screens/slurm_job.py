@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 
 from cockpit.slurm_logs import follow_job_log, log_paths
-from screens.render.slurm import detail
+from screens.render.slurm import detail, steps_table
 from screens.actor import actor_of
 from screens.status import backend_first
 
@@ -95,7 +95,10 @@ class JobScreen(Screen):
         fields = out.get("fields") or {}
         nodes = out.get("nodes") or []
         text = "\n".join(f"{k}={v}" for k, v in fields.items())
-        self.query_one("#detail", Static).update(f"nodes: {', '.join(nodes) or '-'}\n\n{text}")
+        steps = out.get("steps") or []
+        steps_text = steps_table(steps) if steps else f"steps: {out.get('steps_note') or 'none recorded'}"
+        self.query_one("#detail", Static).update(
+            f"nodes: {', '.join(nodes) or '-'}\n\n{steps_text}\n\n{text}")
         script = out.get("script")
         self.query_one("#script", Static).update(script if script is not None else
                                                   f"batch script: {out.get('script_note') or 'not available'}")

@@ -7,6 +7,11 @@ Nothing here blocks the loop: preparing a run (it writes files) happens in a wor
 
 Every run gets its own private data dir (`<base>/runs/<run_id>`), so concurrent runs never
 share env files; rotation keeps the newest `keep` finished run dirs and never a running one.
+
+Secrets: extra variables go to ansible-playbook as `-e @FILE` (a mode-0600 file outside the
+artifacts, removed when the run ends), never on its command line; secret-looking variables of
+the cockpit's own environment (SLURM_JWT, tokens, passwords) are not handed to the playbook; and
+when a run ends its artifacts lose the recorded environment and any registered secret value.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from backends.ansible.events import RunState
+from cockpit.redact import is_secret_key, register_secrets_in, scrub
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,38 @@ class RunHandle:
     @property
     def run_id(self) -> str:
         return self.state.run_id
+
+
+def _forget_vars(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _clean_artifacts(artifact_dir: Path) -> None:
+    """Drop the recorded environment from `command` and scrub registered secrets from every
+    artifact file (a task that printed one, the command line)."""
+    import json
+
+    command = artifact_dir / "command"
+    try:
+        doc = json.loads(command.read_text())
+        if isinstance(doc, dict) and "env" in doc:
+            doc.pop("env")
+            command.write_text(json.dumps(doc))
+    except (OSError, ValueError):
+        pass
+    for path in artifact_dir.rglob("*"):
+        try:
+            if not path.is_file() or path.stat().st_size > 16 * 1024 * 1024:
+                continue
+            text = path.read_text(errors="surrogateescape")
+            clean = scrub(text, assignments=False)
+            if clean != text:
+                path.write_text(clean, errors="surrogateescape")
+        except OSError:
+            continue
 
 
 def _venv_path() -> str:
@@ -98,7 +136,6 @@ class PlaybookRunner:
         timeout_s: int | None = None,
         run_id: str | None = None,
     ) -> RunHandle:
-        import ansible_runner
 
         playbook_path = self.resolve_playbook(playbook)
         inventory = str(inventory)
@@ -121,7 +158,11 @@ class PlaybookRunner:
         def on_status(data: dict[str, Any], runner_config: Any) -> None:  # runner thread
             loop.call_soon_threadsafe(self._status, handle, data.get("status"))
 
+        vars_file = self._write_vars(run_id, extravars or {})
+
         def on_finished(runner: Any) -> None:  # runner thread, after the last event
+            _forget_vars(vars_file)
+            _clean_artifacts(Path(state.artifact_dir))
             loop.call_soon_threadsafe(self._finish, handle, runner.status, runner.rc, None)
 
         cmdline = []
@@ -134,9 +175,9 @@ class PlaybookRunner:
         kwargs: dict[str, Any] = dict(
             private_data_dir=str(private), project_dir=str(self.project_dir), playbook=playbook_path,
             inventory=inventory, ident=run_id, limit=limit, forks=self.forks, quiet=True,
-            extravars=dict(extravars or {}), cmdline=" ".join(cmdline) or None,
+            extravars=str(vars_file), cmdline=" ".join(cmdline) or None,
             envvars={"PATH": _venv_path(), "ANSIBLE_ROLES_PATH": str(self.project_dir / "roles"),
-                     "ANSIBLE_NOCOLOR": "1", **self.envvars},
+                     "ANSIBLE_NOCOLOR": "1", **{k: v for k, v in self.envvars.items() if not is_secret_key(k)}},
             settings={"pexpect_timeout": self.cancel_poll_s},
             suppress_env_files=True,  # extravars may hold secrets: keep them off the disk
             event_handler=on_event, status_handler=on_status, finished_callback=on_finished,
@@ -146,17 +187,38 @@ class PlaybookRunner:
             kwargs["timeout"] = timeout_s
 
         def prepare() -> None:  # writes files and forks: keep it off the loop
+            from ansible_runner.interface import init_runner
+
             private.mkdir(parents=True, exist_ok=True)
-            ansible_runner.run_async(**kwargs)
+            runner = init_runner(**kwargs)
+            # ansible-runner seeds the child's environment with ours and records it in the
+            # artifacts: leave the cockpit's secrets out of both.
+            runner.config.env = {k: v for k, v in runner.config.env.items() if not is_secret_key(k)}
+            threading.Thread(target=runner.run, name=f"ansible-{run_id}", daemon=True).start()
 
         try:
             await asyncio.to_thread(prepare)
         except Exception as exc:
+            _forget_vars(vars_file)
             self._finish(handle, "error", None, f"could not start ansible-playbook: {exc}")
             raise RunError(f"could not start {playbook}: {exc}") from exc
         self.on_change(state)
         await asyncio.to_thread(self.rotate)
         return handle
+
+    def _write_vars(self, run_id: str, extravars: Mapping[str, Any]) -> Path:
+        """All extra variables in one mode-0600 JSON file (ansible reads `-e @FILE`)."""
+        import json
+
+        register_secrets_in(extravars)
+        folder = self.base_dir / "vars"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(folder, 0o700)
+        path = folder / f"{run_id}.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(dict(extravars), fh, default=str)
+        return path
 
     # -- loop-side folding ------------------------------------------------------------------
     def _apply(self, handle: RunHandle, event: dict[str, Any]) -> None:

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Mapping
 
 import aiohttp
-import yaml
 from kubernetes_asyncio.client import ApiClient
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.config import ConfigException, new_client_from_config
+
+from cockpit.errors import ConfigError
+from cockpit.yamltext import load_yaml_file
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -49,13 +51,16 @@ class KubeConfigError(Exception):
     """The kubeconfig is missing, unreadable, or lacks the requested context."""
 
 
-def kubeconfig_contexts(path: Path) -> tuple[list[str], str | None]:
+def _read_kubeconfig(path: Path) -> Any:
+    """Through the cockpit's bounded YAML reader (size, aliases, regular files only)."""
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except OSError as exc:
-        raise KubeConfigError(f"cannot read kubeconfig {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise KubeConfigError(f"kubeconfig {path} is not valid YAML: {exc}") from None
+        return load_yaml_file(path) or {}
+    except ConfigError as exc:
+        raise KubeConfigError(f"kubeconfig {'; '.join([exc.source, *exc.problems])}") from None
+
+
+def kubeconfig_contexts(path: Path) -> tuple[list[str], str | None]:
+    doc = _read_kubeconfig(path)
     if not isinstance(doc, dict):
         raise KubeConfigError(f"kubeconfig {path} is not a mapping")
     names = [c.get("name") for c in doc.get("contexts") or [] if isinstance(c, dict) and c.get("name")]
@@ -63,9 +68,9 @@ def kubeconfig_contexts(path: Path) -> tuple[list[str], str | None]:
 
 
 def context_namespace(path: Path, context: str) -> str | None:
-    doc = yaml.safe_load(path.read_text()) or {}
-    for c in doc.get("contexts") or []:
-        if c.get("name") == context:
+    doc = _read_kubeconfig(path)
+    for c in (doc.get("contexts") if isinstance(doc, dict) else None) or []:
+        if isinstance(c, dict) and c.get("name") == context:
             return (c.get("context") or {}).get("namespace")
     return None
 

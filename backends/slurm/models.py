@@ -27,7 +27,9 @@ class Job(Item):
     node_count: int | None = None
     cpus: int | None = None
     gpus: int = 0  # GPUs allocated (running/finished) or requested (pending), whole job
-    gres: str | None = None  # per-node GRES/TRES request as Slurm spells it: gres:gpu:a100:2
+    gpu_indices: dict[str, str] = {}  # node -> GPU indices allocated there ("0-1"), from gres_detail
+    gres: str | None = None  # GRES/TRES request as Slurm spells it, per node, job, task or socket:
+    #                          gres:gpu:a100:2, gres/gpu:2, gres/gpu=2
     submit_time: datetime | None = None
     start_time: datetime | None = None  # actual start; None while pending
     end_time: datetime | None = None  # actual end; None until finished
@@ -37,7 +39,8 @@ class Job(Item):
     array_job_id: int | None = None
     array_task_id: int | None = None
     array_tasks: str | None = None  # pending tasks of an array: "2-3%2"
-    exit_code: str | None = None  # "exit:signal", as scontrol prints it
+    exit_code: str | None = None  # "return_code:signal", as sacct/scontrol print it: 0:15 when killed by SIGTERM
+    derived_exit_code: str | None = None  # highest exit code of the job's steps, same spelling
     work_dir: str | None = None
     stdout: str | None = None  # resolved output paths (Slurm's default slurm-%j.out when unset)
     stderr: str | None = None
@@ -94,6 +97,23 @@ class Partition(Item):
         return self.name
 
 
+class JobStep(Item):
+    """One step of an accounted job, as sacct lists it under the job: 42.batch, 42.extern, 42.0."""
+
+    step_id: str  # "42.batch", "42.extern", "42.0", "42.interactive"
+    name: str | None = None
+    state: str | None = None
+    exit_code: str | None = None  # "return_code:signal"
+    nodes: str | None = None
+    tasks: int | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    elapsed_s: int | None = None
+
+    def key(self) -> str:
+        return self.step_id
+
+
 class HistoryJob(Item):
     """One job from accounting (sacct / slurmdbd)."""
 
@@ -104,9 +124,11 @@ class HistoryJob(Item):
     account: str | None = None
     partition: str | None = None
     state: str
-    exit_code: str | None = None
+    exit_code: str | None = None  # "return_code:signal", as sacct prints ExitCode
+    derived_exit_code: str | None = None  # sacct's DerivedExitCode
     nodes: str | None = None
     gpus: int = 0
+    steps: tuple[JobStep, ...] = ()  # batch, extern, interactive and numbered steps, in Slurm's order
     submit_time: datetime | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None

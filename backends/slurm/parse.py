@@ -1,10 +1,20 @@
-"""Parse Slurm's JSON (squeue/sinfo/sacct `--json`, slurmrestd) for openapi v0.0.38 .. v0.0.42.
+"""Parse Slurm's JSON (squeue/sinfo/sacct/scontrol `--json`, slurmrestd), data_parser v0.0.38 .. v0.0.45.
 
 The versions differ in shape, not meaning, so each getter accepts every known spelling:
 - numbers: plain ints (v0.0.38; null for unset) or `{"set", "infinite", "number"}` (v0.0.39+);
 - job and node state: a string (v0.0.38, `"mixed"` for nodes) or a list of flags
   (v0.0.40+: `["PENDING", "REQUEUED"]`, `["IDLE", "DRAIN"]`);
-- exit codes: a wait status int (v0.0.38) or `{"status", "return_code", "signal"}`;
+- exit codes: a wait status int (v0.0.38 squeue, 23.02 before .4), the same wait status in a
+  number struct (v0.0.39 squeue from 23.02.4: `{"set", "infinite", "number"}`), or a verbose
+  record `{"status", "return_code", "signal": {"id" | "signal_id", "name"}}` (sacct v0.0.38 and
+  v0.0.39, everything from v0.0.40), where numbers may be plain or number structs;
+- GPUs: allocated ones in `tres_alloc_str` (`gres/gpu=4`) or, when GPUs are not accounted as TRES,
+  in `gres_detail` (one entry per allocated node: `gpu:a100:2(IDX:0-1)`); requested ones in
+  `tres_per_job`, `tres_per_node`, `tres_per_socket` and `tres_per_task` (times the count of
+  tasks), spelled `gres:gpu:2`, `gres/gpu:2` (23.11) or `gres/gpu=2` (25.11);
+- meta: the data parser is named in `meta.plugin`, or in `meta.plugins` (23.02's CLI);
+- nodes: a `nodes` list (slurmrestd, `scontrol show nodes`, `sinfo` before 24.05) or 24.05+'s
+  `sinfo` records that group nodes;
 - renamed/nested fields: job_resources.nodes became an object (v0.0.41), partitions moved their
   state/limits into `partition`/`maximums`/`nodes` objects (v0.0.40), node `slurmd_version`
   became `version`, sacct's `state.current` turned into a list.
@@ -17,7 +27,27 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
-from backends.slurm.models import FINISHED_STATES, HistoryJob, Job, Node, Partition
+from backends.slurm.gres import (
+    GPU_GRES,
+    gpu_indices,
+    gpus_in_gres,
+    gpus_in_tres,
+    gpus_requested,
+)
+from backends.slurm.hostlist import expand_hostlist
+from backends.slurm.models import (
+    FINISHED_STATES,
+    HistoryJob,
+    Job,
+    JobStep,
+    Node,
+    Partition,
+)
+from backends.slurm.node_state import NODE_BASE_STATES, state_label
+
+__all__ = ["MalformedReply", "api_version", "duration_s", "exit_code", "gpu_indices", "gpus_in_gres", "gpus_in_tres",
+           "gpus_requested", "parse_history", "parse_jobs", "parse_nodes", "parse_partitions", "partitions_from_scontrol",
+           "state_label"]
 
 
 class MalformedReply(ValueError):
@@ -25,16 +55,12 @@ class MalformedReply(ValueError):
 
 
 JOB_BASE_STATES = frozenset({"PENDING", "RUNNING", "SUSPENDED", *FINISHED_STATES})
-NODE_BASE_STATES = ("IDLE", "MIXED", "ALLOCATED", "DOWN", "ERROR", "FUTURE", "UNKNOWN", "COMPLETING")
-
-_GPU_GRES = re.compile(r"\bgpu(?::([A-Za-z0-9_.-]+))?:(\d+)")
-_GPU_TRES = re.compile(r"gres/gpu=(\d+)")
 
 
 # -- scalar helpers -------------------------------------------------------------------------------
 def num(value: Any) -> int | None:
     """An int from any of Slurm's number spellings; None when unset or infinite."""
-    if isinstance(value, Mapping):
+    if isinstance(value, dict):
         if value.get("infinite") or value.get("set") is False:
             return None
         value = value.get("number")
@@ -48,7 +74,7 @@ def num(value: Any) -> int | None:
 
 
 def infinite(value: Any) -> bool:
-    return isinstance(value, Mapping) and bool(value.get("infinite"))
+    return isinstance(value, dict) and bool(value.get("infinite"))
 
 
 def timestamp(value: Any) -> datetime | None:
@@ -88,32 +114,36 @@ def split_state(value: Any, bases: Iterable[str]) -> tuple[str, tuple[str, ...]]
     return base, tuple(s for s in found if s != base)
 
 
-def gpus_in_gres(value: str | None) -> int:
-    """GPUs in a GRES string: 'gpu:a100:2', 'gpu:2(S:0-1)', 'gpu:a100:2(IDX:0,1),gpu:v100:1'."""
-    if not value:
-        return 0
-    return sum(int(m.group(2)) for m in _GPU_GRES.finditer(value))
-
-
-def gpus_in_tres(value: str | None) -> int | None:
-    if not value:
+def _wait_status(raw: int) -> str | None:
+    """sacct's ExitCode from a wait(2) status: WEXITSTATUS:WTERMSIG; None for Slurm's NO_VAL /
+    INFINITE, which 23.02.0-.3 wrote for jobs still running."""
+    if raw < 0 or raw >= 0xFFFFFFFE:
         return None
-    m = _GPU_TRES.search(value)
-    return int(m.group(1)) if m else None
+    sig = raw & 0x7F
+    return f"0:{sig}" if sig and sig != 0x7F else f"{(raw >> 8) & 0xFF}:0"
 
 
 def exit_code(value: Any) -> str | None:
-    if value is None:
+    """'return_code:signal' as sacct prints ExitCode ('1:0', '0:15'); None while unknown."""
+    if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, Mapping):
+    if isinstance(value, dict) and not ({"status", "return_code", "signal"} & value.keys()):
+        raw = num(value)  # v0.0.39 from 23.02.4: the wait status in a number struct
+        return None if raw is None else _wait_status(raw)
+    if isinstance(value, dict):
+        status = set(states(value.get("status")))
         code = num(value.get("return_code"))
         signal = value.get("signal")
-        sig = num(signal.get("id") if isinstance(signal, Mapping) else signal) or 0
-        return None if code is None else f"{code}:{sig}"
+        if isinstance(signal, dict):
+            sig = num(signal.get("id", signal.get("signal_id")))
+        else:
+            sig = num(signal)
+        if code is None and not sig:
+            # INVALID/PENDING: no exit code yet (a running job); anything else without numbers: 0.
+            return None if not status or status & {"INVALID", "PENDING"} else "0:0"
+        return f"{code or 0}:{sig or 0}"
     raw = num(value)
-    if raw is None:
-        return None
-    return f"{(raw >> 8) & 0xFF}:{raw & 0x7F}"
+    return None if raw is None else _wait_status(raw)
 
 
 def expand_output_path(pattern: str | None, job_id: int, name: str, user: str | None, work_dir: str | None,
@@ -131,9 +161,9 @@ def expand_output_path(pattern: str | None, job_id: int, name: str, user: str | 
 
 
 def _require_list(doc: Any, key: str, what: str) -> list[Any]:
-    if not isinstance(doc, Mapping):
+    if not isinstance(doc, dict):
         raise MalformedReply(f"{what}: expected a JSON object, got {type(doc).__name__}")
-    errors = [e for e in doc.get("errors") or [] if isinstance(e, Mapping)]
+    errors = [e for e in doc.get("errors") or [] if isinstance(e, dict)]
     items = doc.get(key)
     if errors:
         first = errors[0]
@@ -144,13 +174,20 @@ def _require_list(doc: Any, key: str, what: str) -> list[Any]:
 
 
 def api_version(doc: Any) -> str | None:
-    """The data parser version a reply was written with: v0.0.38 .. v0.0.42."""
-    meta = doc.get("meta") if isinstance(doc, Mapping) else None
-    plugin = (meta or {}).get("plugin") or {}
-    for field in ("data_parser", "type"):
-        m = re.search(r"v\d+\.\d+\.\d+", str(plugin.get(field) or ""))
-        if m:
-            return m.group(0)
+    """The data parser version a reply was written with (v0.0.38 .. v0.0.44 and later), from
+    `meta.plugin` or `meta.plugins` (an object, or a list of names or objects)."""
+    meta = doc.get("meta") if isinstance(doc, dict) else None
+    if not isinstance(meta, dict):
+        return None
+    for key in ("plugin", "plugins"):
+        plugin = meta.get(key)
+        entries = plugin if isinstance(plugin, list) else [plugin]
+        for field in ("data_parser", "type"):
+            for entry in entries:
+                value = entry.get(field) if isinstance(entry, dict) else entry if field == "data_parser" else None
+                m = re.search(r"v\d+\.\d+\.\d+", str(value or ""))
+                if m:
+                    return m.group(0)
     return None
 
 
@@ -168,13 +205,56 @@ def _job_nodes(raw: Mapping[str, Any]) -> str | None:
         return text(nodes)
     resources = raw.get("job_resources") or {}
     inner = resources.get("nodes")
-    if isinstance(inner, Mapping):
+    if isinstance(inner, dict):
         return text(inner.get("list"))
     return text(inner)
 
 
+_TRES_REQUESTS = ("tres_per_node", "tres_per_job", "tres_per_task", "tres_per_socket")
+
+
+def _requested_gpus(raw: Mapping[str, Any], node_count: int | None) -> int:
+    """GPUs a job asked for: --gpus (per job), --gres/--gpus-per-node (times the nodes),
+    --gpus-per-task (times the tasks), --gpus-per-socket (times sockets per node and nodes)."""
+    per_job = gpus_requested(text(raw.get("tres_per_job")))
+    if per_job is not None:
+        return per_job
+    per_node = gpus_requested(text(raw.get("tres_per_node")))
+    if per_node is not None:
+        return per_node * (node_count or 1)
+    per_task = gpus_requested(text(raw.get("tres_per_task")))
+    if per_task is not None:
+        return per_task * (num(raw.get("tasks")) or 1)
+    per_socket = gpus_requested(text(raw.get("tres_per_socket")))
+    sockets = num(raw.get("sockets_per_node"))
+    if per_socket is not None and sockets:
+        return per_socket * sockets * (node_count or 1)
+    return 0
+
+
+def _job_gpus(raw: Mapping[str, Any], nodes: str | None, node_count: int | None) -> tuple[int, dict[str, str]]:
+    """(GPUs, node -> GPU indices): allocated GPUs from the TRES string when GPUs are accounted
+    as TRES, else from gres_detail; requested GPUs for a job that holds none yet."""
+    detail = raw.get("gres_detail")
+    detail = [str(e) for e in detail] if isinstance(detail, list) else []
+    indices: dict[str, str] = {}
+    if detail and nodes:
+        try:
+            indices = gpu_indices(detail, expand_hostlist(nodes))
+        except ValueError:
+            indices = {}
+    gpus = gpus_in_tres(text(raw.get("tres_alloc_str")))
+    if gpus is None and any(GPU_GRES.search(e) for e in detail):
+        gpus = sum(gpus_in_gres(e) for e in detail)
+    if gpus is None:
+        gpus = gpus_in_tres(text(raw.get("tres_req_str")))
+    if gpus is None:
+        gpus = _requested_gpus(raw, node_count)
+    return gpus, indices
+
+
 def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
-    if not isinstance(raw, Mapping) or "job_id" not in raw:
+    if not isinstance(raw, dict) or "job_id" not in raw:
         raise MalformedReply(f"a job without job_id: {str(raw)[:80]}")
     now = now or datetime.now(timezone.utc)
     job_id = num(raw.get("job_id"))
@@ -204,30 +284,26 @@ def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
     else:
         used = 0 if state == "PENDING" else None
     limit = num(raw.get("time_limit"))
-    gres = text(raw.get("tres_per_node")) or text(raw.get("tres_per_job"))
-    gpus = gpus_in_tres(text(raw.get("tres_alloc_str")))
-    if gpus is None:
-        gpus = gpus_in_tres(text(raw.get("tres_req_str")))
-    if gpus is None:
-        per = gpus_in_gres(gres.replace("gres/", "gres:") if gres else None)
-        gpus = per * (node_count or 1) if text(raw.get("tres_per_node")) else per
+    gres = next((g for g in map(text, (raw.get(k) for k in _TRES_REQUESTS)) if g), None)
+    gpus, indices = _job_gpus(raw, nodes, node_count)
     work_dir = text(raw.get("current_working_directory"))
     first = _first_node(nodes)
-    stdout = expand_output_path(text(raw.get("standard_output")), job_id, name, user, work_dir, array_job,
-                                array_task, first)
+    # Slurm 24.05+ expands the patterns itself (stdout_expanded); older ones leave it to us.
+    stdout = text(raw.get("stdout_expanded")) or expand_output_path(
+        text(raw.get("standard_output")), job_id, name, user, work_dir, array_job, array_task, first)
     stderr_pattern = text(raw.get("standard_error"))
-    stderr = expand_output_path(stderr_pattern, job_id, name, user, work_dir, array_job, array_task,
-                                first) if stderr_pattern else stdout
+    stderr = text(raw.get("stderr_expanded")) or (expand_output_path(
+        stderr_pattern, job_id, name, user, work_dir, array_job, array_task, first) if stderr_pattern else stdout)
     # Every value is already typed above: skip pydantic validation (a third of the cost at 10k jobs).
     return Job.model_construct(
         job_id=job_id, display_id=display, name=name, user=user, account=text(raw.get("account")),
         partition=text(raw.get("partition")), qos=text(raw.get("qos")), state=state, state_flags=flags,
         reason=text(raw.get("state_reason")), nodes=nodes, node_count=node_count, cpus=num(raw.get("cpus")),
-        gpus=gpus or 0, gres=gres, submit_time=submit, start_time=start, end_time=end, time_used_s=used,
+        gpus=gpus, gpu_indices=indices, gres=gres, submit_time=submit, start_time=start, end_time=end, time_used_s=used,
         time_limit_s=limit * 60 if limit is not None and limit >= 0 else None,
         priority=num(raw.get("priority")), array_job_id=array_job, array_task_id=array_task,
         array_tasks=array_tasks if array_task is None else None, exit_code=exit_code(raw.get("exit_code")),
-        work_dir=work_dir, stdout=stdout, stderr=stderr, batch_host=text(raw.get("batch_host")),
+        derived_exit_code=exit_code(raw.get("derived_exit_code")), work_dir=work_dir, stdout=stdout, stderr=stderr, batch_host=text(raw.get("batch_host")),
     )
 
 
@@ -237,20 +313,8 @@ def parse_jobs(doc: Any, now: datetime | None = None) -> list[Job]:
 
 
 # -- nodes ----------------------------------------------------------------------------------------
-def state_label(base: str, flags: tuple[str, ...]) -> str:
-    """sinfo's compact state: drained/draining, down*, ..."""
-    label = base.lower()
-    if "DRAIN" in flags:
-        label = "drained" if base in ("IDLE", "DOWN") else "draining"
-    elif "MAINTENANCE" in flags:
-        label = "maint"
-    if "NOT_RESPONDING" in flags:
-        label += "*"
-    return label
-
-
 def parse_node(raw: Mapping[str, Any]) -> Node:
-    if not isinstance(raw, Mapping) or not raw.get("name"):
+    if not isinstance(raw, dict) or not raw.get("name"):
         raise MalformedReply(f"a node without name: {str(raw)[:80]}")
     found = states(raw.get("state"))
     flags_extra = states(raw.get("state_flags")) if raw.get("state_flags") else []
@@ -271,7 +335,47 @@ def parse_node(raw: Mapping[str, Any]) -> Node:
 
 
 def parse_nodes(doc: Any) -> list[Node]:
+    if isinstance(doc, dict) and "nodes" not in doc and "sinfo" in doc:
+        return nodes_from_sinfo(_require_list(doc, "sinfo", "sinfo reply"))
     return [parse_node(raw) for raw in _require_list(doc, "nodes", "nodes reply")]
+
+
+def nodes_from_sinfo(records: list[Any]) -> list[Node]:
+    """`sinfo --json` of Slurm 24.05+: records of nodes that share state, partition and
+    configuration (`nodes.nodes` names them); a node in several partitions comes once per
+    partition. CPU and memory use are only known per record, so they are kept for one-node
+    records only. sinfo lists neither the slurmd version nor per-node addresses."""
+    nodes: dict[str, Node] = {}
+    for rec in records:
+        if not isinstance(rec, dict) or not isinstance(rec.get("nodes"), dict):
+            raise MalformedReply(f"sinfo reply: a record without 'nodes': {str(rec)[:80]}")
+        names = [str(n) for n in rec["nodes"].get("nodes") or []]
+        node_state = rec.get("node") if isinstance(rec.get("node"), dict) else {}
+        found = states(node_state.get("state"))
+        base = next((st for st in found if st in NODE_BASE_STATES), found[0] if found else "UNKNOWN")
+        flags = tuple(st for st in found if st != base)
+        part = rec.get("partition") if isinstance(rec.get("partition"), dict) else {}
+        partition = text(part.get("name"))
+        cpus = rec.get("cpus") if isinstance(rec.get("cpus"), dict) else {}
+        memory = rec.get("memory") if isinstance(rec.get("memory"), dict) else {}
+        gres = rec.get("gres") if isinstance(rec.get("gres"), dict) else {}
+        reason = rec.get("reason") if isinstance(rec.get("reason"), dict) else {}
+        one = len(names) == 1
+        gres_total, gres_used = text(gres.get("total")), text(gres.get("used"))
+        for name in names:
+            if name in nodes:
+                known = nodes[name]
+                if partition and partition not in known.partitions:
+                    nodes[name] = known.model_copy(update={"partitions": (*known.partitions, partition)})
+                continue
+            nodes[name] = Node(
+                name=name, state=base, state_flags=flags, state_label=state_label(base, flags),
+                partitions=(partition,) if partition else (), cpus=num(cpus.get("maximum")),
+                cpus_alloc=num(cpus.get("allocated")) if one else None, memory_mb=num(memory.get("maximum")),
+                memory_alloc_mb=num(memory.get("allocated")) if one else None, gpus=gpus_in_gres(gres_total),
+                gpus_used=gpus_in_gres(gres_used), gres=gres_total, gres_used=gres_used,
+                reason=text(reason.get("description")), reason_set_by=text(reason.get("user")))
+    return list(nodes.values())
 
 
 # -- partitions -----------------------------------------------------------------------------------
@@ -287,19 +391,19 @@ def _summarise(part: Partition, nodes: Iterable[Node]) -> Partition:
 
 
 def parse_partition(raw: Mapping[str, Any]) -> Partition:
-    if not isinstance(raw, Mapping) or not raw.get("name"):
+    if not isinstance(raw, dict) or not raw.get("name"):
         raise MalformedReply(f"a partition without name: {str(raw)[:80]}")
-    inner = raw.get("partition") if isinstance(raw.get("partition"), Mapping) else {}
+    inner = raw.get("partition") if isinstance(raw.get("partition"), dict) else {}
     state_raw = inner.get("state") if inner else raw.get("state")
     state = (states(state_raw) or ["UNKNOWN"])[0]
     nodes_field = raw.get("nodes")
-    if isinstance(nodes_field, Mapping):  # v0.0.40+
+    if isinstance(nodes_field, dict):  # v0.0.40+
         nodes, count = text(nodes_field.get("configured")), num(nodes_field.get("total"))
     else:
         nodes, count = text(nodes_field), num(raw.get("total_nodes"))
     cpus_field = raw.get("cpus")
-    cpus = num(cpus_field.get("total")) if isinstance(cpus_field, Mapping) else num(raw.get("total_cpus"))
-    maximums = raw.get("maximums") if isinstance(raw.get("maximums"), Mapping) else None
+    cpus = num(cpus_field.get("total")) if isinstance(cpus_field, dict) else num(raw.get("total_cpus"))
+    maximums = raw.get("maximums") if isinstance(raw.get("maximums"), dict) else None
     max_time_raw = maximums.get("time") if maximums else raw.get("max_time_limit")
     max_time = num(max_time_raw)
     flags = [str(f).lower() for f in (raw.get("flags") or inner.get("flags") or [])] if inner or raw.get("flags") else []
@@ -374,31 +478,62 @@ def _tres_gpus(entries: Any) -> int:
         return gpus_in_tres(entries) or 0
     total = 0
     for entry in entries or []:
-        if isinstance(entry, Mapping) and entry.get("type") == "gres" and str(entry.get("name") or "").split(":")[0] == "gpu":
+        if isinstance(entry, dict) and entry.get("type") == "gres" and str(entry.get("name") or "").split(":")[0] == "gpu":
             if ":" not in str(entry.get("name")):  # typed entries (gpu:a100) repeat the total
                 total += num(entry.get("count")) or 0
     return total
 
 
+def parse_step(raw: Mapping[str, Any], job_id: int) -> JobStep:
+    """One entry of an accounting record's `steps`: batch, extern, interactive or numbered."""
+    if not isinstance(raw, dict):
+        raise MalformedReply(f"job {job_id}: a step that is not an object: {str(raw)[:80]}")
+    ident = raw.get("step") if isinstance(raw.get("step"), dict) else {}
+    sid = ident.get("id")
+    if isinstance(sid, dict):  # a step id record: {"job_id", "step_id"}
+        sid = f"{num(sid.get('job_id')) or job_id}.{text(sid.get('step_id'))}" if text(sid.get("step_id")) else None
+    step = text(sid)
+    if step is None:
+        raise MalformedReply(f"job {job_id}: a step without step.id: {str(raw)[:80]}")
+    step_id = step if "." in step else f"{job_id}.{step}"  # v0.0.38 says "batch", later "42.batch"
+    state = states(raw.get("state"))
+    nodes = raw.get("nodes")
+    times = raw.get("time") if isinstance(raw.get("time"), dict) else {}
+    tasks = raw.get("tasks")
+    return JobStep(
+        step_id=step_id, name=text(ident.get("name")), exit_code=exit_code(raw.get("exit_code")),
+        state=split_state(state, JOB_BASE_STATES)[0] if state else None,
+        nodes=text(nodes.get("range")) if isinstance(nodes, dict) else text(nodes),
+        tasks=num(tasks.get("count")) if isinstance(tasks, dict) else num(tasks),
+        start_time=timestamp(times.get("start")), end_time=timestamp(times.get("end")),
+        elapsed_s=num(times.get("elapsed")),
+    )
+
+
 def parse_history_job(raw: Mapping[str, Any]) -> HistoryJob:
-    if not isinstance(raw, Mapping) or "job_id" not in raw:
+    if not isinstance(raw, dict) or "job_id" not in raw:
         raise MalformedReply(f"an accounting record without job_id: {str(raw)[:80]}")
     job_id = num(raw.get("job_id"))
     if job_id is None:
         raise MalformedReply(f"accounting job_id {raw.get('job_id')!r} is not a number")
     state_raw = raw.get("state")
-    current = state_raw.get("current") if isinstance(state_raw, Mapping) else state_raw
+    current = state_raw.get("current") if isinstance(state_raw, dict) else state_raw
     state, _ = split_state(current, JOB_BASE_STATES)
     array = raw.get("array") or {}
     array_job = num(array.get("job_id")) or None
     array_task = num(array.get("task_id"))
     times = raw.get("time") or {}
     tres = raw.get("tres") or {}
+    steps = raw.get("steps") or []
+    if not isinstance(steps, list):
+        raise MalformedReply(f"job {job_id}: 'steps' is not a list")
     return HistoryJob(
         job_id=job_id, display_id=f"{array_job}_{array_task}" if array_job and array_task is not None else str(job_id),
         name=str(raw.get("name") or ""), user=text(raw.get("user")), account=text(raw.get("account")),
         partition=text(raw.get("partition")), state=state, exit_code=exit_code(raw.get("exit_code")),
+        derived_exit_code=exit_code(raw.get("derived_exit_code")),
         nodes=text(raw.get("nodes")), gpus=_tres_gpus(tres.get("allocated")),
+        steps=tuple(parse_step(step, job_id) for step in steps),
         submit_time=timestamp(times.get("submission")), start_time=timestamp(times.get("start")),
         end_time=timestamp(times.get("end")), elapsed_s=num(times.get("elapsed")),
     )

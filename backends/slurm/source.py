@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
 from backends.slurm import parse
 from backends.slurm.hostlist import expand_hostlist
 from backends.slurm.transport import (CliTransport, LocalRunner, NotSupported, RestTransport, SlurmError,
-                                      SshRunner, read_token_file)
+                                      SshRunner, gc_paused, read_token_file)
 from cockpit.hub import UnconfiguredSource
 from cockpit.snapshot import FetchResult
 from cockpit.sources import HINTS, env_value
@@ -49,13 +49,18 @@ class SlurmSource:
         t = self.transport
         jobs_doc, nodes_doc = await asyncio.gather(t.jobs_doc(), t.nodes_doc())
         now = datetime.now(timezone.utc)
-        jobs, nodes = await asyncio.to_thread(lambda: (parse.parse_jobs(jobs_doc, now), parse.parse_nodes(nodes_doc)))
+        jobs, nodes = await asyncio.to_thread(self._parse_queue, jobs_doc, nodes_doc, now)
         partitions = await t.partitions(nodes)
         accounting = await self._accounting()
         self.last_fetch_s = time.perf_counter() - started
         cluster = {"transport": t.kind, "endpoint": t.label, "slurm_version": t.slurm_version,
                    "api_version": t.api_version or parse.api_version(jobs_doc)}
         return FetchResult.of(jobs, nodes=nodes, partitions=partitions, accounting=accounting, cluster=cluster)
+
+    @staticmethod
+    def _parse_queue(jobs_doc: Any, nodes_doc: Any, now: datetime) -> tuple[list[Any], list[Any]]:
+        with gc_paused():
+            return parse.parse_jobs(jobs_doc, now), parse.parse_nodes(nodes_doc)
 
     async def _accounting(self) -> dict[str, Any]:
         if self._history is not None and time.monotonic() - self._history_at < self.history_interval:
@@ -67,7 +72,7 @@ class SlurmSource:
             else:
                 since = datetime.now(timezone.utc) - timedelta(hours=self.history_hours)
                 doc = await self.transport.history_doc(since)
-                jobs = await asyncio.to_thread(parse.parse_history, doc)
+                jobs = await asyncio.to_thread(self._parse_history, doc)
                 jobs.sort(key=lambda j: (j.submit_time or datetime.min.replace(tzinfo=timezone.utc), j.job_id),
                           reverse=True)
                 section = {"available": True, "reason": None, "window_hours": self.history_hours,
@@ -78,6 +83,11 @@ class SlurmSource:
             section = {**previous, "error": str(exc)}
         self._history, self._history_at = section, time.monotonic()
         return section
+
+    @staticmethod
+    def _parse_history(doc: Any) -> list[Any]:
+        with gc_paused():
+            return parse.parse_history(doc)
 
     # -- control (used by cockpit/ops/slurm.py) --------------------------------------------------
     async def control(self, op: str, target: str, reason: str | None = None) -> None:
@@ -92,6 +102,24 @@ class SlurmSource:
     async def submit(self, script: str, job: Mapping[str, Any]) -> int:
         return await self.transport.submit(script, job)
 
+    async def jobs_with_comment(self, comment: str) -> list[int]:
+        """Ids of the queue's jobs whose comment is exactly `comment` (idempotent submission:
+        what an earlier, interrupted submit created), oldest first. Finished jobs too when
+        accounting is kept."""
+        found: set[int] = set()
+        docs = [await self.transport.jobs_doc()]
+        try:
+            available, _why = await self.transport.accounting()
+            if available:
+                docs.append(await self.transport.history_doc(datetime.now(timezone.utc) - timedelta(days=7)))
+        except (SlurmError, ValueError):
+            pass  # the queue alone still answers for pending and running jobs
+        for doc in docs:
+            for job in (doc.get("jobs") if isinstance(doc, Mapping) else None) or []:
+                if isinstance(job, Mapping) and _comment_of(job) == comment and str(job.get("job_id", "")).isdigit():
+                    found.add(int(job["job_id"]))
+        return sorted(found)
+
     async def job_detail(self, job_id: int) -> dict[str, Any]:
         """Every field Slurm has for the job, its batch script and its node names."""
         fields = await self.transport.job_fields(job_id)
@@ -105,9 +133,19 @@ class SlurmSource:
             nodes = expand_hostlist(parse.text(nodes_expr))
         except ValueError:
             nodes = [str(nodes_expr)]
+        accounted = self._accounted(job_id)
         return {"job_id": job_id, "fields": fields, "script": script, "nodes": nodes,
                 "script_note": None if script is not None else
-                f"the batch script is not available over {self.transport.label}"}
+                f"the batch script is not available over {self.transport.label}",
+                "steps": [step.model_dump(mode="json") for step in accounted.steps] if accounted else [],
+                "steps_note": None if accounted else "no accounting record of this job in the history window"}
+
+    def _accounted(self, job_id: int) -> Any:
+        """The job's sacct record (with its steps) from the last history read, if it is there."""
+        for job in (self._history or {}).get("jobs") or []:
+            if job.job_id == job_id:
+                return job
+        return None
 
     def follow_log(self, path: str, *, poll_s: float = 1.0, use_inotify: bool = True) -> AsyncIterator[str]:
         from backends.slurm.logtail import follow_file, follow_remote
@@ -195,3 +233,11 @@ def build_source(loaded: "LoadedConfig") -> Any:
         else:
             return UnconfiguredSource("slurm", HINTS["slurm"])
     return build_from_settings(settings, env)
+
+
+def _comment_of(job: Mapping[str, Any]) -> str | None:
+    """squeue/slurmrestd give `comment` as text; sacct as {"job": ..., "administrator": ...}."""
+    value = job.get("comment")
+    if isinstance(value, Mapping):
+        value = value.get("job")
+    return value if isinstance(value, str) else None

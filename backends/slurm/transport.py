@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
 import os
 import re
 import shlex
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import orjson
 
 from backends.slurm.parse import MalformedReply, api_version, partitions_from_scontrol, parse_partitions
 from backends.slurm.models import Node, Partition
@@ -33,12 +37,35 @@ class NotSupported(SlurmError):
     pass
 
 
-def decode_json(text: str, what: str) -> Any:
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Hold off Python's cyclic GC while a big reply is decoded or parsed: the hundreds of
+    thousands of dicts a 10k-job reply makes trigger collection after collection, which costs
+    as much as the decoding itself (issue 19). Nothing here makes cycles; GC resumes after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        snippet = text.strip()[:60].replace("\n", " ")
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def decode_json(text: str | bytes, what: str) -> Any:
+    """orjson with the GC paused: a 10k-job squeue reply (89 MB) decodes and parses in about
+    0.8 s of CPU instead of 1.4 s with json and the GC running (issue 19)."""
+    try:
+        with gc_paused():
+            return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        shown = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        snippet = shown.strip()[:60].replace("\n", " ")
         raise MalformedReply(f"{what} returned malformed JSON ({exc.msg} at char {exc.pos}): {snippet!r}") from None
+
+
+def decode_body(content: bytes) -> Any:
+    with gc_paused():
+        return orjson.loads(content)
 
 
 def slurm_version_tuple(text: str) -> tuple[int, int] | None:
@@ -210,7 +237,8 @@ class CliTransport:
         return done.stdout.split()
 
     async def submit(self, script: str, job: Mapping[str, Any]) -> int:
-        done = await self._ok(["sbatch", "--parsable"], input=script)
+        comment = [f"--comment={job['comment']}"] if job.get("comment") else []
+        done = await self._ok(["sbatch", "--parsable", *comment], input=script)
         first = done.stdout.strip().split(";")[0]
         if not first.isdigit():
             raise SlurmError(f"sbatch on {self.label} printed no job id: {done.stdout.strip()[:80]!r}")
@@ -304,7 +332,7 @@ class RestTransport:
         body: Any = None
         if response.content:
             try:
-                body = await asyncio.to_thread(response.json)
+                body = await asyncio.to_thread(decode_body, response.content)
             except ValueError:
                 if response.is_success:
                     raise MalformedReply(f"{self.label} returned malformed JSON for {path}: "
@@ -407,6 +435,8 @@ class RestTransport:
                 props["gres"] = f"gpu:{job['gpus_per_node']}"
         if job.get("output"):
             props["standard_output"] = job["output"]
+        if job.get("comment"):
+            props["comment"] = job["comment"]
         return props
 
     async def submit(self, script: str, job: Mapping[str, Any]) -> int:

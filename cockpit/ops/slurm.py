@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Any
+from typing import Any, Mapping
 
 import jinja2
 from pydantic import BaseModel, Field, field_validator
 
 from cockpit import paths
-from cockpit.actions import ActionContext, ActionError, ActionRegistry, Danger
+from cockpit.actions import ActionContext, ActionError, ActionRefused, ActionRegistry, Danger
 
 TEMPLATES_DIR = paths.WORKLOADS_DIR / "slurm"
 TEMPLATE_SUFFIX = ".sbatch.j2"
@@ -44,6 +44,9 @@ class SubmitParams(BaseModel):
     output: str | None = Field(default=None, description="stdout file pattern, e.g. %x-%j.out")
     env: dict[str, str] = Field(default_factory=dict, description="variables the batch script exports before the "
                                 "command (MLFLOW_TRACKING_URI, COCKPIT_PLAN, COCKPIT_PLAN_STEP, PYTHONPATH, ...)")
+    token: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:-]{1,100}$",
+                              description="idempotency token, kept as the job's comment (cockpit:TOKEN): when a job "
+                                          "with it exists already, that job is reused instead of submitting again")
 
     @field_validator("template")
     @classmethod
@@ -114,7 +117,11 @@ def job_spec(p: SubmitParams) -> dict[str, Any]:
     seconds = _duration_s(p.time) or 0
     return {"name": p.name, "partition": p.partition, "nodes": p.nodes, "gpus_per_node": p.gpus_per_node,
             "cpus_per_task": p.cpus_per_task, "time_limit_min": max(1, -(-seconds // 60)),
-            "workdir": p.workdir, "output": p.output}
+            "workdir": p.workdir, "output": p.output, "comment": token_comment(p.token)}
+
+
+def token_comment(token: str | None) -> str | None:
+    return f"cockpit:{token}" if token else None
 
 
 def confirm_submit(p: SubmitParams) -> str:
@@ -141,9 +148,17 @@ class DrainParams(NodeRef):
 async def submit(ctx: ActionContext, p: SubmitParams) -> dict[str, Any]:
     """Submit a batch job from a workload template"""
     script = render_script(p)
+    adapter = ctx.adapter("slurm")
+    if p.token and hasattr(adapter, "jobs_with_comment"):
+        # A submit interrupted after sbatch ran (kill -9, lost connection) left its job behind:
+        # find it by its token rather than create a duplicate.
+        existing = await adapter.jobs_with_comment(token_comment(p.token))
+        if existing:
+            ctx.progress(f"job {existing[0]} already carries token {p.token}: not submitting again")
+            return {"job_id": existing[0], "name": p.name, "template": p.template, "token": p.token, "reused": True}
     ctx.progress(f"submitting {p.name}")
-    job_id = await ctx.adapter("slurm").submit(script, job_spec(p))
-    return {"job_id": job_id, "name": p.name, "template": p.template}
+    job_id = await adapter.submit(script, job_spec(p))
+    return {"job_id": job_id, "name": p.name, "template": p.template, "token": p.token, "reused": False}
 
 
 async def render(ctx: ActionContext, p: SubmitParams) -> dict[str, Any]:
@@ -169,21 +184,48 @@ async def job_detail(ctx: ActionContext, p: JobRef) -> dict[str, Any]:
         raise ActionError("slurm is not configured") from None
 
 
+def _field(fields: Mapping[str, Any], *names: str) -> str:
+    for name in names:
+        value = fields.get(name)
+        if isinstance(value, Mapping):  # slurmrestd's {"set": true, "number": N}
+            value = value.get("number") if value.get("set", True) else None
+        if value not in (None, ""):
+            return str(value)
+    return "?"
+
+
+async def job_target(ctx: ActionContext, p: JobRef) -> str:
+    """Who the job id names now: its name, owner and submit time (not its state, which may move on
+    between the confirmation and the action)."""
+    adapter = ctx.adapter("slurm")
+    if not hasattr(adapter, "job_detail"):
+        raise ActionError("slurm is not configured: set cockpit.slurm (or run `cockpit lab up`)")
+    try:
+        detail = await adapter.job_detail(p.job_id)
+    except Exception as exc:  # noqa: BLE001 - an id nobody can read is not acted on
+        raise ActionRefused(f"SLURM job {p.job_id} cannot be read ({str(exc) or type(exc).__name__}); nothing was done") from None
+    fields = detail.get("fields") or {}
+    if not fields:
+        raise ActionRefused(f"SLURM job {p.job_id} is not known to the controller; nothing was done")
+    return (f"job {p.job_id} '{_field(fields, 'JobName', 'name')}' of {_field(fields, 'UserId', 'user_name')}, "
+            f"submitted {_field(fields, 'SubmitTime', 'submit_time')}")
+
+
 def register(registry: ActionRegistry) -> None:
     registry.action("slurm.submit", SubmitParams, Danger.CHANGE, title="Submit SLURM job",
                     confirm=confirm_submit, refresh=("slurm",))(submit)
     registry.action("slurm.render", SubmitParams, Danger.READ, title="Render SLURM batch script")(render)
     registry.action("slurm.job_detail", JobRef, Danger.READ, title="SLURM job detail")(job_detail)
-    registry.action("slurm.cancel", JobRef, Danger.DESTROY, title="Cancel SLURM job", refresh=("slurm",),
+    registry.action("slurm.cancel", JobRef, Danger.DESTROY, title="Cancel SLURM job", refresh=("slurm",), target=job_target,
                     confirm=lambda p: f"Cancel SLURM job {p.job_id} (scancel): a pending job leaves the queue, a "
                                       "running one is killed now and ends CANCELLED; its output stops there.")(_control("cancel"))
-    registry.action("slurm.hold", JobRef, Danger.CHANGE, title="Hold SLURM job", refresh=("slurm",),
+    registry.action("slurm.hold", JobRef, Danger.CHANGE, title="Hold SLURM job", refresh=("slurm",), target=job_target,
                     confirm=lambda p: f"Hold SLURM job {p.job_id} (scontrol hold): it stays pending with reason "
                                       "JobHeldUser/JobHeldAdmin until released; a running job is not affected.")(_control("hold"))
-    registry.action("slurm.release", JobRef, Danger.CHANGE, title="Release SLURM job", refresh=("slurm",),
+    registry.action("slurm.release", JobRef, Danger.CHANGE, title="Release SLURM job", refresh=("slurm",), target=job_target,
                     confirm=lambda p: f"Release SLURM job {p.job_id} (scontrol release): it may be scheduled "
                                       "again as soon as resources allow.")(_control("release"))
-    registry.action("slurm.requeue", JobRef, Danger.DESTROY, title="Requeue SLURM job", refresh=("slurm",),
+    registry.action("slurm.requeue", JobRef, Danger.DESTROY, title="Requeue SLURM job", refresh=("slurm",), target=job_target,
                     confirm=lambda p: f"Requeue SLURM job {p.job_id} (scontrol requeue): if it runs it is killed "
                                       "and goes back to PENDING to start over; work since its start is lost.")(_control("requeue"))
     registry.action("slurm.drain", DrainParams, Danger.CHANGE, title="Drain SLURM node", refresh=("slurm",),

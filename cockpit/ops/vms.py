@@ -309,6 +309,14 @@ async def describe_vm(ctx: ActionContext, p: VmRef) -> dict[str, Any]:
     return await host.call(describe)
 
 
+async def vm_target(ctx: ActionContext, p: VmRef) -> str:
+    """The domain the name points at now, by UUID: a VM undefined and defined again under the same
+    name between the confirmation and the action is a different VM."""
+    host, name = await _vms(ctx).find_domain(p.name, p.host)
+    uuid = await host.call(lambda conn: conn.lookupByName(name).UUIDString())
+    return f"VM {name} on {host.name} (uuid {uuid})"
+
+
 def _where(p: Any) -> str:
     return f"VM {p.name}" + (f" on host {p.host}" if p.host else "")
 
@@ -329,17 +337,17 @@ def _define_text(p: VmDefine) -> str:
 def register(registry: ActionRegistry) -> None:
     registry.action("vm.start", VmRef, Danger.CHANGE, title="Start VM",
                     confirm=lambda p: f"Start {_where(p)}. Its GPUs must not be held by another running VM.",
-                    refresh=("vms", "gpus"))(start_vm)
+                    refresh=("vms", "gpus"), target=vm_target)(start_vm)
     registry.action("vm.shutdown", VmShutdown, Danger.CHANGE, title="Shut down VM",
                     confirm=lambda p: f"Send an ACPI shutdown to {_where(p)}; the guest decides when to stop.",
-                    refresh=("vms", "gpus"))(shutdown_vm)
+                    refresh=("vms", "gpus"), target=vm_target)(shutdown_vm)
     registry.action("vm.force_off", VmRef, Danger.DESTROY, title="Force VM off",
                     confirm=lambda p: f"Pull the plug on {_where(p)} at once: unsaved guest data is lost.",
-                    refresh=("vms", "gpus"))(force_off_vm)
+                    refresh=("vms", "gpus"), target=vm_target)(force_off_vm)
     registry.action("vm.define", VmDefine, Danger.CHANGE, title="Define VM", confirm=_define_text,
                     refresh=("vms", "gpus"))(define_vm)
     registry.action("vm.undefine", VmUndefine, Danger.DESTROY, title="Undefine VM",
                     confirm=lambda p: f"Remove the definition of {_where(p)}"
                     + (" and delete its disk volumes" if p.remove_disks else " (its disks stay)") + ". It must be shut off.",
-                    refresh=("vms", "gpus"))(undefine_vm)
+                    refresh=("vms", "gpus"), target=vm_target)(undefine_vm)
     registry.action("vm.describe", VmRef, Danger.READ, title="Describe VM")(describe_vm)

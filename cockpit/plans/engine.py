@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from cockpit import paths
 from cockpit.actions import (ActionError, ActionRefused, Actor, Danger, InvalidParams, NeedsConfirmation,
                              UnknownAction, local_actor)
-from cockpit.audit import redact
+from cockpit.redact import redact
 from cockpit.errors import ConfigError, format_validation_error
 from cockpit.plans import conditions
 from cockpit.plans.loader import LoadedPlan, parse_plan, plan_digest, runtime_refs
@@ -499,8 +499,18 @@ class PlanRunner:
             return await self._wait(step, timeout)
         return await self._assert(step)
 
+    def _with_token(self, step: Step, params: Any) -> Any:
+        """Actions that create something and take an idempotency `token` get one per run and step,
+        the same after --resume: a create interrupted after it took effect is found, not repeated."""
+        registry = self.runtime.registry
+        if not isinstance(params, dict) or params.get("token") or step.action not in registry:
+            return params
+        if "token" not in registry.get(step.action or "").params.model_fields:
+            return params
+        return {**params, "token": f"{self.run_id}.{step.id}"[:100]}
+
     async def _action(self, step: Step) -> dict[str, Any]:
-        params = self._resolve(step, step.params, "params")
+        params = self._with_token(step, self._resolve(step, step.params, "params"))
         rec = self.state.steps[step.id]
 
         def progress(message: str) -> None:

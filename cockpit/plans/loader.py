@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 
-from cockpit.yamltext import load_yaml
+from cockpit.redact import register_secrets_in
+from cockpit.yamltext import load_yaml, read_text_bounded
 from pydantic import BaseModel, ValidationError
 
 from cockpit.errors import ConfigError, format_loc, format_validation_error
@@ -378,6 +379,7 @@ def parse_plan(
     env_only = _Expander({}, env)
     variables = {str(k): env_only.tree(v, ["vars", k]) for k, v in declared.items()}
     variables.update(overrides)
+    register_secrets_in(variables)  # a secret-looking variable's value never reaches a report in clear
     expander = _Expander(variables, env)
     expanded = {k: (expander.tree(v, [k]) if k != "vars" else variables) for k, v in raw.items()}
     problems = env_only.problems + expander.problems
@@ -410,12 +412,7 @@ def load_plan(
     env: Mapping[str, str] | None = None,
     registry: "ActionRegistry | None" = None,
 ) -> LoadedPlan:
-    try:
-        text = Path(path).read_text()
-    except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot read: {exc}"]) from None
+    text = read_text_bounded(path)  # regular files up to 4 MiB; ConfigError otherwise
     return parse_plan(text, str(path), overrides=overrides, env=env, registry=registry)
 
 

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from cockpit.audit import redact
+from cockpit.redact import redact, scrub
 from cockpit.plans.state import RunState, atomic_write
 
 if TYPE_CHECKING:
@@ -106,8 +106,8 @@ def write_reports(state: RunState, plan: "Plan", report_dir: Path) -> dict[str, 
     report_dir = Path(report_dir)
     out = {"junit": report_dir / JUNIT_FILE, "markdown": report_dir / MARKDOWN_FILE,
            "events": report_dir / EVENTS_FILE, "state": report_dir / STATE_FILE}
-    atomic_write(out["junit"], junit_xml(state, plan))
-    atomic_write(out["markdown"], markdown(state, plan))
+    atomic_write(out["junit"], scrub(junit_xml(state, plan)))  # no secret leaves in a failure message
+    atomic_write(out["markdown"], scrub(markdown(state, plan)))
     return out
 
 

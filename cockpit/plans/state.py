@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from cockpit.errors import ConfigError
+from cockpit.redact import scrub
 from cockpit.snapshot import utcnow
 
 STATE_FORMAT = 1
@@ -112,7 +113,7 @@ class EventLog:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def append(self, event: Mapping[str, Any], *, sync: bool = True) -> None:
-        os.write(self._fd, (_dumps(event) + "\n").encode())
+        os.write(self._fd, (scrub(_dumps(event), assignments=False) + "\n").encode())  # registered secrets, JWTs, URL passwords
         if sync:
             os.fsync(self._fd)
 

@@ -37,6 +37,7 @@ COLUMNS = [
     Column("USER", attr("user")),
     Column("ACCOUNT", attr("account")),
     Column("STATE", attr("state")),
+    Column("EXIT", attr("exit_code")),  # return_code:signal as sacct prints it; 0:15 = killed by SIGTERM
     Column("TIME", lambda j: hms(_get(j, "time_used_s"))),
     Column("LIMIT", lambda j: hms(_get(j, "time_limit_s"), "UNLIMITED")),
     Column("NODES", attr("node_count")),
@@ -45,7 +46,7 @@ COLUMNS = [
     Column("NODELIST(REASON)", _reason_or_nodes),
 ]
 SORT_FIELDS = {"JOBID": "display_id", "PARTITION": "partition", "NAME": "name", "USER": "user",
-               "ACCOUNT": "account", "STATE": "state", "TIME": "time_used_s", "LIMIT": "time_limit_s",
+               "ACCOUNT": "account", "STATE": "state", "EXIT": "exit_code", "TIME": "time_used_s", "LIMIT": "time_limit_s",
                "NODES": "node_count", "GPUS": "gpus", "PRIO": "priority", "NODELIST(REASON)": "nodes"}
 
 NODE_COLUMNS = [
@@ -117,6 +118,25 @@ def accounting_note(section: dict[str, Any] | None) -> str | None:
     if section.get("error"):
         return f"sacct failed: {section['error']} (showing the last history read)"
     return None
+
+
+STEP_COLUMNS = (("JobID", "step_id", 14), ("JobName", "name", 10), ("State", "state", 10),
+                ("ExitCode", "exit_code", 8), ("Elapsed", "elapsed_s", 10), ("NodeList", "nodes", 0))
+
+
+def steps_table(steps: list[dict[str, Any]]) -> str:
+    """A job's steps as sacct lists them under the job: batch, extern, interactive, numbered."""
+    def cell(step: dict[str, Any], field: str) -> str:
+        value = step.get(field)
+        if field == "elapsed_s":
+            return hms(value)
+        return "-" if value is None else str(value)
+
+    lines = [" ".join(f"{title:<{width}}" if width else title for title, _, width in STEP_COLUMNS)]
+    for step in steps:
+        lines.append(" ".join(f"{cell(step, field):<{width}}" if width else cell(step, field)
+                              for _, field, width in STEP_COLUMNS))
+    return "\n".join(lines)
 
 
 def detail(item: Any) -> str:

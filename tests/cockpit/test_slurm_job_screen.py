@@ -32,7 +32,9 @@ class StubRuntime:
         assert name == "slurm.job_detail"
         return SimpleNamespace(ok=True, error=None, outputs={
             "fields": {"JobId": str(params["job_id"]), "JobName": "demo"}, "nodes": ["node1", "node2"],
-            "script": "#!/bin/bash\necho hello\n", "script_note": None})
+            "script": "#!/bin/bash\necho hello\n", "script_note": None,
+            "steps": [{"step_id": "7.batch", "name": "batch", "state": "CANCELLED", "exit_code": "0:15",
+                       "elapsed_s": 69, "nodes": "node1"}]})
 
 
 async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
@@ -57,7 +59,9 @@ async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
                 break
         log = screen.query_one("#log", Log)
         assert list(log.lines) == ["first", "second"]
-        assert "node1, node2" in str(screen.query_one("#detail", Static).render())
+        detail = str(screen.query_one("#detail", Static).render())
+        assert "node1, node2" in detail
+        assert "ExitCode" in detail and "7.batch" in detail and "0:15" in detail and "1:09" in detail
         assert "echo hello" in str(screen.query_one("#script", Static).render())
 
 

@@ -23,7 +23,7 @@ def keys_for(view: str) -> list[str]:
         "dashboard": [],
         "help": ["question_mark"],
         "palette": ["ctrl+p", *"vm.s"],
-        "confirm": ["colon", *"vm.shutdown name=hpc-controller", "enter"],
+        "confirm": ["colon", *"mlflow.delete_run run_id=4f2a9c0d1e7b4c3aa1b2c3d4e5f60718", "enter"],
     }[view]
 
 

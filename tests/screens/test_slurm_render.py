@@ -1,0 +1,27 @@
+"""The SLURM pane's queue columns and the job detail's steps table, on real Slurm replies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from backends.slurm import parse
+from screens.render.slurm import COLUMNS, SORT_FIELDS, steps_table
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slurm"
+
+
+def test_queue_shows_the_exit_code_of_a_signalled_job():
+    (job,) = parse.parse_jobs(json.loads((FIXTURES / "v0.0.40/23.11.10/slurm-job-timeout.json").read_text()))
+    row = {c.title: c.cell(job) for c in COLUMNS}
+    assert (row["STATE"], row["EXIT"]) == ("TIMEOUT", "0:15")
+    assert set(SORT_FIELDS) == {c.title for c in COLUMNS}
+
+
+def test_steps_table_lists_steps_as_sacct_does():
+    doc = json.loads((FIXTURES / "v0.0.45/26.05.5-lab/sacct.json").read_text())
+    job = next(h for h in parse.parse_history(doc) if h.job_id == 2)
+    lines = steps_table([s.model_dump(mode="json") for s in job.steps]).splitlines()
+    assert lines[0].split() == ["JobID", "JobName", "State", "ExitCode", "Elapsed", "NodeList"]
+    assert [line.split() for line in lines[1:]] == [["2.batch", "batch", "CANCELLED", "0:15", "0:08", "node2"],
+                                                     ["2.0", "sleep", "CANCELLED", "0:15", "0:08", "node2"]]
