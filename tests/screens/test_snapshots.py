@@ -37,5 +37,11 @@ def test_picture(snap_compare, tmp_path, demo_loaded, view, size):
         for key in keys_for(view):
             await pilot.press(key)
         await settle(pilot, 8)
+        # A blinking cursor would make the picture depend on the moment it is taken.
+        from textual.widgets import Input
+
+        for widget in pilot.app.screen.query(Input):
+            widget.cursor_blink = False
+        await settle(pilot, 2)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
