@@ -13,7 +13,6 @@ import signal
 from functools import partial
 from typing import Any, Callable
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider

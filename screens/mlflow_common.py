@@ -11,7 +11,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from screens.render.mlflow import DEFAULT_METRICS
-from screens.modals import ConfirmScreen
 
 
 class PromptScreen(ModalScreen[str | None]):
