@@ -85,13 +85,21 @@ class CockpitCommands(Provider):
             yield DiscoveryHit(shown, callback, help=help_text)
 
 
+PROMPT_COMMANDS = ("command", "filter")
+
+
 class CockpitApp(App[int]):
     TITLE = "AI-HOW Cockpit"
     CSS_PATH = Path(__file__).with_name("cockpit.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {CockpitCommands}
     BINDINGS = [
-        # Not priority bindings: the `:` and `/` prompts must be able to take q, ?, / and : as text.
-        Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.description)
+        # `:` and `/` are priority bindings: they open their prompt before the keys typed right
+        # after them are handed to the table (a burst, a paste, one SSH packet), so those keys
+        # land in the prompt instead of acting on rows. check_action turns them off wherever
+        # text is being typed, so an input still takes `:` and `/` as text. The others are not
+        # priority: the prompts take q and ? as text.
+        Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.description,
+                priority=c.id in PROMPT_COMMANDS)
         for c in COMMAND_REGISTRY if c.id != "palette"
     ]
 
@@ -109,6 +117,12 @@ class CockpitApp(App[int]):
         self.dashboard = Dashboard(frozenset(name for name, c in runtime.hub.collectors.items() if not c.configured))
         read_only = runtime.read_only or self.actor.role == "viewer"
         self.sub_title = f"{runtime.loaded.config.metadata.name}{'  [read-only]' if read_only else ''}"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("command_line", "filter"):
+            # Only on the dashboard, and never while an input has focus (it takes : and / as text).
+            return self.screen is self.dashboard and not isinstance(self.focused, Input)
+        return True
 
     # -- lifecycle ------------------------------------------------------------------------------
     def on_mount(self) -> None:

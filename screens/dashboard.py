@@ -208,10 +208,16 @@ class Dashboard(Screen[None]):
         prompt.border_title = "/" if mode == "filter" else ":"
         prompt.value = value
         prompt.add_class("visible")
+        # Shown and focused at once, not on the next refresh (a class change restyles later, and
+        # Widget.focus waits for idle): keys typed right after `:` in the same burst (a paste, a
+        # fast typist, one SSH packet) must land in the prompt, not in the table, where `s`
+        # would have started a VM action.
+        prompt.display = True
         prompt.mode = mode  # type: ignore[attr-defined]
-        prompt.focus()
+        self.set_focus(prompt)
 
     def close_prompt(self) -> Any:
         prompt = self.query_one("#prompt", Input)
         prompt.remove_class("visible")
+        prompt.display = False
         return prompt

@@ -197,3 +197,21 @@ async def test_end_shows_the_last_row_above_a_horizontal_scrollbar():
         assert table.cursor_row == 29
         shown = [table.render_line(y).text for y in range(table.scrollable_content_region.height)]
         assert any(line.lstrip().startswith("30 ") for line in shown), shown
+
+
+async def test_keys_typed_in_one_burst_after_colon_land_in_the_prompt(fixed_runtime):
+    """`:refrsh⏎` arriving at once (a paste, one SSH packet) goes to the prompt, not to the
+    table's row keys (`s` would start a VM action)."""
+    from textual import events
+
+    app = CockpitApp(fixed_runtime)
+    async with app.run_test(size=WIDE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.focused, SourceTable)
+        for key, char in [("colon", ":"), *((c, c) for c in "refrsh"), ("enter", "\r")]:
+            app.post_message(events.Key(key, char))
+        await settle(pilot, 8)
+        assert app.screen is app.dashboard
+        assert "unknown command 'refrsh'" in message(app).text
+        await pilot.press("colon", *"a:b/c")  # in the prompt, : and / are text
+        assert app.dashboard.query_one("#prompt", Input).value == "a:b/c"
