@@ -7,3 +7,4 @@ test:
 	bash scripts/test.sh
 bench:
 	.venv/bin/python -m benchmarks.startup
+	.venv/bin/python -m benchmarks.mlflow_runs

@@ -1,97 +1,210 @@
-"""MLflow source figures against a real `mlflow server` (SQLite store) holding N runs.
+"""MLflow figures of issue 19 against a real `mlflow server` (SQLite store) holding N runs, side by
+side with a plain REST search (httpx, curl) and MLflow's own client on the same data.
 
-    PYTHONPATH=. python benchmarks/mlflow_runs.py [--runs 1000]
+    .venv/bin/python -m benchmarks.mlflow_runs [--runs 1000] [--repeat 3]
 
-Prints: seeding and server start, time to first rows (a fresh adapter: `import mlflow` in a
-worker thread, client, first page), the event loop's worst stall meanwhile, the snapshot fetch
-(max_runs 200), paging through every run, a server-side and a local filter.
+Figures (medians of --repeat fresh processes; the machine is shared, so read the ratios):
+  - first rows in a fresh process: from the script's first line (before any cockpit import) to 50
+    runs in hand; the cockpit adapter beside a bare httpx POST, curl, and MlflowClient;
+  - paging every run at the screens' 100 runs a page, and at 1,000 (MLflow's largest page),
+    beside the same loop written with bare httpx;
+  - `cockpit snapshot --format json` on the embedded default (demo libvirt host + a local SQLite
+    store), empty and holding the N runs, as a whole process; and whether `mlflow` was imported
+    (`python -X importtime`).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
+import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parent.parent
 
-async def loop_lag(stop: asyncio.Event) -> float:
-    """Worst delay of a 10 ms ticker: how long the event loop (the screen) was blocked."""
-    worst = 0.0
-    while not stop.is_set():
-        t = time.perf_counter()
-        await asyncio.sleep(0.01)
-        worst = max(worst, time.perf_counter() - t - 0.01)
-    return worst
+FIRST_ROWS = {
+    "cockpit adapter (REST, httpx)": r'''
+import time; t0 = time.perf_counter()
+import asyncio, sys
+from backends.mlflow.source import MlflowSource
+from cockpit.config import MlflowSettings
+imported = time.perf_counter() - t0
+async def main():
+    s = MlflowSource(MlflowSettings(tracking_uri=sys.argv[1], experiments=["bulk"]))
+    page = await s.runs_page(page_size=50)
+    await s.close()
+    return len(page.runs)
+n = asyncio.run(main())
+print(time.perf_counter() - t0, n, "mlflow" in sys.modules, imported)
+''',
+    "plain httpx POST runs/search": r'''
+import time; t0 = time.perf_counter()
+import sys, httpx
+with httpx.Client(base_url=sys.argv[1]) as c:
+    exp = [e for e in c.post("/api/2.0/mlflow/experiments/search", json={"max_results": 1000}).json()["experiments"]
+           if e["name"] == "bulk"][0]["experiment_id"]
+    runs = c.post("/api/2.0/mlflow/runs/search", json={"experiment_ids": [exp], "max_results": 50,
+                  "order_by": ["attributes.start_time DESC"]}).json()["runs"]
+print(time.perf_counter() - t0, len(runs), "mlflow" in sys.modules)
+''',
+    "MlflowClient (the adapter before)": r'''
+import time; t0 = time.perf_counter()
+import sys
+from mlflow.tracking import MlflowClient
+c = MlflowClient(sys.argv[1])
+exp = c.get_experiment_by_name("bulk").experiment_id
+runs = c.search_runs([exp], max_results=50, order_by=["attributes.start_time DESC"])
+print(time.perf_counter() - t0, len(runs), "mlflow" in sys.modules)
+''',
+}
 
-
-async def measure(uri: str, runs: int) -> None:
+PAGING = r'''
+import time, asyncio, sys
+size = int(sys.argv[2])
+async def adapter():
     from backends.mlflow.source import MlflowSource
     from cockpit.config import MlflowSettings
-    from cockpit.mlflow_runs import filter_runs, parse_filter, search_filter
-
-    source = MlflowSource(MlflowSettings(tracking_uri=uri, experiments=["bulk"]))
-    stop = asyncio.Event()
-    lag = asyncio.create_task(loop_lag(stop))
-    t = time.perf_counter()
-    page = await source.runs_page(page_size=50)
-    first = time.perf_counter() - t
-    stop.set()
-    print(f"time to first rows (import mlflow + client + 50 runs): {first:.2f} s, "
-          f"worst event-loop stall meanwhile {await lag * 1000:.0f} ms")
-    t = time.perf_counter()
-    await source.runs_page(page_size=50)
-    print(f"next first page, warm client (50 runs): {time.perf_counter() - t:.3f} s")
-
-    t = time.perf_counter()
-    result = await source.fetch()
-    print(f"snapshot fetch (max_runs 200, experiments + registry): {time.perf_counter() - t:.2f} s, "
-          f"{len(result.items)} runs, truncated={result.sections['runs_truncated']}")
-
-    for size in (100, 500):
-        t = time.perf_counter()
-        token, total, pages = None, 0, 0
+    s = MlflowSource(MlflowSettings(tracking_uri=sys.argv[1], experiments=["bulk"]))
+    await s.experiments()
+    t = time.perf_counter(); token, total = None, 0
+    while True:
+        page = await s.runs_page(page_token=token, page_size=size)
+        total += len(page.runs)
+        if not (token := page.next_page_token):
+            break
+    took = time.perf_counter() - t
+    await s.close()
+    return took, total
+def plain():
+    import httpx
+    with httpx.Client(base_url=sys.argv[1]) as c:
+        exp = [e for e in c.post("/api/2.0/mlflow/experiments/search", json={"max_results": 1000}).json()["experiments"]
+               if e["name"] == "bulk"][0]["experiment_id"]
+        t = time.perf_counter(); token, total = None, 0
         while True:
-            page = await source.runs_page(page_token=token, page_size=size)
-            total, pages, token = total + len(page.runs), pages + 1, page.next_page_token
-            if not token:
+            body = {"experiment_ids": [exp], "max_results": size, "order_by": ["attributes.start_time DESC"]}
+            if token:
+                body["page_token"] = token
+            doc = c.post("/api/2.0/mlflow/runs/search", json=body).json()
+            total += len(doc.get("runs", ()))
+            if not (token := doc.get("next_page_token")):
                 break
-        print(f"page through all runs, {size}/page: {time.perf_counter() - t:.2f} s ({pages} pages, {total} runs)")
+        return time.perf_counter() - t, total
+a = asyncio.run(adapter()); b = plain()
+print(a[0], a[1], b[0], b[1])
+'''
 
-    f = parse_filter("status:failed")
+
+def python(code: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, timeout=300)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    return done.stdout.split()
+
+
+def curl_first_rows(uri: str) -> float | None:
+    if not shutil.which("curl"):
+        return None
+    body = json.dumps({"experiment_ids": ["1"], "max_results": 50, "order_by": ["attributes.start_time DESC"]})
     t = time.perf_counter()
-    found = await source.runs_page(filter_string=search_filter(f), page_size=500)
-    print(f"server-side filter status:failed: {time.perf_counter() - t:.3f} s, {len(found.runs)} runs")
-    everything = (await MlflowSource(MlflowSettings(tracking_uri=uri, experiments=["bulk"], max_runs=runs)).fetch())
+    subprocess.run(["curl", "-sf", "-o", "/dev/null", "-H", "Content-Type: application/json", "-d", body,
+                    f"{uri}/api/2.0/mlflow/runs/search"], check=True, timeout=60)
+    return time.perf_counter() - t
+
+
+def snapshot_process(xdg: Path, importtime: bool = False) -> tuple[float, bool, str]:
+    """Wall time of `cockpit snapshot --format json` (embedded default), whether mlflow got imported,
+    and the mlflow source's status."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CONFIG_HOME": str(xdg / "config"),
+           "XDG_DATA_HOME": str(xdg / "data"), "XDG_STATE_HOME": str(xdg / "state")}
+    for var in ("COCKPIT_CONFIG", "LIBVIRT_DEFAULT_URI", "KUBECONFIG", "MLFLOW_TRACKING_URI", "SLURM_CONF",
+                "SLURMRESTD_URL", "SLURM_JWT", "COCKPIT_LIBVIRT_URI"):
+        env.pop(var, None)
     t = time.perf_counter()
-    local = filter_runs(everything.items.values(), parse_filter("status:finished metric:loss<0.01 tag:slurm_job_id"))
-    print(f"local filter over {len(everything.items)} snapshot runs: {(time.perf_counter() - t) * 1000:.1f} ms, "
-          f"{len(local)} match")
+    done = subprocess.run([sys.executable, *(["-X", "importtime"] if importtime else []),
+                           "-m", "cockpit", "snapshot", "--format", "json"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    took = time.perf_counter() - t
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    imported = any(line.rsplit("|", 1)[-1].strip() == "mlflow" for line in done.stderr.splitlines())
+    doc = json.loads(done.stdout)["mlflow"]
+    return took, imported, f"{doc['status']}, {len(doc['items'])} runs"
+
+
+def row(figure: str, value: str, goal: str, beside: str = "") -> None:
+    print(f"| {figure} | {value} | {goal} | {beside} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     from backends.mlflow import lab
 
     with tempfile.TemporaryDirectory() as d:
         directory = Path(d)
         t = time.perf_counter()
-        # Seed in a child process, so this one has not imported mlflow yet when it measures.
-        subprocess.run([sys.executable, "-c", "import sys; from backends.mlflow import lab; "
-                        "lab.seed_runs(sys.argv[1], 'bulk', int(sys.argv[2]), artifact_root=sys.argv[3])",
-                        f"sqlite:///{directory / 'mlflow.db'}", str(args.runs), str(directory / "a")],
-                       check=True, stderr=subprocess.DEVNULL)
-        print(f"seed {args.runs} runs (tables + one transaction): {time.perf_counter() - t:.2f} s")
+        # Seeded in a child process, so this one never imports mlflow.
+        python("import sys; from backends.mlflow import lab; "
+               "lab.seed_runs(sys.argv[1], 'bulk', int(sys.argv[2]), artifact_root=sys.argv[3])",
+               f"sqlite:///{directory / 'mlflow.db'}", str(args.runs), str(directory / "a"))
+        seeded = time.perf_counter() - t
         t = time.perf_counter()
         server = lab.start_server(directory)
-        print(f"mlflow server start: {time.perf_counter() - t:.2f} s")
+        print(f"MLflow: {args.runs} runs seeded in {seeded:.1f} s, `mlflow server` up in {time.perf_counter() - t:.1f} s; "
+              f"medians of {args.repeat} fresh processes on {os.cpu_count()} CPUs "
+              f"(load {os.getloadavg()[0]:.1f})\n")
+        print("| figure | measured | goal | beside it, on the same data |")
+        print("|---|---|---|---|")
         try:
-            asyncio.run(measure(server.uri, args.runs))
+            python(FIRST_ROWS["plain httpx POST runs/search"], server.uri)  # the server's first answers are slow
+            firsts: dict[str, list[list[str]]] = {name: [] for name in FIRST_ROWS}
+            curls: list[float] = []
+            for _ in range(args.repeat):  # round-robin: each tool sees the same server state
+                for name, code in FIRST_ROWS.items():
+                    firsts[name].append(python(code, server.uri))
+                if shutil.which("curl"):
+                    curls.append(curl_first_rows(server.uri) or 0.0)
+            med = {name: statistics.median(float(r[0]) for r in rs) for name, rs in firsts.items()}
+            ours = "cockpit adapter (REST, httpx)"
+            assert all(r[1] == "50" for rs in firsts.values() for r in rs)
+            beside = ", ".join(f"{n} {v:.2f} s" for n, v in med.items() if n != ours)
+            if curls:
+                beside += f", curl (whole process, one request) {statistics.median(curls):.2f} s"
+            imports = statistics.median(float(r[3]) for r in firsts[ours])
+            row("MLflow first rows, fresh process (50 runs)", f"{med[ours]:.2f} s, of which imports {imports:.2f} s "
+                f"(mlflow imported: {'yes' if firsts[ours][0][2] == 'True' else 'no'})", "< 0.3 s", beside)
+            for size in (100, 1000):
+                results = [python(PAGING, server.uri, str(size)) for _ in range(args.repeat)]
+                ours_s = statistics.median(float(r[0]) for r in results)
+                plain_s = statistics.median(float(r[2]) for r in results)
+                assert all(int(r[1]) == int(r[3]) == args.runs for r in results)
+                row(f"MLflow paging {args.runs} runs, {size}/page", f"{ours_s:.2f} s", "< 1 s",
+                    f"plain httpx loop {plain_s:.2f} s ({ours_s / plain_s:.1f}x)")
+            for label, seed in (("empty store", False), (f"{args.runs} runs in the store", True)):
+                times, imported, status = [], False, ""
+                for i in range(args.repeat + 1):  # the last run only checks imports (-X importtime)
+                    with tempfile.TemporaryDirectory() as x:
+                        xdg = Path(x)
+                        if seed:
+                            (xdg / "data" / "cockpit").mkdir(parents=True)
+                            shutil.copy(directory / "mlflow.db", xdg / "data" / "cockpit" / "mlflow.db")
+                        took, imp, status = snapshot_process(xdg, importtime=i == args.repeat)
+                        if i < args.repeat:
+                            times.append(took)
+                        imported |= imp
+                row(f"`cockpit snapshot --format json`, embedded default, {label}",
+                    f"{statistics.median(times):.2f} s (mlflow imported: {'yes' if imported else 'no'}; {status})",
+                    "< 1 s", "whole process: interpreter, imports, every source")
         finally:
             server.stop()
 

@@ -55,10 +55,10 @@ def plan_text(steps: int, *, chain: bool, action: bool) -> str:
 async def one_run(steps: int, chain: bool, action: bool, workdir: Path) -> tuple[float, float]:
     from cockpit.config import load_config
     from cockpit.plans import PlanRunner, parse_plan
-    from cockpit.runtime import Runtime
+    from cockpit.runtime import CockpitRuntime
 
     reg = registry()
-    runtime = Runtime(loaded=load_config(), hub=Hub([]), registry=reg, audit=AuditLog(workdir / "audit.jsonl"))
+    runtime = CockpitRuntime(loaded=load_config(), hub=Hub([]), registry=reg, audit=AuditLog(workdir / "audit.jsonl"))
     t0 = time.perf_counter()
     loaded = parse_plan(plan_text(steps, chain=chain, action=action), "bench.yaml", registry=reg)
     t1 = time.perf_counter()

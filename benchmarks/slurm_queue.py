@@ -20,7 +20,7 @@ from pathlib import Path
 
 from backends.slurm.parse import parse_jobs
 from backends.slurm.transport import decode_json, gc_paused
-from cockpit.slurm_queue import queue_view
+from cockpit.slurm_queue import filter_jobs, job_order
 from screens.render.slurm import COLUMNS
 
 FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "slurm" / "v0.0.38" / "squeue.json"
@@ -76,8 +76,10 @@ def main() -> None:
         return changed, removed
 
     (changed, removed), t_diff = timed(diff)
-    view, t_view = timed(lambda: queue_view(new.values(), "!state:CD user:user1,user2,user3", "priority", True))
-    _, t_sort = timed(lambda: queue_view(new.values(), "", "display_id"))
+    prio = next(c for c in COLUMNS if c.title == "PRIO")
+    view, t_view = timed(lambda: sorted(filter_jobs(new.values(), "!state:CD user:user1,user2,user3"),
+                                        key=prio.sort_key, reverse=True))
+    _, t_sort = timed(lambda: sorted(new.values(), key=job_order))
     rows, t_cells = timed(lambda: [[c.cell(j) for c in COLUMNS] for j in view[:60]])
     print(f"jobs={args.jobs} json={len(text1) / 1e6:.1f} MB")
     print(f"json decode      {t_decode:8.1f} ms  (orjson, GC paused; stdlib json.loads {t_stdlib:.1f} ms)")

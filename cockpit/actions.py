@@ -188,6 +188,17 @@ class Prepared:
 
 
 @dataclass(frozen=True)
+class Authorized:
+    """An action the policy allowed for one actor, with valid parameters: made only by
+    Dispatcher.authorize, run by Dispatcher.invoke(..., authorized=...) without checking again."""
+
+    id: str
+    prepared: Prepared
+    actor: Actor
+    record: Mapping[str, Any]  # what every audit record of this action carries
+
+
+@dataclass(frozen=True)
 class ActionResult:
     id: str
     action: str
@@ -231,6 +242,25 @@ class Dispatcher:
             return f"role viewer may not run {action.name} ({action.danger.value})"
         return None
 
+    async def authorize(self, name: str, params: Mapping[str, Any] | BaseModel | None = None, *,
+                        actor: Actor) -> Authorized:
+        """Validate the parameters and apply the policy, once per action: invalid parameters and
+        refusals are audited and raised. A screen authorizes before it asks for confirmation."""
+        action_id = uuid.uuid4().hex[:12]
+        try:
+            prepared = self.prepare(name, params)
+        except ActionError as exc:
+            await self._audit({"event": "action.invalid", "id": action_id, "action": name, "actor": actor.as_record(), "error": str(exc)})
+            raise
+        action = prepared.action
+        base = {"id": action_id, "action": name, "danger": action.danger.value, "actor": actor.as_record(),
+                "params": prepared.params.model_dump(mode="json"), "pid": os.getpid(), "host": socket.gethostname()}
+        reason = self.allowed(action, actor)
+        if reason is not None:
+            await self._audit({"event": "action.refused", **base, "reason": reason})
+            raise ActionRefused(reason)
+        return Authorized(id=action_id, prepared=prepared, actor=actor, record=base)
+
     async def read_target(self, prepared: Prepared, actor: Actor) -> str | None:
         """What the action would hit now (None when the action names no target); ActionRefused
         when the target cannot be read (gone, or its source unreachable)."""
@@ -254,22 +284,19 @@ class Dispatcher:
         confirmed: bool = False,
         progress: Callable[[str], None] | None = None,
         expect_target: str | None = None,
+        authorized: Authorized | None = None,
     ) -> ActionResult:
         """Run an action. `expect_target`: the target text the confirmation showed; when the
-        target reads differently now, the action is refused."""
-        action_id = uuid.uuid4().hex[:12]
-        try:
-            prepared = self.prepare(name, params)
-        except ActionError as exc:
-            self._audit({"event": "action.invalid", "id": action_id, "action": name, "actor": actor.as_record(), "error": str(exc)})
-            raise
+        target reads differently now, the action is refused. `authorized`: the ticket of an
+        earlier authorize() (a screen's, before it asked for confirmation), so the parameters and
+        the policy are checked once per action."""
+        if authorized is None:
+            authorized = await self.authorize(name, params, actor=actor)
+        elif authorized.actor != actor or authorized.prepared.action.name != name:
+            raise ActionRefused(f"{name}: authorized for {authorized.prepared.action.name} by "
+                                f"{authorized.actor.name}, not for this call")
+        action_id, prepared, base = authorized.id, authorized.prepared, dict(authorized.record)
         action = prepared.action
-        base = {"id": action_id, "action": name, "danger": action.danger.value, "actor": actor.as_record(),
-                "params": prepared.params.model_dump(mode="json"), "pid": os.getpid(), "host": socket.gethostname()}
-        reason = self.allowed(action, actor)
-        if reason is not None:
-            self._audit({"event": "action.refused", **base, "reason": reason})
-            raise ActionRefused(reason)
         if action.danger is not Danger.READ and not confirmed:
             raise NeedsConfirmation(prepared.confirmation)
         confirmation = prepared.confirmation
@@ -279,48 +306,50 @@ class Dispatcher:
             except ActionError as exc:
                 if expect_target is not None:  # the confirmed target is gone
                     reason = f"{exc}; the confirmation showed {expect_target}; nothing was done"
-                    self._audit({"event": "action.refused", **base, "reason": reason})
+                    await self._audit({"event": "action.refused", **base, "reason": reason})
                     raise ActionRefused(reason) from None
                 current = f"unreadable ({exc})"  # nothing was confirmed: the action reports its own failure
             if expect_target is not None and current != expect_target:
                 reason = (f"{name}: the target changed since the confirmation (confirmed: {expect_target}; "
                           f"now: {current}); nothing was done, look again and re-confirm")
-                self._audit({"event": "action.refused", **base, "reason": reason})
+                await self._audit({"event": "action.refused", **base, "reason": reason})
                 raise ActionRefused(reason)
             confirmation = f"{confirmation}\nTarget: {current}"
-        self._audit({"event": "action.start", **base, "confirmation": confirmation})
+        await self._audit({"event": "action.start", **base, "confirmation": confirmation})
         ctx = ActionContext(runtime=self.runtime, actor=actor, progress=progress or (lambda message: None))
         started = time.perf_counter()
         try:
             result = await action.run(ctx, prepared.params)
         except ActionRefused as exc:  # a safety check inside the action said no
-            self._audit({"event": "action.end", **base, "ok": False, "refused": True, "error": str(exc),
+            await self._audit({"event": "action.end", **base, "ok": False, "refused": True, "error": str(exc),
                               "duration_s": round(time.perf_counter() - started, 3)})
             raise
         except asyncio.CancelledError:
             try:
-                self._audit({"event": "action.end", **base, "ok": False, "error": "cancelled",
+                await self._audit({"event": "action.end", **base, "ok": False, "error": "cancelled",
                              "duration_s": round(time.perf_counter() - started, 3)})
             except AuditUnavailableError:
                 pass  # the cancellation goes on; the next start's recovery pass records it as lost
             raise
         except Exception as exc:
             message = str(exc) or type(exc).__name__
-            self._audit({"event": "action.end", **base, "ok": False, "error": message,
+            await self._audit({"event": "action.end", **base, "ok": False, "error": message,
                               "duration_s": round(time.perf_counter() - started, 3)})
             self._refresh(action)
             return ActionResult(id=action_id, action=name, ok=False, error=message,
                                 duration_s=time.perf_counter() - started)
         duration = time.perf_counter() - started
         outputs = result if isinstance(result, Mapping) else ({"result": result} if result is not None else {})
-        self._audit({"event": "action.end", **base, "ok": True, "result": outputs, "duration_s": round(duration, 3)})
+        await self._audit({"event": "action.end", **base, "ok": True, "result": outputs, "duration_s": round(duration, 3)})
         self._refresh(action)
         return ActionResult(id=action_id, action=name, ok=True, result=result, duration_s=duration, outputs=dict(outputs))
 
-    def _audit(self, record: Mapping[str, Any]) -> None:
-        """Write one audit record; when the log cannot take it, nothing runs: ActionRefused."""
+    async def _audit(self, record: Mapping[str, Any]) -> None:
+        """Write one audit record, in a worker thread (the event loop, and with it every screen and
+        SSH viewer, never waits on the disk); when the log cannot take it, nothing runs:
+        ActionRefused."""
         try:
-            self.audit.write(record)
+            await asyncio.to_thread(self.audit.write, record)
         except AuditUnavailable as exc:
             event = record.get("event")
             if event == "action.end":

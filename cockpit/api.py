@@ -138,12 +138,6 @@ class AsyncCockpit:
 
     async def close(self) -> None:
         await self.runtime.close()
-        try:
-            from backends.libvirt.connection import forget_connections
-
-            forget_connections()
-        except ImportError:
-            pass
 
 
 class Cockpit:

@@ -1,4 +1,5 @@
-"""Append-only JSONL audit log: one record before an action runs and one after, fsync'd each.
+"""Append-only JSONL audit log: one record before an action runs and one after (fsync'd, except
+the records of read actions, which change nothing).
 
 The log is part of the action contract: a write that fails raises AuditUnavailable and the
 dispatcher refuses the action before it runs. `problem()` checks the path without writing
@@ -56,7 +57,9 @@ class AuditLog:
         return path_problem(self.path)
 
     def write(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """Append one record, fsync'd. AuditUnavailable when it cannot be written."""
+        """Append one record; AuditUnavailable when it cannot be written. Records of read actions
+        (they change nothing; some run on every cursor move) are not fsync'd; every other record
+        is, before this returns."""
         entry = {"ts": utcnow().isoformat(), **redact(to_jsonable(dict(record)))}
         line = json.dumps(entry, sort_keys=True, default=str) + "\n"
         try:
@@ -73,7 +76,8 @@ class AuditLog:
                         data = b"\n" + data  # a line torn by a killed writer stays alone on its line
                     if os.write(fd, data) != len(data):
                         raise OSError(errno.ENOSPC, "short write")
-                    os.fsync(fd)
+                    if record.get("danger") != "read":
+                        os.fsync(fd)
                 finally:
                     os.close(fd)
         except OSError as exc:

@@ -32,6 +32,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "cockpit.cli_plan",
     "cockpit.cli_ssh",
     "cockpit.cli_inventory",
+    "cockpit.cli_metrics",
 )
 
 
@@ -51,7 +52,7 @@ def load(args: argparse.Namespace) -> Any:
 # -- snapshot -----------------------------------------------------------------------------------
 def cmd_snapshot(args: argparse.Namespace) -> int:
     from cockpit import oneshot
-    from cockpit.snapshot import SOURCE_NAMES
+    from cockpit.sources import SOURCE_NAMES
 
     sources = tuple(s.strip() for s in args.sources.split(",")) if args.sources else SOURCE_NAMES
     unknown = [s for s in sources if s not in SOURCE_NAMES]
@@ -140,8 +141,6 @@ def cmd_action_run(args: argparse.Namespace) -> int:
     loaded = load(args)
 
     async def go() -> int:
-        from backends.libvirt.connection import forget_connections
-
         runtime = build_runtime(loaded, read_only=True if args.read_only else None)
         try:
             result = await runtime.dispatcher.invoke(args.name, params, actor=local_actor("cli"), confirmed=args.yes)
@@ -159,7 +158,6 @@ def cmd_action_run(args: argparse.Namespace) -> int:
             return EXIT_FAIL
         finally:
             await runtime.close()
-            forget_connections()
         if result.ok:
             print(json.dumps({"ok": True, "action": result.action, "result": result.outputs}, default=str))
             return EXIT_OK
@@ -181,7 +179,7 @@ def cmd_default(args: argparse.Namespace) -> int:
         except ImportError:
             _print_err("plans are not available in this build")
             return EXIT_FAIL
-        return plan_cli.run_plan_command(args)
+        return int(plan_cli.run_plan_command(args))
     if not interactive():
         args.format, args.sources, args.timeout = "table", None, args.timeout
         return cmd_snapshot(args)
@@ -218,6 +216,8 @@ class SubcommandParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from cockpit.sources import SOURCE_NAMES
+
     parser = argparse.ArgumentParser(prog="cockpit", description="AI-HOW Cockpit: one screen for a GPU workstation's clusters.")
     add_global_options(parser)
     plan = parser.add_argument_group("headless plans")
@@ -231,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=SubcommandParser)
     snap = sub.add_parser("snapshot", help="print every source once (JSON contract or a table)")
     snap.add_argument("--format", choices=("json", "table"), default="json")
-    snap.add_argument("--sources", help="comma-separated subset of: vms,gpus,slurm,storage,kubernetes,mlflow")
+    snap.add_argument("--sources", help="comma-separated subset of: " + ",".join(SOURCE_NAMES))
     snap.set_defaults(func=cmd_snapshot)
 
     cfg = sub.add_parser("config", help="validate the config, print its JSON Schema")

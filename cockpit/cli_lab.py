@@ -6,12 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-
-def _spec(args: argparse.Namespace):  # noqa: ANN202 - LabSpec, imported lazily
+if TYPE_CHECKING:
     from cockpit.lab.slurm_lab import LabSpec
 
-    return LabSpec(root=Path(args.dir), nodes=args.nodes, gpus=args.gpus, base=args.base,
+
+def _spec(args: argparse.Namespace) -> "LabSpec":
+    from cockpit.lab.slurm_lab import LabSpec
+
+    return LabSpec(root=Path(args.dir), nodes=args.nodes, gpus=args.gpus, base=args.base, release=args.release,
                    accounting=args.accounting, rest=args.rest,
                    config_path=Path(args.write_config) if args.write_config else None)
 
@@ -27,15 +31,20 @@ def cmd_up(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("lab up interrupted; everything it started was stopped", file=sys.stderr)
         return 3
-    extras = ["accounting (sacct)" if info.accounting else None, f"slurmrestd {info.rest_url}" if info.rest_url else None]
-    print(f"slurm lab up in {info.started_s:.1f} s: {info.nodes} nodes x {info.gpus} fake GPUs"
-          + "".join(f", {e}" for e in extras if e))
+    extras = ["accounting (sacct)" if info.accounting else None, f"slurmrestd {info.rest_url}" if info.rest_url else None,
+              f"sshd 127.0.0.1:{info.ssh_port}" if info.ssh_port else None]
+    where = f"in the chroot {info.chroot}" if info.chroot else "on the host"
+    print(f"slurm {info.slurm_version or info.release} lab up {where} in {info.started_s:.1f} s: "
+          f"{info.nodes} nodes x {info.gpus} fake GPUs" + "".join(f", {e}" for e in extras if e))
     for note in info.missing:
         print(f"  note: {note}")
     print(f"cockpit config: {info.config_path}")
     print(f"  cockpit --config {info.config_path}            # the screen")
     print(f"  cockpit --config {info.config_path} snapshot   # one-shot JSON")
-    print(f"  export SLURM_CONF={info.conf}                  # squeue, sbatch, ... against the lab")
+    if info.chroot:
+        print(f"  chroot {info.chroot} env SLURM_CONF={info.conf} squeue   # its own Slurm commands")
+    else:
+        print(f"  export SLURM_CONF={info.conf}                  # squeue, sbatch, ... against the lab")
     print(f"stop it: cockpit lab down --dir {info.root}")
     return 0
 
@@ -70,8 +79,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if state["running"] else 1
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    from cockpit.lab.slurm_lab import DEFAULT_BASE, DEFAULT_ROOT
+def cmd_record(args: argparse.Namespace) -> int:
+    from cockpit.lab.record import record
+    from cockpit.lab.slurm_lab import LabError
+
+    try:
+        files = record(args.release, Path(args.out), base=args.base,
+                       progress=lambda m: print(f"lab: {m}", file=sys.stderr))
+    except LabError as exc:
+        print(f"lab record failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"recorded Slurm {args.release} into {args.out}: {len(files)} files")
+    return 0
+
+
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from cockpit.lab.slurm_lab import DEFAULT_BASE, DEFAULT_ROOT, HOST_RELEASE, RELEASES
 
     lab = sub.add_parser("lab", help="a local Slurm sandbox on loopback (up, down, status)")
     lab_sub = lab.add_subparsers(dest="lab_command", metavar="SUBCOMMAND", required=True)
@@ -85,7 +108,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common(up_p)
     up_p.add_argument("--nodes", type=int, default=4)
     up_p.add_argument("--gpus", type=int, default=2, help="fake GPUs per node")
-    up_p.add_argument("--base", type=int, default=DEFAULT_BASE, help="port base (ports base+6 .. base+100+nodes)")
+    up_p.add_argument("--release", choices=RELEASES, default=HOST_RELEASE,
+                      help=f"Slurm release: {HOST_RELEASE} is the host's; the others run in a cached Debian chroot "
+                           "(built with debootstrap on first use)")
+    up_p.add_argument("--base", type=int, default=None,
+                      help=f"port base (ports base+6 .. base+100+nodes; default: the first free one from {DEFAULT_BASE})")
     up_p.add_argument("--accounting", dest="accounting", action="store_true", default=None, help="require slurmdbd")
     up_p.add_argument("--no-accounting", dest="accounting", action="store_false")
     up_p.add_argument("--rest", dest="rest", action="store_true", default=None, help="require slurmrestd")
@@ -94,6 +121,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     down_p = lab_sub.add_parser("down", help="stop every process of the lab (jobs included)")
     common(down_p)
     down_p.set_defaults(func=cmd_down)
+    rec = lab_sub.add_parser("record", help="start a fresh lab, put a known job mix on it, save what Slurm "
+                                            "prints (CLI --json and slurmrestd) into a folder, stop the lab")
+    rec.add_argument("--release", choices=RELEASES, default=HOST_RELEASE)
+    rec.add_argument("--out", required=True, help="folder to (re)write, e.g. tests/fixtures/slurm/recorded/24.11")
+    rec.add_argument("--base", type=int, default=None, help="port base (default: the first free one)")
+    rec.set_defaults(func=cmd_record)
     st = lab_sub.add_parser("status", help="which daemons run; exit 0 when the lab is up")
     common(st)
     st.add_argument("--json", action="store_true")

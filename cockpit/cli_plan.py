@@ -5,6 +5,7 @@
     cockpit plan resume STATE          continue a killed or interrupted run
     cockpit plan validate PLAN [--var k=v] [--no-action-check]
     cockpit plan schema                JSON Schema of plan files
+    cockpit plan list [DIR] [--json]   the shipped plans (or DIR's): seeds, what each needs, profiles
 
 Exit codes: 0 every step passed, 1 a step failed, 2 invalid plan or config (nothing ran),
 3 interrupted (SIGINT/SIGTERM; resume with --resume STATE).
@@ -18,9 +19,12 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cockpit.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 EXIT_OK, EXIT_FAIL, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 3
 
@@ -33,6 +37,11 @@ def add_parser(subparsers: Any) -> None:
     plan = subparsers.add_parser("plan", help="headless plans: schema, validate, run, resume")
     sub = plan.add_subparsers(dest="plan_command", metavar="SUBCOMMAND", required=True)
     sub.add_parser("schema", help="JSON Schema of plan files").set_defaults(func=cmd_schema)
+
+    listing = sub.add_parser("list", help="the shipped plans with their seed ids, what each needs and its profiles")
+    listing.add_argument("directory", nargs="?", default=None, help="a directory of plan files (default: the shipped ones)")
+    listing.add_argument("--json", action="store_true", help="one JSON document instead of the table")
+    listing.set_defaults(func=cmd_list)
 
     validate = sub.add_parser("validate", help="exit 0 if PLAN is valid, 2 (with every problem by path) if not")
     validate.add_argument("file")
@@ -64,6 +73,30 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     print(json.dumps(plan_json_schema(), indent=2))
     return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from cockpit.plans.catalog import list_plans
+
+    try:
+        entries = list_plans(Path(args.directory) if args.directory else None)
+    except ConfigError as exc:
+        _err(exc.render())
+        return EXIT_INVALID
+    if args.json:
+        print(json.dumps([e.as_json() for e in entries], indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="plans", expand=False)
+        for col in ("plan", "seeds", "needs", "profiles", "file"):
+            table.add_column(col, overflow="fold")
+        for e in entries:
+            needs = ", ".join(e.requires) if not e.problems else "[red]invalid: " + e.problems[0] + "[/]"
+            table.add_row(e.name, ", ".join(e.seeds) or "-", needs or "-", ", ".join(e.profiles) or "-", e.path.name)
+        Console(highlight=False, soft_wrap=True).print(table)
+    return EXIT_INVALID if any(e.problems for e in entries) else EXIT_OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -150,7 +183,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
     return EXIT_BY_VERDICT.get(verdict, EXIT_FAIL)
 
 
-def _audit_plan_refusal(runtime: Any, loaded: Any, reasons: list[str]) -> None:
+def _audit_plan_refusal(runtime: "Runtime", loaded: Any, reasons: list[str]) -> None:
     """A plan refused by read-only mode is a refused action like any other: audited."""
     from cockpit.actions import local_actor
     from cockpit.audit import AuditUnavailable
@@ -162,7 +195,7 @@ def _audit_plan_refusal(runtime: Any, loaded: Any, reasons: list[str]) -> None:
         _err(f"warning: {exc}")
 
 
-async def _run(loaded: Any, runtime: Any, state: Any, report_dir: Path | None) -> str:
+async def _run(loaded: Any, runtime: "Runtime", state: Any, report_dir: Path | None) -> str:
     from cockpit.plans.engine import PlanRunner
     from cockpit.plans.reports import ConsoleProgress
 
@@ -194,12 +227,6 @@ async def _run(loaded: Any, runtime: Any, state: Any, report_dir: Path | None) -
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await runtime.close()
-        try:
-            from backends.libvirt.connection import forget_connections
-
-            forget_connections()
-        except ImportError:
-            pass
     out = runner.report_dir
     print(f"plan {loaded.plan.plan}: {verdict} (run {runner.run_id})")
     print(f"reports: {out / 'summary.md'}  {out / 'junit.xml'}  {out / 'events.jsonl'}")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = sub.add_parser("serve-ssh", help="serve the cockpit screen to SSH clients (key auth, roles per key)")
     p.add_argument("--listen", default="127.0.0.1:2022", help="HOST:PORT (default 127.0.0.1:2022, loopback only)")
     p.add_argument("--authorized-keys", required=True, help="OpenSSH authorized_keys; option cockpit-role=viewer|operator")

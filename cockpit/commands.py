@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from cockpit.sources import pane_labels
+
 
 @dataclass(frozen=True)
 class Command:
@@ -34,11 +36,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("refresh", "r", "Refresh the focused pane now", "refresh", group="pane", short="refresh"),
     Command("next_pane", "tab", "Next pane", "focus_next_pane", show=False, group="panes"),
     Command("prev_pane", "shift+tab", "Previous pane", "focus_previous_pane", show=False, group="panes"),
-    Command("pane_vms", "1", "VMs and GPUs pane", "focus_pane('vms')", show=False, group="panes"),
-    Command("pane_slurm", "2", "SLURM queue pane", "focus_pane('slurm')", show=False, group="panes"),
-    Command("pane_storage", "3", "Storage pane", "focus_pane('storage')", show=False, group="panes"),
-    Command("pane_kubernetes", "4", "Kubernetes pane", "focus_pane('kubernetes')", show=False, group="panes"),
-    Command("pane_mlflow", "5", "MLflow pane", "focus_pane('mlflow')", show=False, group="panes"),
+    # 1..9: one key per dashboard pane, in the source registry's order
+    *(Command(f"pane_{pane_id}", str(number), f"{label} pane", f"focus_pane('{pane_id}')", show=False, group="panes")
+      for number, (pane_id, label) in enumerate(pane_labels()[:9], start=1)),
     Command("actions", "a", "Actions for the selected row", "row_actions", group="pane", short="actions"),
     Command("sort", "o", "Sort by the cursor's column (again: reverse)", "sort", group="pane", short="sort"),
     Command("zoom", "z", "Zoom the focused pane to the full screen (again or esc: all panes)", "zoom", group="panes",

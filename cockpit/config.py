@@ -15,12 +15,21 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
+from backends.beegfs.settings import BeegfsSettings as BeegfsSettings
+from backends.gpus.settings import GpuSettings as GpuSettings
+from backends.kube.settings import InferenceSettings as InferenceSettings
+from backends.kube.settings import KubeSettings as KubeSettings
+from backends.libvirt.settings import LibvirtHost as LibvirtHost
+from backends.libvirt.settings import LibvirtSettings as LibvirtSettings
+from backends.mlflow.settings import MlflowSettings as MlflowSettings
+from backends.slurm.settings import SlurmSettings as SlurmSettings
 from cockpit import paths
 from cockpit.errors import ConfigError, format_loc, format_validation_error
+from cockpit.sources import SPECS
 from cockpit.yamltext import load_yaml, read_text_bounded
 
 PCI_ADDRESS = r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$"
@@ -186,94 +195,6 @@ class Metadata(Open):
 # --------------------------------------------------------------------------------------------
 # The cockpit's own section
 # --------------------------------------------------------------------------------------------
-class LibvirtHost(Strict):
-    name: str = Field(min_length=1)
-    uri: str = Field(min_length=1)
-
-
-class LibvirtSettings(Strict):
-    hosts: list[LibvirtHost] = Field(default_factory=list)
-    # Where `cluster.up` puts qcow2 overlays: a libvirt storage pool (created as a directory
-    # pool at pool_path when it does not exist yet).
-    storage_pool: str = Field(default="cockpit", min_length=1)
-    pool_path: str = "/var/lib/libvirt/images/cockpit"
-    # Domain type for new VMs: auto = 'test' on the test driver, 'kvm' when /dev/kvm exists on a
-    # local host (remote hosts: kvm), else 'qemu' (TCG).
-    domain_type: Literal["auto", "kvm", "qemu", "test"] = "auto"
-
-
-class GpuSettings(Strict):
-    nvml: Literal["auto", "off"] = "auto"
-    sysfs_root: str = "/sys"
-    # Read telemetry of passed-through GPUs from inside the guest (nvidia-smi over SSH).
-    guest_telemetry: bool = True
-    guest_ssh_user: str | None = None
-    # Which libvirt host the sysfs tree and NVML describe (default: the local qemu:/// host;
-    # a test-driver host only when named here).
-    sysfs_host: str | None = None
-    readiness_root: str = "/"
-
-
-class SlurmSettings(Strict):
-    transport: Literal["cli", "rest", "ssh", "pyslurm"] = "cli"
-    conf: str | None = None  # SLURM_CONF for the CLI transport
-    rest_url: str | None = None
-    rest_user: str | None = None
-    jwt: SecretStr | None = None
-    ssh_host: str | None = None
-    ssh_user: str | None = None
-    ssh_port: int = 22
-    log_dir: str | None = None
-    jwt_file: str | None = None  # read on every request, so a refreshed token is picked up
-    api_version: str | None = None  # slurmrestd openapi version (v0.0.38..); None: detect
-    history_hours: float = Field(default=24.0, gt=0)  # sacct window
-    history_interval: float = Field(default=30.0, ge=0)  # sacct at most this often, seconds
-
-
-class BeegfsSettings(Strict):
-    management_host: str = Field(min_length=1)
-    ssh_user: str | None = None
-    ssh_port: int = 22
-    ssh_key: str | None = None
-    client_hosts: list[str] = Field(default_factory=list)
-    mount_point: str = "/mnt/beegfs"
-    # 'auto' detects BeeGFS 8's `beegfs` tool or BeeGFS 7's `beegfs-ctl`.
-    tool: Literal["auto", "beegfs", "beegfs-ctl"] = "auto"
-    # Path of a known_hosts file for these hosts; None: ~/.ssh/known_hosts (and ~/.ssh/config).
-    known_hosts: str | None = None
-    command_timeout: float = Field(default=20.0, gt=0)
-    # Health thresholds: used space / used inodes per target, in percent.
-    capacity_warn_percent: float = Field(default=85.0, gt=0, le=100)
-    capacity_critical_percent: float = Field(default=95.0, gt=0, le=100)
-    inode_warn_percent: float = Field(default=85.0, gt=0, le=100)
-    inode_critical_percent: float = Field(default=95.0, gt=0, le=100)
-    # Throughput probe defaults; the seeds ask for more than 1 GB/s on large files.
-    target_mb_s: float = Field(default=1000.0, gt=0)
-    probe_size_mb: int = Field(default=1024, ge=1)
-    probe_files: int = Field(default=1000, ge=1)
-
-    @model_validator(mode="after")
-    def _thresholds_ordered(self) -> "BeegfsSettings":
-        if self.capacity_warn_percent > self.capacity_critical_percent:
-            raise ValueError("capacity_warn_percent must be <= capacity_critical_percent")
-        if self.inode_warn_percent > self.inode_critical_percent:
-            raise ValueError("inode_warn_percent must be <= inode_critical_percent")
-        return self
-
-
-class KubeSettings(Strict):
-    kubeconfig: str | None = None
-    context: str | None = None
-    namespace: str | None = None  # None: all namespaces
-
-
-class MlflowSettings(Strict):
-    tracking_uri: str = Field(min_length=1)
-    experiments: list[str] = Field(default_factory=list)  # empty: all
-    metric_columns: list[str] = Field(default_factory=lambda: ["loss", "accuracy"])
-    max_runs: int = Field(default=200, ge=1, le=100_000)
-
-
 class AnsibleSettings(Strict):
     """Provisioning runs (ansible-runner) and the generated inventory."""
 
@@ -299,31 +220,84 @@ def _refresh(interval: float, min_interval: float) -> Any:
     return Field(default_factory=lambda: RefreshSpec(interval=interval, min_interval=min_interval))
 
 
-class Refresh(Strict):
-    vms: RefreshSpec = _refresh(2.0, 0.5)
-    gpus: RefreshSpec = _refresh(2.0, 0.5)
-    slurm: RefreshSpec = _refresh(5.0, 2.0)
-    storage: RefreshSpec = _refresh(30.0, 10.0)
-    kubernetes: RefreshSpec = _refresh(10.0, 2.0)
-    mlflow: RefreshSpec = _refresh(10.0, 3.0)
-
+class _RefreshBase(Strict):
     def for_source(self, name: str) -> RefreshSpec:
-        return getattr(self, name)
+        spec = getattr(self, name)
+        assert isinstance(spec, RefreshSpec), name
+        return spec
 
 
-class CockpitSection(Strict):
-    libvirt: LibvirtSettings = Field(default_factory=LibvirtSettings)
-    gpus: GpuSettings = Field(default_factory=GpuSettings)
-    slurm: SlurmSettings | None = None
-    beegfs: BeegfsSettings | None = None
-    kubernetes: KubeSettings | None = None
-    mlflow: MlflowSettings | None = None
-    ansible: AnsibleSettings = Field(default_factory=AnsibleSettings)
-    refresh: Refresh = Field(default_factory=Refresh)
-    keymap: dict[str, str] = Field(default_factory=dict)  # command name -> key
-    theme: str = "textual-dark"
-    audit_log: str | None = None
-    read_only: bool = False
+class _CockpitSectionBase(Strict):
+    pass
+
+
+_COMMON_FIELDS: dict[str, Any] = {
+    "ansible": (AnsibleSettings, Field(default_factory=AnsibleSettings)),
+    "keymap": (dict[str, str], Field(default_factory=dict)),  # command name -> key
+    "theme": (str, "textual-dark"),
+    "audit_log": (str | None, None),
+    "read_only": (bool, False),
+}
+
+
+def _source_settings_fields() -> dict[str, Any]:
+    """`cockpit.<key>` for every source with settings (the registry, cockpit/sources.py): present
+    with defaults, or None when absent (the source is then not configured)."""
+    fields: dict[str, Any] = {}
+    for spec in SPECS:
+        if spec.settings_key is None or spec.settings is None or spec.settings_key in fields:
+            continue
+        model = spec.settings
+        fields[spec.settings_key] = ((model, Field(default_factory=model)) if spec.settings_default
+                                     else (model | None, None))
+    return fields
+
+
+if TYPE_CHECKING:  # what type checkers see; at run time both models are built from the registry
+    class Refresh(_RefreshBase):
+        def __getattr__(self, name: str) -> RefreshSpec: ...
+
+    class CockpitSection(_CockpitSectionBase):
+        libvirt: LibvirtSettings = Field(default_factory=LibvirtSettings)
+        gpus: GpuSettings = Field(default_factory=GpuSettings)
+        slurm: SlurmSettings | None = None
+        beegfs: BeegfsSettings | None = None
+        kubernetes: KubeSettings | None = None
+        mlflow: MlflowSettings | None = None
+        ansible: AnsibleSettings = Field(default_factory=AnsibleSettings)
+        refresh: Refresh = Field(default_factory=Refresh)
+        keymap: dict[str, str] = Field(default_factory=dict)
+        theme: str = "textual-dark"
+        audit_log: str | None = None
+        read_only: bool = False
+
+        def __getattr__(self, name: str) -> Any: ...
+else:
+    # `cockpit.refresh.<source>`: one entry per source, with the registry's defaults.
+    Refresh = create_model("Refresh", __base__=_RefreshBase, **{
+        spec.name: (RefreshSpec, _refresh(spec.interval, spec.min_interval)) for spec in SPECS})
+    CockpitSection = create_model("CockpitSection", __base__=_CockpitSectionBase, **{
+        **_source_settings_fields(), **_COMMON_FIELDS, "refresh": (Refresh, Field(default_factory=Refresh))})
+
+    @field_validator("keymap")
+    @classmethod
+    def _real_commands_and_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        from cockpit.config_rules import keymap_problems
+
+        problems = keymap_problems(v) if v else []
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
+
+    @field_validator("theme")
+    @classmethod
+    def _known_theme(cls, v: str) -> str:
+        from cockpit.config_rules import theme_problem
+
+        problem = theme_problem(v) if v != "textual-dark" else None
+        if problem:
+            raise ValueError(problem)
+        return v
 
 
 class CockpitConfig(Strict):
@@ -371,7 +345,7 @@ def expand(text: str, env: Mapping[str, str], where: str, warnings: list[str]) -
         name, default = match.group(1), match.group(2)
         value = env.get(name)
         if value not in (None, ""):
-            return value  # type: ignore[return-value]
+            return value
         if default is not None:
             return expand(default, env, where, warnings)
         warnings.append(f"{where}: ${{{name}}} is not set (expanded to '')")
@@ -413,6 +387,11 @@ def parse_config(text: str, source: str, env: Mapping[str, str] | None = None) -
     bad_keys = [k for k in raw if not isinstance(k, str)]
     if bad_keys:
         raise ConfigError(source, [f"(top level): keys must be strings, got {bad_keys[0]!r}"])
+    from cockpit.config_rules import unclosed_variables
+
+    unclosed = unclosed_variables(raw)
+    if unclosed:
+        raise ConfigError(source, unclosed)
     warnings: list[str] = []
     expanded = _expand_tree(raw, env, [], warnings)
     try:

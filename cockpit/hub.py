@@ -16,43 +16,14 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol, runtime_checkable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 
 from cockpit.snapshot import FetchResult, Snapshot, Status, utcnow
+from cockpit.source_types import Source, UnconfiguredSource
 
 log = logging.getLogger(__name__)
 
-Subscriber = Callable[[Snapshot], None]
-
-
-@runtime_checkable
-class Source(Protocol):
-    """What a backend adapter offers the hub. Blocking libraries run in worker threads
-    inside fetch (asyncio.to_thread); fetch must never block the event loop."""
-
-    name: str
-
-    async def fetch(self) -> FetchResult: ...
-
-
-class WatchingSource(Source, Protocol):
-    """Optional: a source that also pushes events (Kubernetes watch, libvirt lifecycle).
-
-    `watch` runs for the collector's lifetime; it calls `push(result)` with a full new result,
-    or `poke()` to ask for an early fetch (still bounded by the minimum interval)."""
-
-    async def watch(self, push: Callable[[FetchResult], None], poke: Callable[[], None]) -> None: ...
-
-
-class UnconfiguredSource:
-    """Stands in for a backend that has no configuration; its snapshot says how to configure it."""
-
-    def __init__(self, name: str, hint: str) -> None:
-        self.name = name
-        self.hint = hint
-
-    async def fetch(self) -> FetchResult:  # pragma: no cover - never scheduled
-        raise RuntimeError(f"{self.name} is not configured")
+Subscriber = Callable[[Snapshot], object]  # what it returns is ignored (post_message returns a bool)
 
 
 @dataclass(frozen=True)
@@ -74,7 +45,8 @@ class Timing:
     def backoff(self, failures: int) -> float:
         if failures <= 0:
             return self.interval
-        delay = min(self.backoff_cap, self.backoff_base * (2 ** (failures - 1)))
+        # the exponent is capped so a long outage never overflows the float
+        delay = min(self.backoff_cap, self.backoff_base * 2.0 ** min(failures - 1, 62))
         return delay if self.recover_within is None else min(delay, self.recover_within)
 
 
@@ -289,12 +261,27 @@ class Hub:
     def __getitem__(self, name: str) -> Collector:
         return self.collectors[name]
 
+    def add(self, collector: Collector) -> Collector:
+        """Add a collector to a hub that may already run (a source attached on demand, such as
+        provisioning runs); it starts at once when the hub has started."""
+        if collector.name in self.collectors:
+            raise ValueError(f"the hub already has a collector named {collector.name!r}")
+        self.collectors[collector.name] = collector
+        if self.started:
+            collector.start()
+        return collector
+
     def snapshots(self) -> dict[str, Snapshot]:
         return {name: c.snapshot for name, c in self.collectors.items()}
 
     def subscribe_all(self, callback: Subscriber) -> Callable[[], None]:
         unsubs = [c.subscribe(callback) for c in self.collectors.values()]
-        return lambda: [u() for u in unsubs] and None
+
+        def unsubscribe_all() -> None:
+            for unsubscribe in unsubs:
+                unsubscribe()
+
+        return unsubscribe_all
 
     def start(self) -> None:
         for c in self.collectors.values():

@@ -125,6 +125,7 @@ class InferenceSpec(BaseModel):
     cpu: str = "1"
     memory: str = "2Gi"
     min_replicas: int = Field(default=1, ge=0)
+    service_account: str | None = None  # predictor serviceAccountName (storage credentials)
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
 
@@ -180,6 +181,7 @@ def render_inference_service(spec: InferenceSpec) -> tuple[str, dict[str, Any]]:
         name=spec.name, namespace=spec.namespace, labels={**spec.labels, "app.kubernetes.io/managed-by": "aihow-cockpit"},
         annotations=spec.annotations, min_replicas=spec.min_replicas, model_format=spec.model_format,
         protocol=spec.protocol, storage_uri=spec.storage_uri, resources=_resources(spec.cpu, spec.memory, spec.gpus),
+        service_account=spec.service_account,
     )
     return text, yaml.safe_load(text)
 

@@ -1,15 +1,20 @@
 """Decisions about MLflow runs, no I/O: filters, run comparison, links to the rest of the cockpit.
 
-A filter is typed as words on the runs pane (`/`):
+A filter on the runs pane (`/`) is the cockpit's one grammar (cockpit.filtering) over these fields:
 
-    exp:NAME        experiment name (exact; several exp: words = any of them)
-    status:FAILED   run status, comma list allowed (status:running,failed)
-    tag:KEY=VALUE   tag equals; tag:KEY alone = the tag is set
-    metric:loss<0.1 metric comparison (< <= > >= = !=)
-    anything else   substring of the run name, run id or experiment (case-insensitive)
+    exp:NAME  exp~REGEX      experiment (`exp:a,b` = either)
+    status:FAILED,KILLED     run status
+    name:bulk  name~^ep      run name;  id:3f2a  run id;  user:alice
+    duration>1h  start>2026-11-29
+    metric.loss<0.1          any metric (also metric:loss<0.1, the older spelling)
+    param.lr:0.01            any param
+    tag.slurm_job_id:42      any tag (tag:KEY=VALUE, and tag:KEY for "is set", still work)
+    anything else            regex over run name, run id and experiment;  `!` negates a term
 
-The same filter matches snapshot items locally and becomes an MLflow search filter string for
-server-side paging through stores with thousands of runs.
+The same filter matches snapshot items locally, and what MLflow's search grammar can express
+(exact experiments, one status, tag equality, metric comparisons, plain words as name LIKE) becomes
+a server-side filter string for paging through stores with thousands of runs; the rest (regexes,
+negations, several statuses) narrows each page locally.
 """
 
 from __future__ import annotations
@@ -19,89 +24,129 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from cockpit.filtering import Field, FilterError, Fields, Query, compile_filter
+
+__all__ = ["FilterError", "RunFilter", "parse_filter", "matches", "filter_runs", "search_filter", "experiment_ids",
+           "FIELDS", "compare_runs", "run_links"]
+
 STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 _OPS = {"<=": operator.le, ">=": operator.ge, "!=": operator.ne, "<": operator.lt, ">": operator.gt, "=": operator.eq}
 _METRIC = re.compile(r"^([\w./-]+)(<=|>=|!=|<|>|=)(-?[\d.eE+-]+)$")
 _KEY = re.compile(r"^[\w./-]+$")
-
-
-class FilterError(ValueError):
-    """A filter word that cannot be understood; the message names it."""
-
-
-@dataclass(frozen=True)
-class RunFilter:
-    experiments: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-    tags: tuple[tuple[str, str | None], ...] = ()  # (key, value or None for "is set")
-    metrics: tuple[tuple[str, str, float], ...] = ()  # (key, op, value)
-    text: tuple[str, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not (self.experiments or self.statuses or self.tags or self.metrics or self.text)
-
-
-def parse_filter(text: str) -> RunFilter:
-    exps: list[str] = []
-    statuses: list[str] = []
-    tags: list[tuple[str, str | None]] = []
-    metrics: list[tuple[str, str, float]] = []
-    words: list[str] = []
-    for word in text.split():
-        kind, sep, rest = word.partition(":")
-        kind = kind.lower()
-        if not sep or kind not in ("exp", "experiment", "status", "tag", "metric"):
-            words.append(word.lower())
-            continue
-        if not rest:
-            raise FilterError(f"filter {word!r}: nothing after '{kind}:'")
-        if kind in ("exp", "experiment"):
-            exps.append(rest)
-        elif kind == "status":
-            for status in rest.upper().split(","):
-                if status not in STATUSES:
-                    raise FilterError(f"filter {word!r}: unknown status {status!r} (known: {', '.join(STATUSES)})")
-                statuses.append(status)
-        elif kind == "tag":
-            key, eq, value = rest.partition("=")
-            if not _KEY.match(key):
-                raise FilterError(f"filter {word!r}: tag key {key!r} may hold letters, digits, '_', '.', '-', '/'")
-            tags.append((key, value if eq else None))
-        else:
-            match = _METRIC.match(rest)
-            if not match:
-                raise FilterError(f"filter {word!r}: write metric:NAME<VALUE (operators < <= > >= = !=)")
-            try:
-                metrics.append((match[1], match[2], float(match[3])))
-            except ValueError:
-                raise FilterError(f"filter {word!r}: {match[3]!r} is not a number") from None
-    return RunFilter(tuple(exps), tuple(dict.fromkeys(statuses)), tuple(tags), tuple(metrics), tuple(words))
+_PLAIN = re.compile(r"^[\w./-]+$")
 
 
 def _get(item: Any, name: str) -> Any:
     return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
 
 
+def _in(section: str, key: str) -> Any:
+    return lambda item: (_get(item, section) or {}).get(key)
+
+
+def _dynamic(name: str) -> Field | None:
+    """metric.KEY / param.KEY / tag.KEY (plural prefixes too): one field per key."""
+    prefix, dot, key = name.partition(".")
+    if not dot or not key:
+        return None
+    prefix = prefix.lower().rstrip("s")
+    if prefix == "metric":
+        return Field(f"metric.{key}", _in("metrics", key), "number", free_text=False)
+    if prefix == "param":
+        return Field(f"param.{key}", _in("params", key), "auto", free_text=False)
+    if prefix == "tag":
+        return Field(f"tag.{key}", _in("tags", key), "exact", free_text=False)
+    return None
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """A parsed runs filter: the full query for local matching, and the parts MLflow's server
+    search can take (`search_filter`, `experiment_ids`)."""
+
+    experiments: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str | None], ...] = ()  # (key, value or None for "is set")
+    metrics: tuple[tuple[str, str, float], ...] = ()  # (key, op, value)
+    text: tuple[str, ...] = ()  # plain words: run name LIKE
+    query: Query | None = field(default=None, compare=False)
+
+    @property
+    def empty(self) -> bool:
+        return self.query is None or self.query.empty
+
+
+def _legacy(word: str) -> str:
+    """The older spellings as the grammar's: tag:K=V -> tag.K:V, tag:K -> tag.K~ (is set),
+    metric:loss<0.1 -> metric.loss<0.1, metric:loss!=1 -> !metric.loss:1."""
+    negate = "!" if word.startswith("!") else ""
+    body = word[len(negate):]
+    kind, sep, rest = body.partition(":")
+    kind = kind.lower()
+    if not sep or kind not in ("tag", "metric"):
+        return word
+    if not rest:
+        raise FilterError(f"filter {word!r}: nothing after '{kind}:'")
+    if kind == "tag":
+        key, eq, value = rest.partition("=")
+        if not _KEY.match(key):
+            raise FilterError(f"filter {word!r}: tag key {key!r} may hold letters, digits, '_', '.', '-', '/'")
+        return f"{negate}tag.{key}:{value}" if eq else f"{negate}tag.{key}~"
+    match = _METRIC.match(rest)
+    if not match:
+        raise FilterError(f"filter {word!r}: write metric:NAME<VALUE or metric.NAME<VALUE (operators < <= > >= = !=)")
+    key, op, value = match.groups()
+    if op == "!=":
+        return f"{'' if negate else '!'}metric.{key}:{value}"
+    return f"{negate}metric.{key}{':' if op == '=' else op}{value}"
+
+
+FIELDS = Fields((
+    Field("name", lambda r: _get(r, "name"), "text", aliases=("run_name",)),
+    Field("id", lambda r: _get(r, "run_id"), "text", aliases=("run", "run_id")),
+    Field("exp", lambda r: _get(r, "experiment"), "exact", aliases=("experiment", "e")),
+    Field("status", lambda r: _get(r, "status"), "exact", aliases=("s",), normalize=str.upper, choices=STATUSES,
+          free_text=False),
+    Field("user", lambda r: _get(r, "user"), "exact", aliases=("u",), free_text=False),
+    Field("start", lambda r: _get(r, "start_time"), "time", free_text=False),
+    Field("duration", lambda r: _get(r, "duration_s"), "duration", free_text=False),
+), dynamic=_dynamic, dynamic_help="and metric.KEY, param.KEY, tag.KEY", rewrite=_legacy)
+
+
+def parse_filter(text: str) -> RunFilter:
+    """Parse a runs filter; raises FilterError naming the bad term."""
+    query = compile_filter(text, FIELDS)
+    exps: list[str] = []
+    statuses: list[str] = []
+    tags: list[tuple[str, str | None]] = []
+    metrics: list[tuple[str, str, float]] = []
+    plain: list[str] = []
+    for term in query.terms:
+        if term.negate:
+            continue
+        name = term.field.name if term.field is not None else None
+        if name is None:
+            if _PLAIN.match(term.raw[0]):
+                plain.append(term.raw[0].lower())
+        elif name == "exp" and term.op == ":":
+            exps.extend(v for v in term.raw if v)
+        elif name == "status" and term.op == ":":
+            statuses.extend(v.upper() for v in term.raw if v)
+        elif name.startswith("tag.") and term.op == ":" and len(term.raw) == 1 and term.raw[0]:
+            tags.append((name[4:], term.raw[0]))
+        elif name.startswith("tag.") and term.op == "~" and term.raw == ("",):
+            tags.append((name[4:], None))
+        elif name.startswith("metric.") and term.op in ("<", ">", "<=", ">="):
+            metrics.append((name[7:], term.op, float(term.values[0])))
+        elif name.startswith("metric.") and term.op == ":" and len(term.values) == 1:
+            metrics.append((name[7:], "=", float(term.values[0])))
+    return RunFilter(tuple(dict.fromkeys(exps)), tuple(dict.fromkeys(statuses)), tuple(tags), tuple(metrics),
+                     tuple(plain), query)
+
+
 def matches(f: RunFilter, item: Any) -> bool:
     """Whether a run item (RunItem or its JSON dict) passes the filter."""
-    if f.experiments and _get(item, "experiment") not in f.experiments:
-        return False
-    if f.statuses and _get(item, "status") not in f.statuses:
-        return False
-    tags = _get(item, "tags") or {}
-    for key, value in f.tags:
-        if key not in tags or (value is not None and tags[key] != value):
-            return False
-    metrics = _get(item, "metrics") or {}
-    for key, op, value in f.metrics:
-        if key not in metrics or not _OPS[op](metrics[key], value):
-            return False
-    if f.text:
-        hay = " ".join(str(_get(item, n) or "") for n in ("name", "run_id", "experiment")).lower()
-        if not all(word in hay for word in f.text):
-            return False
-    return True
+    return f.query is None or f.query.matches(item)
 
 
 def filter_runs(items: Iterable[Any], f: RunFilter) -> list[Any]:
@@ -120,10 +165,10 @@ def search_filter(f: RunFilter) -> str:
     clauses: list[str] = []
     if len(f.statuses) == 1:
         clauses.append(f"attributes.status = {_quote(f.statuses[0])}")
-    for key, value in f.tags:
-        clauses.append(f"tags.`{key}` = {_quote(value)}" if value is not None else f"tags.`{key}` LIKE '%'")
-    for key, op, value in f.metrics:
-        clauses.append(f"metrics.`{key}` {op} {value!r}")
+    for key, tag_value in f.tags:
+        clauses.append(f"tags.`{key}` = {_quote(tag_value)}" if tag_value is not None else f"tags.`{key}` LIKE '%'")
+    for key, op, number in f.metrics:
+        clauses.append(f"metrics.`{key}` {op} {number!r}")
     for word in f.text:
         clauses.append(f"attributes.run_name ILIKE {_quote('%' + word + '%')}")
     return " AND ".join(clauses)

@@ -52,7 +52,8 @@ def _kind(annotation: Any) -> str:
     if not members or any(m is Any for m in members):
         return "other"
     for m in members:
-        if m is str or typing.get_origin(m) is typing.Literal or (isinstance(m, type) and issubclass(m, (str, enum.Enum, PurePath))):
+        textual = isinstance(m, type) and issubclass(m, (str, enum.Enum, PurePath))
+        if m is str or typing.get_origin(m) is typing.Literal or textual:
             return "text"
     if all(m is int for m in members):
         return "int"

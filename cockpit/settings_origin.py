@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypedDict
 
 from cockpit import paths
-from cockpit.sources import env_value
+from cockpit.source_types import env_value
+from cockpit.sources import spec_for
 
 if TYPE_CHECKING:
     from cockpit.config import LoadedConfig
@@ -82,7 +83,11 @@ ORIGINS: dict[str, Callable[["LoadedConfig"], Origin | None]] = {
 
 def settings_origin(loaded: "LoadedConfig", source: str) -> Origin | None:
     """None: nothing configures this source."""
-    return ORIGINS[source](loaded)
+    origin = ORIGINS.get(source)
+    if origin is not None:
+        return origin(loaded)
+    # A source with no rule of its own here: its `cockpit:` section, when there is one.
+    return _from_file(loaded) if spec_for(source).settings_of(loaded) is not None else None
 
 
 def describe(origin: Origin | None) -> str:

@@ -15,10 +15,6 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-# The six sources of the one-shot JSON contract, in display order.
-SOURCE_NAMES: tuple[str, ...] = ("vms", "gpus", "slurm", "storage", "kubernetes", "mlflow")
-
-
 class Status(str, enum.Enum):
     OK = "ok"
     ERROR = "error"

@@ -18,12 +18,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncssh
 
 from cockpit import paths
 from cockpit.actions import Actor
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +175,7 @@ class _Server(asyncssh.SSHServer):
 
 
 class SshCockpitServer:
-    def __init__(self, runtime: Any, keys: dict[str, AuthorizedKey], host_key: asyncssh.SSHKey,
+    def __init__(self, runtime: "Runtime", keys: dict[str, AuthorizedKey], host_key: asyncssh.SSHKey,
                  options: ServeOptions | None = None) -> None:
         self.runtime = runtime
         self.keys = keys

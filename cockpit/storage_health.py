@@ -16,14 +16,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
-from backends.beegfs.models import ClientMount, Reason, ServiceState, StorageNode, StorageTarget, Verdict
-from backends.beegfs.parsers import HealthLine
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:  # the inputs are the BeeGFS backend's items; nothing here imports it at run time
+    from backends.beegfs.models import ClientMount, ServiceState, StorageNode, StorageTarget
+    from backends.beegfs.parsers import HealthLine
 
 # A probe older than this no longer says anything about today's throughput.
 PROBE_RELEVANCE = timedelta(hours=24)
 NODE_TYPE_WORDS = {"management": "management", "meta": "metadata", "storage": "storage", "client": "client"}
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    severity: Literal["warning", "critical"]
+    subject: str  # what it is about: "target storage:101", "node storage:2", "client node01"
+    message: str
+
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: Literal["ok", "degraded", "critical"]
+    summary: str
+    reasons: tuple[Reason, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -181,6 +200,7 @@ def verdict(
         reasons.append(Reason(severity="critical", subject="storage targets", message="no storage target is registered"))
     reasons = _dedupe(reasons)
     critical = [r for r in reasons if r.severity == "critical"]
+    status: Literal["ok", "degraded", "critical"]
     if critical:
         status = "critical"
     elif reasons:

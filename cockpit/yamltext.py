@@ -1,3 +1,5 @@
+# mypy: disable-error-code="misc,attr-defined,no-any-return"
+# (the hooks below are a mixin over PyYAML's untyped loader classes)
 """YAML text to data, bounded, with errors that say where (config files, plans and kubeconfigs
 share this one reader).
 
@@ -31,6 +33,7 @@ MAX_ALIASES = 1_000
 MAX_EXPANDED_NODES = 200_000
 MAX_DEPTH = 200
 MAX_INT_DIGITS = 1_000
+EXACT_ERRORS_MAX = 256 * 1024  # re-read a smaller broken document with the pure-Python scanner
 
 
 class _Refused(Exception):
@@ -41,17 +44,19 @@ def _at(mark: Any) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(unknown place)"
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that counts aliases, refuses recursion and deep nesting, and refuses duplicate
-    keys."""
+class _Bounded:
+    """Composer/constructor hooks: count aliases, refuse recursion and deep nesting, refuse
+    duplicate keys. Mixed into a loader below."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+    _aliases = 0
+    _depth = 0
+
+    def _bounded_init(self) -> None:
         self._aliases = 0
         self._open_anchors: list[str] = []  # anchors of the collections being composed right now
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             self._aliases += 1
@@ -77,20 +82,21 @@ class _BoundedLoader(yaml.SafeLoader):
             if anchor is not None:
                 self._open_anchors.pop()
 
-    def fetch_flow_collection_start(self, token_class: Any) -> None:  # type: ignore[override]
-        # The scanner's simple-key bookkeeping is quadratic in flow depth ("[" * 5000 takes
-        # seconds before any node exists), so the depth limit is enforced here already.
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        # (pure-Python scanner only) its simple-key bookkeeping is quadratic in flow depth
+        # ("[" * 5000 takes seconds before any node exists): the depth limit applies here already.
+        # libyaml stops at its own nesting limit.
         if self.flow_level >= MAX_DEPTH:
             raise _Refused(f"{_at(self.get_mark())}: nested deeper than {MAX_DEPTH} levels")
         super().fetch_flow_collection_start(token_class)
 
-    def construct_yaml_int(self, node: ScalarNode) -> int:  # type: ignore[override]
+    def construct_yaml_int(self, node: ScalarNode) -> int:
         digits = sum(ch.isdigit() for ch in str(node.value))
         if digits > MAX_INT_DIGITS:
             raise _Refused(f"{_at(node.start_mark)}: a number with {digits} digits (at most {MAX_INT_DIGITS})")
         return super().construct_yaml_int(node)
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, MappingNode):
             seen: dict[Any, Node] = {}
             for key_node, _ in node.value:
@@ -108,7 +114,41 @@ class _BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-_BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+if getattr(yaml, "__with_libyaml__", False):
+    from yaml._yaml import CParser
+    from yaml.composer import Composer
+    from yaml.constructor import SafeConstructor
+    from yaml.resolver import Resolver
+
+    class _BoundedLoader(_Bounded, Composer, CParser, SafeConstructor, Resolver):
+        """libyaml scans and parses (about five times faster than pure Python); the composer
+        stays in Python so the hooks above see every node."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self._bounded_init()
+
+
+
+class _PureBoundedLoader(_Bounded, yaml.SafeLoader):
+    """Pure-Python scanner: slower, but it places syntax errors where the mistake is (libyaml
+    points at the end of the stream for an unclosed bracket). Used for error messages of
+    documents up to EXACT_ERRORS_MAX, and when PyYAML has no libyaml."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.SafeLoader.__init__(self, stream)
+        self._bounded_init()
+
+
+if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover
+    _BoundedLoader = _PureBoundedLoader
+
+
+for _cls in {_BoundedLoader, _PureBoundedLoader}:
+    _cls.add_constructor("tag:yaml.org,2002:int", _cls.construct_yaml_int)
 
 
 def _expanded_size(root: Node) -> int:
@@ -143,28 +183,43 @@ def load_yaml(text: str, source: str) -> Any:
     if len(text) > MAX_BYTES:
         raise ConfigError(source, [f"(top level): document is {len(text)} characters, over the "
                                    f"{MAX_BYTES // (1024 * 1024)} MiB limit"])
-    loader: _BoundedLoader | None = None
     try:
-        loader = _BoundedLoader(text)  # the reader checks characters already here
+        return _load(_BoundedLoader, text)
+    except _Refused as exc:
+        raise ConfigError(source, [str(exc)]) from None
+    except yaml.YAMLError as exc:
+        error = exc
+    except (ValueError, TypeError, RecursionError, MemoryError) as exc:  # odd YAML
+        raise ConfigError(source, [f"(top level): cannot read YAML: {type(exc).__name__}: {exc}"]) from None
+    if _BoundedLoader is not _PureBoundedLoader and len(text) <= EXACT_ERRORS_MAX:
+        try:
+            _load(_PureBoundedLoader, text)
+        except yaml.YAMLError as exc:
+            error = exc
+        except (_Refused, ValueError, TypeError, RecursionError, MemoryError):
+            pass
+    mark = getattr(error, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(error, "problem", None) or str(error)
+    raise ConfigError(source, [f"{where}YAML syntax error: {problem}"]) from None
+
+
+def _load(loader_class: type, text: str) -> Any:
+    """One parse; YAMLError passes through, the other refusals become ConfigError-ready text."""
+    loader = None
+    try:
+        loader = loader_class(text)  # the reader checks characters already here
         node = loader.get_single_node()
         if node is None:
             return None
-        size = _expanded_size(node)
+        # Only aliases can make the expanded size outgrow the text (bounded by MAX_BYTES).
+        size = _expanded_size(node) if loader._aliases else 0
         if size > MAX_EXPANDED_NODES:
             raise _Refused(f"(top level): more than {MAX_EXPANDED_NODES} values once aliases are expanded "
                            "(an alias bomb?); refused")
         return loader.construct_document(node)
-    except _Refused as exc:
-        raise ConfigError(source, [str(exc)]) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [f"{where}YAML syntax error: {problem}"]) from None
-    except (ValueError, TypeError, RecursionError, MemoryError) as exc:  # odd YAML (huge ints)
-        raise ConfigError(source, [f"(top level): cannot read YAML: {type(exc).__name__}: {exc}"]) from None
     finally:
-        if loader is not None:
+        if loader is not None and hasattr(loader, "dispose"):
             loader.dispose()
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import signal
 from functools import partial
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual.app import App
 from textual.binding import Binding
@@ -29,6 +29,9 @@ from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
 from screens.messages import say
 from screens.modals import ActionMenu, DetailScreen, HelpScreen, detail_renderable
 from screens.pane import SourceTable, render_module
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 
 class NoWaitExecutor(ThreadPoolExecutor):
@@ -103,7 +106,7 @@ class CockpitApp(App[int]):
         for c in COMMAND_REGISTRY if c.id != "palette"
     ]
 
-    def __init__(self, runtime: Any, *, actor: Actor | None = None, low_bandwidth: bool = False,
+    def __init__(self, runtime: "Runtime", *, actor: Actor | None = None, low_bandwidth: bool = False,
                  owns_hub: bool = True, driver_class: Any = None) -> None:
         super().__init__(driver_class=driver_class)
         if low_bandwidth:
@@ -158,11 +161,9 @@ class CockpitApp(App[int]):
     def _attach_provisioning(self) -> None:
         """Ansible runs are a source of their own (not one of the six panes): shown on demand."""
         try:
-            from backends.ansible.source import attach
+            self.runtime.provisioning()
         except ImportError:
             return
-        try:
-            attach(self.runtime)
         except Exception as exc:
             self.say(f"provisioning runs unavailable: {exc}", "warning")
 
@@ -191,7 +192,7 @@ class CockpitApp(App[int]):
         for unwatch in self._unwatch:
             unwatch()
         if self.owns_hub:
-            await self.runtime.hub.stop()
+            await self.runtime.close()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         self._show(message.snapshot)
@@ -359,12 +360,23 @@ class CockpitApp(App[int]):
         return ids.index(self.dashboard.current) if self.dashboard.current in ids else -1
 
     def action_focus_next_pane(self) -> None:
-        ids = self._pane_ids()
-        self.action_focus_pane(ids[(self._current_pane_index() + 1) % len(ids)])
+        self._cycle_panes(+1)
 
     def action_focus_previous_pane(self) -> None:
+        self._cycle_panes(-1)
+
+    def _cycle_panes(self, step: int) -> None:
+        """The next pane with a table to focus: an unconfigured pane (collapsed to its hint) is
+        skipped, or tab would stop in front of it."""
         ids = self._pane_ids()
-        self.action_focus_pane(ids[(self._current_pane_index() - 1) % len(ids)])
+        start = self._current_pane_index()
+        for offset in range(1, len(ids) + 1):
+            pane_id = ids[(start + step * offset) % len(ids)]
+            if any(t.display for t in self.dashboard.pane(pane_id).tables()):
+                self.action_focus_pane(pane_id)
+                return
+        # Nothing configured anywhere: tab still moves, pane by pane (each says what it needs).
+        self.action_focus_pane(ids[(start + step) % len(ids)])
 
     @staticmethod
     def _load_screen(spec: str) -> Any:
@@ -597,7 +609,6 @@ class CockpitApp(App[int]):
 
 
 def run_app(loaded: Any, read_only: bool = False) -> int:
-    from backends.libvirt.connection import forget_connections
     from cockpit.runtime import build_runtime
 
     runtime = build_runtime(loaded, read_only=True if read_only else None)
@@ -611,10 +622,7 @@ def run_app(loaded: Any, read_only: bool = False) -> int:
         signal.signal(signal.SIGHUP, hangup)
     except (ValueError, AttributeError):
         pass
-    try:
-        result = app.run()
-    finally:
-        forget_connections()
+    result = app.run()  # the app closes the runtime (collectors, connections) on unmount
     # The terminal is restored and every audit record is fsync'd: leave now rather than wait at
     # interpreter exit for worker threads still inside a slow or hung backend call.
     sys.stdout.flush()

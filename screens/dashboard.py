@@ -19,19 +19,17 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from cockpit.commands import COMMANDS
+from cockpit.sources import panes
 from screens.messages import MessageArea
 from screens.pane import SourcePane, SourceTable
 
-# (pane id, title, tables: (source, snapshot section or None for its items)); the order is the
-# tab order and the 1..5 keys.
-PANES: tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...] = (
-    ("vms", "VMs and GPU assignment", (("vms", None), ("gpus", None))),
-    ("slurm", "SLURM queue", (("slurm", None), ("slurm", "nodes"))),
-    ("storage", "BeeGFS / storage health", (("storage", None),)),
-    ("kubernetes", "Kubernetes pods", (("kubernetes", None), ("kubernetes", "training_jobs"))),
-    ("mlflow", "MLflow runs", (("mlflow", None),)),
-)
+# (pane id, title, tables: (source, snapshot section or None for its items)), from the source
+# registry (each spec's pane and pane_sections); the order is the tab order and the 1..5 keys.
+PANES: tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...] = tuple(panes())
+# Pane bar names; a pane not listed shows the first word of its title.
 SHORT_TITLES = {"vms": "VMs", "slurm": "SLURM", "storage": "Storage", "kubernetes": "Kubernetes", "mlflow": "MLflow"}
+for _pane_id, _title, _views in PANES:
+    SHORT_TITLES.setdefault(_pane_id, _title.split()[0])
 
 PANE_OF_SOURCE = {source: pane_id for pane_id, _, views in PANES for source, _ in views}
 

@@ -3,7 +3,7 @@ action `gpu.check_assign`) BEFORE confirming; confirm runs `gpu.assign`, audited
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, OptionList, Static
 from screens.actor import actor_of
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 
 def check_text(check: dict[str, Any]) -> str:
@@ -37,7 +40,7 @@ class AssignGpuScreen(ModalScreen[dict[str, Any] | None]):
     AssignGpuScreen #check { margin: 1 0; }
     """
 
-    def __init__(self, runtime: Any, item: Any) -> None:
+    def __init__(self, runtime: "Runtime", item: Any) -> None:
         super().__init__()
         self.runtime = runtime
         self.item = item
@@ -87,7 +90,7 @@ class AssignGpuScreen(ModalScreen[dict[str, Any] | None]):
                 confirmed_on_screen=True,
                 echo=lambda text, kind: check.update(f"✗ {text}") if kind == "error" else None)
             if result is not None and result.ok:
-                self.dismiss(result.outputs)
+                self.dismiss(dict(result.outputs))
             elif result is not None:
                 check.update(f"✗ {result.error}")
 

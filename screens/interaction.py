@@ -103,14 +103,26 @@ async def perform(node: Any, name: str, params: Mapping[str, Any] | None = None,
             return None
         values, error = answer, ""
     actor = actor_of(node)
-    refusal = dispatcher.allowed(prepared.action, actor)
-    if refusal is not None:
-        try:  # invoked anyway so the refusal is audited
-            await dispatcher.invoke(name, prepared.params, actor=actor, confirmed=False)
-        except ActionError:
-            pass
-        say(node, f"{name} refused: {refusal}", "error")
-        return None
+    authorized = None
+    if hasattr(dispatcher, "authorize"):
+        # The policy runs once, before the confirmation; a refusal is audited there.
+        try:
+            authorized = await dispatcher.authorize(name, prepared.params, actor=actor)
+        except ActionRefused as exc:
+            say(node, f"{name} refused: {exc}", "error")
+            return None
+        except ActionError as exc:
+            say(node, f"{name}: {exc}", "error")
+            return None
+    else:
+        refusal = dispatcher.allowed(prepared.action, actor)
+        if refusal is not None:
+            try:  # invoked anyway so the refusal is audited
+                await dispatcher.invoke(name, prepared.params, actor=actor, confirmed=False)
+            except ActionError:
+                pass
+            say(node, f"{name} refused: {refusal}", "error")
+            return None
     # What the action would hit now goes into the confirmation; it runs only if the target still
     # reads the same when it starts.
     target = None
@@ -135,7 +147,9 @@ async def perform(node: Any, name: str, params: Mapping[str, Any] | None = None,
             progress(message)
 
     try:
-        extra = {"expect_target": target} if target is not None else {}
+        extra: dict[str, Any] = {"expect_target": target} if target is not None else {}
+        if authorized is not None:
+            extra["authorized"] = authorized
         result = await dispatcher.invoke(name, prepared.params, actor=actor, confirmed=True, progress=report, **extra)
     except ActionRefused as exc:
         say(node, f"{name} refused: {exc}", "error")

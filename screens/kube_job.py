@@ -6,7 +6,7 @@ worker's logs, D delete the job (Foreground; the dashboard confirms), escape bac
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -17,8 +17,11 @@ from textual.widgets import Footer, Static
 
 from screens.kube_pod import PodScreen
 
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
-def job_pods(runtime: Any, item: Any) -> list[Any]:
+
+def job_pods(runtime: "Runtime", item: Any) -> list[Any]:
     snap = runtime.hub.collectors["kubernetes"].snapshot
     names = set(item.pods)
     return sorted((p for p in snap.items.values() if p.namespace == item.namespace and p.name in names),
@@ -57,7 +60,7 @@ class JobScreen(Screen[None]):
         Binding("w", "logs('worker')", "Worker logs"),
     ]
 
-    def __init__(self, runtime: Any, item: Any) -> None:
+    def __init__(self, runtime: "Runtime", item: Any) -> None:
         super().__init__()
         self.runtime, self.item = runtime, item
         self.worker_index = -1

@@ -1,13 +1,13 @@
 """One pod: describe (status, containers, conditions, events) and its logs.
 
-Opened with `(runtime, item)` from the pods pane (DETAIL_SCREEN). Everything goes through actions
-(kube.pod.describe, kube.pod.logs), never the adapter. Keys: c next container, f follow on/off,
-t tail lines (100 / 1000 / all), r reload, escape back.
+Opened with `(runtime, item)` from the pods pane (DETAIL_SCREEN). Both are reads through the query
+seam (runtime.query.describe_pod / pod_logs), never the adapter, and not audited. Keys: c next
+container, f follow on/off, t tail lines (100 / 1000 / all), r reload, escape back.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -18,7 +18,9 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
-from screens.actor import actor_of
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 TAILS = (100, 1000, None)
 
@@ -61,7 +63,7 @@ class PodScreen(Screen[None]):
     PodScreen #pod-log-head { background: $boost; padding: 0 1; }
     """
 
-    def __init__(self, runtime: Any, item: Any) -> None:
+    def __init__(self, runtime: "Runtime", item: Any) -> None:
         super().__init__()
         self.runtime, self.item = runtime, item
         self.containers = list(item.containers) or [None]
@@ -91,33 +93,29 @@ class PodScreen(Screen[None]):
         return (f"logs: container {self.container or '-'} ({self.container_index + 1}/{len(self.containers)})  "
                 f"tail {tail if tail is not None else 'all'}  follow {'on' if self.follow else 'off'}")
 
-    async def _invoke(self, name: str, params: dict[str, Any], progress: Any = None) -> Any:
-        return await self.runtime.dispatcher.invoke(name, params, actor=actor_of(self), progress=progress)
-
     @work(exclusive=True, group="kube-describe")
     async def describe(self) -> None:
-        result = await self._invoke("kube.pod.describe", {"namespace": self.item.namespace, "name": self.item.name})
         widget = self.query_one("#pod-describe", Static)
-        if result.ok:
-            self.described = result.result
-            widget.update(describe_renderable(result.result))
-        else:
-            self.error = result.error
-            widget.update(Text(f"cannot describe: {result.error}", style="red"))
+        try:
+            self.described = await self.runtime.query.describe_pod(self.item.namespace, self.item.name)
+        except Exception as exc:  # the screen must survive a broken or unreachable apiserver
+            self.error = str(exc) or type(exc).__name__
+            widget.update(Text(f"cannot describe: {self.error}", style="red"))
+            return
+        widget.update(describe_renderable(self.described))
 
     @work(exclusive=True, group="kube-logs")
     async def logs(self) -> None:
         log = self.query_one("#pod-log", RichLog)
         log.clear()
         self.query_one("#pod-log-head", Static).update(self.log_head())
-        params = {"namespace": self.item.namespace, "name": self.item.name, "container": self.container,
-                  "tail_lines": TAILS[self.tail_index], "follow": self.follow, "max_seconds": 3600}
-        result = await self._invoke("kube.pod.logs", params, progress=log.write if self.follow else None)
-        if not result.ok:
-            log.write(Text(f"cannot read logs: {result.error}", style="red"))
-        elif not self.follow:
-            for line in result.result["lines"]:
+        try:
+            # Following ends when the screen closes or the key toggles it (this worker is replaced).
+            async for line in self.runtime.query.pod_logs(self.item.namespace, self.item.name, self.container,
+                                                          TAILS[self.tail_index], self.follow):
                 log.write(line)
+        except Exception as exc:  # the screen must survive a broken or unreachable apiserver
+            log.write(Text(f"cannot read logs: {str(exc) or type(exc).__name__}", style="red"))
 
     def action_next_container(self) -> None:
         self.container_index = (self.container_index + 1) % len(self.containers)

@@ -9,7 +9,7 @@ kube.job.create: the review is the confirmation, and it shows the action's confi
 from __future__ import annotations
 
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -22,6 +22,9 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from cockpit.actions import ActionError
 from screens.actor import actor_of
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 FIELDS = [  # (id, label, default, placeholder)
     ("name", "Name", "", "mnist-horovod"),
@@ -97,7 +100,7 @@ class TrainingWizard(Screen[None]):
     TrainingWizard Input { margin-bottom: 0; }
     """
 
-    def __init__(self, runtime: Any, kind: str = "MPIJob") -> None:
+    def __init__(self, runtime: "Runtime", kind: str = "MPIJob") -> None:
         super().__init__()
         self.runtime = runtime
         self.kind = kind

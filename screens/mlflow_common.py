@@ -1,9 +1,10 @@
 """Pieces shared by the MLflow screens: a prompt modal, running an action from a screen (with the
-shared confirmation modal of screens/modals.py), finding the adapter, and the chosen metric columns."""
+shared confirmation modal of screens/modals.py), the MLflow reads of the query seam, and the chosen metric
+columns."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -11,6 +12,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from screens.render.mlflow import DEFAULT_METRICS
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -38,21 +42,17 @@ class PromptScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def mlflow_adapter(runtime: Any) -> Any | None:
-    """The MLflow source behind the pane, or None when it is unconfigured/broken."""
-    try:
-        source = runtime.adapter("mlflow")
-    except KeyError:
-        return None
-    return source if hasattr(source, "runs_page") else None
+def mlflow_adapter(runtime: "Runtime") -> Any | None:
+    """The MLflow reads of the query seam, or None when MLflow is unconfigured/broken."""
+    return runtime.query.run_history()
 
 
-def chosen_metrics(runtime: Any) -> Sequence[str]:
+def chosen_metrics(runtime: "Runtime") -> Sequence[str]:
     settings = getattr(runtime.config.cockpit, "mlflow", None)
     return tuple(settings.metric_columns) if settings is not None and settings.metric_columns else DEFAULT_METRICS
 
 
-async def run_action(screen: Screen[Any], runtime: Any, name: str, params: dict[str, Any]) -> Any | None:
+async def run_action(screen: Screen[Any], runtime: "Runtime", name: str, params: dict[str, Any]) -> Any | None:
     """Through the one interaction seam (screens/interaction.py): prepare, confirm, invoke as the
     app's actor, outcome in the message area. Must run inside a worker (it waits for modals)."""
     from screens.interaction import perform

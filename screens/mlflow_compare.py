@@ -4,7 +4,7 @@ Keys: d show only differences, escape back."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -18,6 +18,9 @@ from cockpit.mlflow_runs import compare_runs
 from screens.mlflow_chart import braille_chart
 from screens.mlflow_common import chosen_metrics, mlflow_adapter
 
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
+
 
 class CompareScreen(Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "Back"), Binding("d", "toggle_diff", "Only differences")]
@@ -26,7 +29,7 @@ class CompareScreen(Screen[None]):
     CompareScreen DataTable { height: auto; max-height: 60%; }
     """
 
-    def __init__(self, runtime: Any, a: Any, b: Any) -> None:
+    def __init__(self, runtime: "Runtime", a: Any, b: Any) -> None:
         super().__init__()
         self.runtime, self.a, self.b = runtime, a, b
         self.only_diff = False

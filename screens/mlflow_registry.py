@@ -6,7 +6,7 @@ r reload, escape back. Changes go through the audited actions with their confirm
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -17,6 +17,9 @@ from textual.widgets import DataTable, Footer, Static
 from cockpit.snapshot import Snapshot, Status
 from screens.mlflow_common import PromptScreen, mlflow_adapter, run_action
 from screens.render.mlflow import model_rows
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 
 class RegistryScreen(Screen[None]):
@@ -31,7 +34,7 @@ class RegistryScreen(Screen[None]):
     RegistryScreen #models { height: 40%; }
     """
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: "Runtime") -> None:
         super().__init__()
         self.runtime = runtime
         self.models: list[Any] = []

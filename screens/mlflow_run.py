@@ -1,14 +1,14 @@
 """One MLflow run: its metric curves drawn in the terminal, params, tags, links, artifacts.
 
 Opened with `(runtime, item)` from the runs pane (DETAIL_SCREEN). The detail and the metric
-histories load in the background through the mlflow adapter; while the run is RUNNING they
+histories load in the background through the query seam (runtime.query); while the run is RUNNING they
 reload every few seconds so the curves move. Keys: l log scale, a all metrics / chosen ones,
 r reload, escape back.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -23,6 +23,9 @@ from cockpit.mlflow_runs import run_links
 from screens.mlflow_chart import braille_chart
 from screens.mlflow_common import chosen_metrics, mlflow_adapter
 from screens.render.mlflow import duration
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 LIVE_RELOAD_S = 5.0
 
@@ -39,7 +42,7 @@ class RunScreen(Screen[None]):
     RunScreen #run-chart, RunScreen #run-body { padding: 0 1; height: auto; }
     """
 
-    def __init__(self, runtime: Any, item: Any) -> None:
+    def __init__(self, runtime: "Runtime", item: Any) -> None:
         super().__init__()
         self.runtime, self.item = runtime, item
         self.log_y = False

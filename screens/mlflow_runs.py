@@ -3,13 +3,15 @@ a filter, server-side paging for stores with thousands of runs, and the way into
 comparison and the model registry.
 
 Keys: / filter, escape clear, n next page from the server, enter detail, space mark for compare,
-c compare, m model registry, R register model, ctrl+d delete run.
+c compare, m model registry, R register model, ctrl+d delete run; a click on a column header sorts
+by its value (again: reversed).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,7 +21,11 @@ from textual.widgets import DataTable, Footer, Input, Static
 from cockpit.mlflow_runs import FilterError, RunFilter, experiment_ids, filter_runs, parse_filter, search_filter
 from cockpit.snapshot import Snapshot, Status
 from screens.mlflow_common import chosen_metrics, mlflow_adapter, run_action
-from screens.render.mlflow import columns
+from screens.render import sort_items
+from screens.render.mlflow import ROW_STYLE, columns
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 PAGE = 100
 
@@ -42,7 +48,7 @@ class RunsScreen(Screen[None]):
     RunsScreen #runs-filter.visible { display: block; }
     """
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: "Runtime") -> None:
         super().__init__()
         self.runtime = runtime
         self.metric_names = tuple(chosen_metrics(runtime))
@@ -51,6 +57,7 @@ class RunsScreen(Screen[None]):
         self.filter_text = ""
         self.rows: dict[str, Any] = {}  # run_id -> item, in display order
         self.marked: list[str] = []
+        self.sort: tuple[int, bool] | None = None  # (column index, descending), picked by clicking a header
         # Server-side listing (after `n`): the runs loaded so far and the token for more.
         self.server_runs: list[Any] | None = None
         self.next_token: str | None = None
@@ -59,7 +66,8 @@ class RunsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-status")
-        yield Input(placeholder="exp:NAME status:FAILED tag:slurm_job_id=42 metric:loss<0.1 text", id="runs-filter")
+        yield Input(placeholder="exp:NAME exp~REGEX status:FAILED,KILLED metric.loss<0.1 tag.slurm_job_id:42 "
+                                "duration>1h !name~^tmp text", id="runs-filter")
         table: DataTable[str] = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         yield table
         yield Footer()
@@ -99,8 +107,10 @@ class RunsScreen(Screen[None]):
             self.set_status(f"MLflow unconfigured: {snap.hint}")
             self.fill([])
             return
-        items = filter_runs(snap.items.values(), self.filter)
+        items = self.ordered(filter_runs(snap.items.values(), self.filter))
         parts = [f"{len(items)} of {len(snap.items)} runs"]
+        if self.sort is not None:
+            parts.append(self.sort_label())
         if snap.sections.get("runs_truncated"):
             parts.append("newest only: n pages the server")
         if self.filter_text:
@@ -134,11 +144,35 @@ class RunsScreen(Screen[None]):
                         table.update_cell(run_id, f"c{index}", cell)
         self.rows = new
 
-    def cells(self, item: Any, run_id: str) -> list[str]:
+    def cells(self, item: Any, run_id: str) -> list[Any]:
         out = [col.cell(item) for col in self.cols]
         if run_id in self.marked:
             out[0] = "*" + out[0]
-        return out
+        style = ROW_STYLE.style(item)  # run status colours, as on the dashboard
+        return [Text(cell, style=style) for cell in out] if style else out
+
+    # -- sorting -------------------------------------------------------------------------------------
+    def ordered(self, items: list[Any]) -> list[Any]:
+        """Runs sorted by the picked column's value (metrics as numbers, durations in seconds)."""
+        if self.sort is None:
+            return list(items)
+        index, descending = self.sort
+        return sort_items(self.cols[index], list(items), descending)
+
+    def sort_label(self) -> str:
+        index, descending = self.sort or (0, False)
+        return f"sorted by {self.cols[index].title} {'▼' if descending else '▲'}"
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        """A click on a header sorts by that column; again reverses."""
+        index = event.column_index
+        descending = bool(self.sort and self.sort[0] == index and not self.sort[1])
+        self.sort = (index, descending)
+        if self.server_runs is not None:
+            self.fill(self.ordered(self.server_runs))
+            self.notify(self.sort_label())
+        elif self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
 
     def current_key(self) -> str | None:
         table = self.query_one(DataTable)
@@ -209,7 +243,7 @@ class RunsScreen(Screen[None]):
         self.next_token = page.next_page_token
         more = "n for more" if self.next_token else "all loaded"
         self.set_status(f"{len(self.server_runs)} runs from the server  ·  {more}  ·  escape: back to live view")
-        self.fill(self.server_runs)
+        self.fill(self.ordered(self.server_runs))
 
     # -- navigation and actions ----------------------------------------------------------------------
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -15,7 +15,7 @@ Textual worker; the screen only draws what the runner's events say.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,6 +25,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, OptionList, Static
 
 from cockpit import paths
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 STYLE = {"passed": "green", "failed": "bold red", "interrupted": "red", "skipped": "yellow", "running": "bold cyan",
          "pending": "dim"}
@@ -72,7 +75,7 @@ class PlanScreen(Screen):
     PlanScreen #banner { height: auto; padding: 0 1; }
     """
 
-    def __init__(self, runtime: Any, path: str | Path | None = None, *, report_dir: Path | None = None) -> None:
+    def __init__(self, runtime: "Runtime", path: str | Path | None = None, *, report_dir: Path | None = None) -> None:
         super().__init__()
         self.runtime = runtime
         self.initial = Path(path) if path else None

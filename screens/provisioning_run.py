@@ -7,7 +7,7 @@ cell's output, f jumps to the first failure, escape goes back.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,6 +18,9 @@ from textual.widgets import DataTable, Footer, Static
 
 from cockpit.snapshot import Snapshot
 from screens.render.provisioning import Grid, detail, first_line, grid, run_line
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 TASK_WIDTH = 3  # grid columns are task numbers; the task's name shows in the output pane
 
@@ -34,13 +37,11 @@ class ProvisioningRunScreen(Screen):
     ProvisioningRunScreen #output { height: 12; border-top: solid $accent; padding: 0 1; overflow-y: auto; }
     """
 
-    def __init__(self, runtime: Any, item: Any = None, *, collector: Any = None) -> None:
+    def __init__(self, runtime: "Runtime", item: Any = None, *, collector: Any = None) -> None:
         super().__init__()
         if collector is None:
-            from backends.ansible.source import SOURCE_NAME, attach
-
-            attach(runtime)
-            collector = runtime.hub.collectors[SOURCE_NAME]
+            source = runtime.provisioning()
+            collector = runtime.hub.collectors[source.name]
         self.collector = collector
         self.focus_cell = (item.host, item.task_index) if item is not None and hasattr(item, "task_index") else None
         self.grid_data = Grid([], [], {})

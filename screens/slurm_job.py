@@ -1,13 +1,14 @@
 """Job detail screen: every field, the batch script, the node list and a live tail of the output.
 
 Opened with `enter` on a queue row (DETAIL_SCREEN in screens/render/slurm.py); `escape` goes back.
-The detail comes from the read action `slurm.job_detail`; the tail from cockpit.slurm_logs.
+The detail and the tail come from the query seam (`runtime.query.job_detail` and
+`follow_job_log`): reads, not audited.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,10 +16,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 
-from cockpit.slurm_logs import follow_job_log, log_paths
-from screens.render.slurm import detail, steps_table
-from screens.actor import actor_of
+from cockpit.slurm_logs import log_paths
+from screens.render.slurm import detail, raw_fields, steps_table
 from screens.status import backend_first
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 # A detail must not say "loading..." forever while the controller is down.
 DETAIL_TIMEOUT_S = 20.0
@@ -33,7 +36,7 @@ class JobScreen(Screen):
     JobScreen #log { height: 1fr; border: round $primary; }
     """
 
-    def __init__(self, runtime: Any, item: Any) -> None:
+    def __init__(self, runtime: "Runtime", item: Any) -> None:
         super().__init__()
         self.runtime = runtime
         self.item = item
@@ -44,12 +47,18 @@ class JobScreen(Screen):
         yield Header()
         with Horizontal():
             with VerticalScroll(id="fields"):
-                yield Static(detail(self.item), id="summary")
+                yield Static(detail(self.item, self._cluster_nodes()), id="summary")
                 yield Static("loading job detail...", id="detail")
             with VerticalScroll(id="right"):
                 yield Static("batch script: loading...", id="script")
                 yield Log(id="log", highlight=False, max_lines=5000)
         yield Footer()
+
+    def _cluster_nodes(self) -> Any:
+        """The cluster's nodes from the last SLURM snapshot: a Resources wait then says what is short."""
+        collector = getattr(getattr(self.runtime, "hub", None), "collectors", {}).get("slurm")
+        snapshot = getattr(collector, "snapshot", None)
+        return snapshot.sections.get("nodes") if snapshot is not None else None
 
     def on_mount(self) -> None:
         job_id = self.item.job_id if hasattr(self.item, "job_id") else self.item["job_id"]
@@ -79,8 +88,7 @@ class JobScreen(Screen):
         if outage:  # say it now rather than "loading..." while the controller does not answer
             self.query_one("#detail", Static).update(f"SLURM is failing: {outage}\nasking for the job anyway...")
         try:
-            result = await asyncio.wait_for(self.runtime.dispatcher.invoke(
-                "slurm.job_detail", {"job_id": job_id}, actor=actor_of(self), confirmed=True), DETAIL_TIMEOUT_S)
+            out = await asyncio.wait_for(self.runtime.query.job_detail(job_id), DETAIL_TIMEOUT_S)
         except asyncio.TimeoutError:
             self._failed(f"no answer from SLURM within {DETAIL_TIMEOUT_S:.0f} s"
                          + (f"; the source reports: {self._source_error()}" if self._source_error() else ""))
@@ -88,17 +96,13 @@ class JobScreen(Screen):
         except Exception as exc:  # the screen must survive a broken backend
             self._failed(backend_first(str(exc)))
             return
-        if not getattr(result, "ok", True):
-            self._failed(backend_first(result.error))
-            return
-        out = result.outputs if hasattr(result, "outputs") else result
         fields = out.get("fields") or {}
         nodes = out.get("nodes") or []
-        text = "\n".join(f"{k}={v}" for k, v in fields.items())
         steps = out.get("steps") or []
         steps_text = steps_table(steps) if steps else f"steps: {out.get('steps_note') or 'none recorded'}"
         self.query_one("#detail", Static).update(
-            f"nodes: {', '.join(nodes) or '-'}\n\n{steps_text}\n\n{text}")
+            f"nodes: {', '.join(nodes) or '-'}\n\n{steps_text}\n\nall fields, as Slurm reports them:\n"
+            f"{raw_fields(fields)}")
         script = out.get("script")
         self.query_one("#script", Static).update(script if script is not None else
                                                   f"batch script: {out.get('script_note') or 'not available'}")
@@ -106,7 +110,7 @@ class JobScreen(Screen):
     async def _tail(self, path: str) -> None:
         log = self.query_one("#log", Log)
         try:
-            async for line in follow_job_log(self.runtime, path):
+            async for line in self.runtime.query.follow_job_log(path):
                 if self.follow:
                     log.write_line(line)
                     self.lines_shown += 1

@@ -43,7 +43,8 @@ def clock(moment: datetime | None) -> str:
     return moment.astimezone().strftime("%H:%M:%S") if moment is not None else "?"
 
 
-def status_line(snap: Snapshot, now: datetime | None = None) -> str:
+def status_line(snap: Snapshot, now: datetime | None = None, shown: int | None = None) -> str:
+    """`shown`: how many rows a filter lets through ("ok, 3 of 12 items, ...")."""
     now = now or utcnow()
     if snap.status is Status.UNCONFIGURED:
         return f"unconfigured: {snap.hint or 'no settings'}"
@@ -55,4 +56,5 @@ def status_line(snap: Snapshot, now: datetime | None = None) -> str:
         return f"error: {backend_first(snap.error)} (since {since}){kept}"
     if snap.fetched_at is None:
         return "loading..."
-    return f"ok, {count} item{'s' if count != 1 else ''}, updated {age(snap.age_s(now))}"
+    of = f"{shown} of " if shown is not None else ""
+    return f"ok, {of}{count} item{'s' if count != 1 else ''}, updated {age(snap.age_s(now))}"

@@ -6,7 +6,7 @@ Reads snapshots and invokes actions by name only (no backend calls), as every sc
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.table import Table
 from textual.app import ComposeResult
@@ -16,6 +16,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from screens.render import storage as render
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 SOURCE = "storage"
 PROBE_ACTION = "storage.probe"
@@ -49,7 +52,7 @@ class StorageScreen(Screen[None]):
     StorageScreen #status { height: auto; color: $text-muted; }
     """
 
-    def __init__(self, runtime: Any, item: Any = None, *, history_loader: Callable[[], list[dict[str, Any]]] | None = None) -> None:
+    def __init__(self, runtime: "Runtime", item: Any = None, *, history_loader: Callable[[], list[dict[str, Any]]] | None = None) -> None:
         super().__init__()
         self.runtime = runtime
         self.item = item
@@ -93,9 +96,7 @@ class StorageScreen(Screen[None]):
         if self._history_loader is not None:
             history = self._history_loader()
         else:
-            from backends.beegfs.probe import load_history  # the history file is local state, read-only here
-
-            history = load_history(20)
+            history = self.runtime.query.probe_history(20)
         self.query_one("#history", Static).update(history_table(history) if history else "")
 
     def action_refresh(self) -> None:

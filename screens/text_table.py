@@ -9,15 +9,18 @@ from rich.console import Console
 from rich.table import Table
 
 from cockpit.snapshot import Snapshot, Status
-from screens.render import Column, render_module, section_items, table_spec
+from screens.render import TableSpec, render_module, section_items, sort_items, table_spec
 from screens.status import status_line
 
 
-def _table(columns: list[Column], items: list[Any]) -> Table:
+def _table(spec: TableSpec, items: list[Any]) -> Table:
+    """Rows in the pane's default order (by value: job ids numerically, arrays together)."""
+    columns = spec.columns
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for col in columns:
         table.add_column(col.title, overflow="fold")
-    for item in items:
+    by = next((c for c in columns if c.title == spec.default_sort), None)
+    for item in sort_items(by, items) if by is not None else items:
         table.add_row(*(col.cell(item) for col in columns))
     return table
 
@@ -42,7 +45,7 @@ def render_snapshots(snapshots: dict[str, Snapshot], width: int = 140,
                 console.print(line)
         items = list(snap.items.values())
         if items:
-            console.print(_table(table_spec(name, None, snap, items).columns, items))
+            console.print(_table(table_spec(name, None, snap, items), items))
         else:
             console.print("   (no items)")
         # The sections a pane shows as tables of their own (SLURM nodes, training jobs, ...).
@@ -50,6 +53,6 @@ def render_snapshots(snapshots: dict[str, Snapshot], width: int = 140,
             rows = list(section_items(snap.sections.get(section)).values())
             if rows:
                 console.print(f"-- {name} {spec.get('title') or section}")
-                console.print(_table(table_spec(name, section, snap, rows).columns, rows))
+                console.print(_table(table_spec(name, section, snap, rows), rows))
         console.print()
     return buffer.getvalue()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +11,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from screens.actor import actor_of
+
+if TYPE_CHECKING:
+    from cockpit.runtime import Runtime
 
 
 def describe_text(data: dict[str, Any]) -> str:
@@ -31,7 +34,7 @@ def describe_text(data: dict[str, Any]) -> str:
 class VmDetailScreen(Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "back"), Binding("r", "reload", "reload")]
 
-    def __init__(self, runtime: Any, item: Any) -> None:
+    def __init__(self, runtime: "Runtime", item: Any) -> None:
         super().__init__()
         self.runtime = runtime
         self.item = item

@@ -12,7 +12,8 @@ APT_PACKAGES=(
   python3 python3-venv python3-dev gcc make pkg-config libvirt-dev
   slurm-wlm slurm-client slurmrestd slurmdbd munge libslurm-dev slurm-wlm-jwt-plugin slurm-wlm-mysql-plugin mariadb-server
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils busybox-static cpio
-  openssh-server openssh-client tmux curl bc inotify-tools procps libxml2-utils
+  openssh-server openssh-client tmux curl bc inotify-tools procps libxml2-utils debootstrap
+  prometheus
 )
 
 if [ "${SETUP_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null; then

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # Tests write XDG state and data under a temporary home, never into yours.
+# The lab-profile plan runs keep their reports (summary.md, junit.xml, events.jsonl) here: CI's artifacts.
+export COCKPIT_PLAN_ARTIFACTS="${COCKPIT_PLAN_ARTIFACTS:-$PWD/test-artifacts/plans}"
 exec .venv/bin/python -m pytest "$@"

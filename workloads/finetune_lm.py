@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="device peak for MFU in TFLOP/s (default: bf16 peak from the GPU name; none on CPU)")
     p.add_argument("--no-log-model", action="store_true")
     p.add_argument("--require-improvement", action="store_true", help="exit 1 if validation loss did not drop")
+    p.add_argument("--backend", choices=("auto", "nccl", "gloo"), default="auto",
+                   help="data-parallel backend when started as several processes (srun or torchrun); "
+                        "auto: nccl on GPUs, else gloo")
+    p.add_argument("--dist-timeout", type=float, default=300.0, help="seconds to wait for all ranks to join")
     add_common_args(p)
     return p
 
@@ -115,18 +120,51 @@ def _main(argv: Sequence[str] | None) -> int:
     validate(args, parser)
 
     import torch
-    import torch.nn.functional as F
 
     from workloads.common import device as dev
-    from workloads.common.cli import bench_line, resolve_outputs, tracker_for
-    from workloads.common.flops import flops_per_token, matmul_params, mfu, peak_flops_for
-    from workloads.common.text_data import load_corpus
+    from workloads.common.cli import resolve_outputs
+    from workloads.common.dist import detect
 
+    denv = detect(os.environ)
     resolve_outputs(args, WORKLOAD)
-    device = dev.pick_device(args.device)
+    if denv.world_size > 1 and args.device == "auto" and torch.cuda.is_available():
+        device = torch.device("cuda", denv.local_rank % torch.cuda.device_count())
+    else:
+        device = dev.pick_device(args.device)
     precision = dev.resolve_precision(args.precision, device)
     dev.setup_backend(device)
     dev.seed_everything(args.seed)
+    backend = args.backend if args.backend != "auto" else ("nccl" if device.type == "cuda" else "gloo")
+    if denv.world_size > 1:
+        import datetime
+
+        import torch.distributed as torch_dist
+
+        if backend == "nccl" and device.type != "cuda":
+            raise dev.WorkloadError("--backend nccl needs a CUDA device (use gloo on CPU)")
+        init = "env://" if denv.launcher == "torchrun" else f"tcp://{denv.master_addr}:{denv.master_port}"
+        torch_dist.init_process_group(backend, init_method=init, rank=denv.rank, world_size=denv.world_size,
+                                      timeout=datetime.timedelta(seconds=args.dist_timeout))
+    if denv.world_size == 1:
+        return _train(args, denv, device, precision, backend)
+    try:
+        rc = _train(args, denv, device, precision, backend)
+        torch_dist.barrier()  # leave together: a rank that closes its sockets while rank 0 logs can abort it
+        return rc
+    finally:
+        torch_dist.destroy_process_group()
+
+
+def _train(args: argparse.Namespace, denv: Any, device: Any, precision: str, backend: str) -> int:
+    import torch
+    import torch.nn.functional as F
+
+    from workloads.common import device as dev
+    from workloads.common.cli import bench_line, tracker_for
+    from workloads.common.flops import flops_per_token, matmul_params, mfu, peak_flops_for
+    from workloads.common.text_data import load_corpus
+
+    world = denv.world_size
     text, text_source = load_corpus(args.text)
     lm = load_hf(args.model_dir) if args.model_dir else load_gpt(args.preset, args.seq_len)
     seq_len = args.seq_len or (lm.config.get("block_size") if lm.family == "gpt" else 256)
@@ -141,7 +179,13 @@ def _main(argv: Sequence[str] | None) -> int:
 
     model = lm.model.to(device)
     model.train()
-    run_model = dev.maybe_compile(model, args.compile)
+    if world > 1:  # same seed on every rank: identical initial weights; DDP averages the gradients
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        run_model = dev.maybe_compile(DDP(model, device_ids=[device.index] if device.type == "cuda" else None),
+                                      args.compile)
+    else:
+        run_model = dev.maybe_compile(model, args.compile)
     amp = lambda: dev.autocast(precision, device)  # noqa: E731
     n_params = sum(p.numel() for p in model.parameters())
     n_matmul = matmul_params(model)
@@ -171,9 +215,9 @@ def _main(argv: Sequence[str] | None) -> int:
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.1,
                             fused=device.type == "cuda")
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=args.steps, pct_start=0.1)
-    gen = torch.Generator().manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed + denv.rank)  # each rank its own batches
 
-    tracker = tracker_for(args, WORKLOAD)
+    tracker = tracker_for(args, WORKLOAD, enabled=denv.is_main)
     with tracker:
         tracker.log_params({
             "model": lm.name, "model_family": lm.family, "model_dir": args.model_dir,
@@ -183,13 +227,15 @@ def _main(argv: Sequence[str] | None) -> int:
             "compile": args.compile, "device": str(device), "n_params": n_params, "n_matmul_params": n_matmul,
             "flops_per_token": per_token, "flops_formula": "6*N_matmul + 12*n_layer*d_attn*seq_len",
             "peak_flops": peak, "seed": args.seed, **{f"cfg_{k}": v for k, v in lm.config.items()},
+            "world_size": world, "launcher": denv.launcher, "backend": backend if world > 1 else None,
         })
         tracker.set_info(device_name=dev.device_description(device), output_dir=str(args.output_dir))
         initial = val_loss()
         tracker.log_metrics({"val_loss": initial}, step=0)
-        print(f"step    0  val_loss {initial:.4f}", flush=True)
+        if denv.is_main:
+            print(f"step    0  val_loss {initial:.4f}", flush=True)
 
-        tokens_per_step = args.batch_size * args.grad_accum * seq_len
+        tokens_per_step = args.batch_size * args.grad_accum * seq_len * world  # all ranks
         timed_tokens, timed_s, last_loss = 0, 0.0, float("nan")
         dev.synchronize(device)
         began = time.perf_counter()
@@ -213,7 +259,8 @@ def _main(argv: Sequence[str] | None) -> int:
             if step % log_every == 0 or step == args.steps:
                 last_loss = float(step_loss)
                 tracker.log_metrics({"train_loss": last_loss}, step=step)
-                print(f"step {step:4d}  train_loss {last_loss:.4f}", flush=True)
+                if denv.is_main:
+                    print(f"step {step:4d}  train_loss {last_loss:.4f}", flush=True)
         wall = time.perf_counter() - began
         final = val_loss()
         tokens_per_s = timed_tokens / timed_s if timed_s else None
@@ -230,14 +277,15 @@ def _main(argv: Sequence[str] | None) -> int:
         }
         tracker.log_metrics({"val_loss": final}, step=args.steps)
         tracker.log_metrics(summary)
-        if not args.no_log_model:
+        if not args.no_log_model and denv.is_main:
             _log_model(tracker, lm, model, args.output_dir, seq_len)
-        if args.bench:
+        if args.bench and denv.is_main:
             print(bench_line(WORKLOAD, {"device": tracker.info["device_name"].replace(" ", "_"),
                                         "model": lm.name, "precision": precision, "seq_len": seq_len,
                                         "batch": args.batch_size * args.grad_accum, "n_params": n_params,
                                         "flops_per_token": per_token, **summary}))
-    print(f"val loss {initial:.4f} -> {final:.4f}; tokens/s {summary['tokens_per_s'] or 0:.0f}; "
+    who = f"rank {denv.rank} of {world}: " if world > 1 else ""
+    print(f"{who}val loss {initial:.4f} -> {final:.4f}; tokens/s {summary['tokens_per_s'] or 0:.0f}; "
           f"metrics in {args.metrics_json}" + (f"; mlflow run {tracker.run_id}" if tracker.run_id else ""))
     if args.require_improvement and not final < initial:
         print(f"finetune_lm: validation loss did not improve ({initial:.4f} -> {final:.4f})", file=sys.stderr)

@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("auto", "nccl", "gloo"), default="auto", help="auto: nccl on GPUs, else gloo")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for all ranks to join")
     p.add_argument("--no-log-model", action="store_true")
+    p.add_argument("--baseline-images-per-s", type=float, default=None,
+                   help="throughput of the same training on one process (a world-size-1 run's images_per_s): "
+                        "logs scaling_efficiency = images_per_s / (world_size x baseline)")
     add_common_args(p)
     return p
 
@@ -53,6 +56,8 @@ def _main(argv: Sequence[str] | None) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1 (got {value})")
+    if args.baseline_images_per_s is not None and not args.baseline_images_per_s > 0:
+        parser.error(f"--baseline-images-per-s must be > 0 (got {args.baseline_images_per_s})")
 
     import torch
     import torch.distributed as torch_dist
@@ -170,6 +175,8 @@ def _train(args, denv, device, backend, precision, data, epochs, target) -> int:
             "world_size": float(world),
             "param_checksum_spread": abs(spread),
         }
+        if args.baseline_images_per_s and summary["images_per_s"]:
+            summary["scaling_efficiency"] = summary["images_per_s"] / (world * args.baseline_images_per_s)
         if denv.is_main:
             tracker.log_metrics(summary)
             if not args.no_log_model:
@@ -179,6 +186,9 @@ def _train(args, denv, device, backend, precision, data, epochs, target) -> int:
                 print(bench_line(WORKLOAD, {"device": tracker.info["device_name"].replace(" ", "_"),
                                             "world_size": world, "backend": backend, "precision": precision,
                                             **summary}))
+            eff = summary.get("scaling_efficiency")
+            print(f"rank 0 of {world}: {summary['images_per_s'] or 0:.1f} images/s"
+                  + (f", scaling efficiency {eff:.2f}" if eff is not None else ""), flush=True)
             print(f"rank 0 of {world}: final test accuracy {final.test_accuracy:.4f}; metrics in {args.metrics_json}"
                   + (f"; mlflow run {tracker.run_id}" if tracker.run_id else ""))
     return 0

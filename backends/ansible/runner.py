@@ -59,6 +59,20 @@ def _forget_vars(path: Path) -> None:
         pass
 
 
+def _forget_stale_vars(folder: Path) -> None:
+    """Vars files of cockpit processes that died mid-run (kill -9) hold secrets: remove them."""
+    for path in folder.glob("*.json"):
+        pid = path.name.rsplit(".", 2)[-2] if path.name.count(".") >= 2 else ""
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            _forget_vars(path)
+        except PermissionError:
+            pass
+
+
 def _clean_artifacts(artifact_dir: Path) -> None:
     """Drop the recorded environment from `command` and scrub registered secrets from every
     artifact file (a task that printed one, the command line)."""
@@ -214,7 +228,8 @@ class PlaybookRunner:
         folder = self.base_dir / "vars"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(folder, 0o700)
-        path = folder / f"{run_id}.json"
+        _forget_stale_vars(folder)
+        path = folder / f"{run_id}.{os.getpid()}.json"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(dict(extravars), fh, default=str)

@@ -125,25 +125,3 @@ def build_source(loaded: Any, **overrides: Any) -> ProvisioningSource:
                               envvars=envvars, on_change=on_change)
 
     return ProvisioningSource(factory, settings=settings, **overrides)
-
-
-def attach(runtime: Any) -> ProvisioningSource:
-    """The runtime's provisioning source, created on first use: registered as the `ansible`
-    adapter and as the hub's `provisioning` collector, so viewers see runs live."""
-    existing = runtime.extra_adapters.get(ADAPTER_NAME)
-    if existing is not None:
-        return existing
-    if SOURCE_NAME in runtime.hub.collectors:
-        source = runtime.hub.collectors[SOURCE_NAME].source
-        runtime.extra_adapters[ADAPTER_NAME] = source
-        return source
-    from cockpit.hub import Collector, Timing
-
-    source = build_source(runtime.loaded)
-    collector = Collector(source, Timing(interval=30.0, min_interval=0.1), always=False)
-    source.bind(collector.push)
-    runtime.hub.collectors[SOURCE_NAME] = collector
-    runtime.extra_adapters[ADAPTER_NAME] = source
-    if runtime.hub.started:
-        collector.start()
-    return source

@@ -16,7 +16,7 @@ from backends.beegfs.models import ClientMount, Note, ServiceState, StorageNode,
 from backends.ssh.pool import CommandResult, SshError, SshPool, SshTarget
 
 if TYPE_CHECKING:
-    from cockpit.config import BeegfsSettings
+    from backends.beegfs.settings import BeegfsSettings
 
 Tool = Literal["beegfs", "beegfs-ctl"]
 T = TypeVar("T")

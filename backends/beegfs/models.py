@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from cockpit.snapshot import Item
+from cockpit.storage_health import Reason, Verdict  # noqa: F401 - re-exported; the verdict is decided in cockpit
 
 NodeType = Literal["management", "meta", "storage", "client"]
 
@@ -95,19 +96,3 @@ class Note(BaseModel):
 
     part: str  # what is missing: "capacity (beegfs-df)", "server addresses (beegfs-check-servers)", ...
     message: str
-
-
-class Reason(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    severity: Literal["warning", "critical"]
-    subject: str  # what it is about: "target storage:101", "node storage:2", "client node01"
-    message: str
-
-
-class Verdict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    status: Literal["ok", "degraded", "critical"]
-    summary: str
-    reasons: tuple[Reason, ...] = ()

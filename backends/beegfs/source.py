@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 from backends.beegfs import probe
 from backends.beegfs.collect import BeegfsReader, ssh_target
 from backends.ssh.pool import SshPool, SshTarget
-from cockpit.hub import UnconfiguredSource
+from cockpit.source_types import NotConfigured
 from cockpit.snapshot import FetchResult
-from cockpit.sources import HINTS
 
 if TYPE_CHECKING:
-    from cockpit.config import BeegfsSettings, LoadedConfig
+    from backends.beegfs.settings import BeegfsSettings
+    from cockpit.config import LoadedConfig
 
 
 class BeegfsSource:
@@ -64,5 +64,5 @@ class BeegfsSource:
 def build_source(loaded: "LoadedConfig") -> Any:
     settings = loaded.config.cockpit.beegfs
     if settings is None:
-        return UnconfiguredSource("storage", HINTS["storage"])
+        raise NotConfigured()
     return BeegfsSource(settings)

@@ -22,10 +22,9 @@ from backends.gpus.sysfs import read_sysfs_pci
 from backends.libvirt.connection import LibvirtHostConnection, shared_connection, test_host_file
 from backends.libvirt.domains import DomainReader
 from backends.libvirt.source import configured_hosts
-from cockpit.hub import UnconfiguredSource
+from cockpit.source_types import NotConfigured
 from cockpit.placement import ConfigClaim, DomainClaim, device_conflicts, holders_by_address
 from cockpit.snapshot import FetchResult
-from cockpit.sources import HINTS
 
 if TYPE_CHECKING:
     from cockpit.config import LoadedConfig
@@ -221,7 +220,7 @@ class GpuSource:
 def build_source(loaded: "LoadedConfig") -> Any:
     hosts = configured_hosts(loaded)
     if not hosts:
-        return UnconfiguredSource("gpus", HINTS["gpus"])
+        raise NotConfigured()
     settings = loaded.config.cockpit.gpus
     guest = None
     if settings.guest_telemetry:

@@ -20,12 +20,12 @@ from backends.kube.informer import Informer, uid_of
 from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem
 from backends.kube.resources import CANDIDATES, JOBS, NODES, PODS, Resource, discover
 from cockpit import kube_status as ks
-from cockpit.hub import UnconfiguredSource
+from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
-from cockpit.sources import HINTS, env_value
 
 if TYPE_CHECKING:
-    from cockpit.config import KubeSettings, LoadedConfig
+    from backends.kube.settings import KubeSettings
+    from cockpit.config import LoadedConfig
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class KubeSource:
                 if kind == "Job" and ks.owner(obj) and ks.owner(obj).get("kind") == "MPIJob":
                     continue  # an MPIJob's launcher Job: shown through its MPIJob
                 pods = tuple(sorted(self._job_pods.get((meta.get("namespace", ""), meta.get("name", "")), ())))
-                jobs.append(self._cached(kind, obj, lambda: TrainingJobItem.from_api(kind, obj, pods))
+                jobs.append(self._cached(kind, obj, lambda: TrainingJobItem.from_api(kind, obj, pods))  # noqa: B023 - called at once
                             if not pods else TrainingJobItem.from_api(kind, obj, pods))
         jobs.sort(key=lambda j: (j.namespace, j.name, j.kind))
         isvcs = sorted((self._cached("isvc", o, lambda o=o: InferenceServiceItem.from_api(o))
@@ -229,7 +229,7 @@ def build_source(loaded: "LoadedConfig") -> Any:
     settings = loaded.config.cockpit.kubernetes
     kubeconfig = resolve_kubeconfig(loaded, settings)
     if kubeconfig is None:
-        return UnconfiguredSource("kubernetes", HINTS["kubernetes"])
+        raise NotConfigured()
     if not kubeconfig.exists():
         raise KubeConfigError(f"kubeconfig {kubeconfig} does not exist")
     return KubeSource(kubeconfig, settings.context if settings else None, settings.namespace if settings else None)

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from backends.libvirt.connection import LibvirtHostConnection, shared_connection
 from backends.libvirt.domains import DomainReader
 from backends.libvirt.events import DomainEvent, EventSubscription
-from cockpit.hub import UnconfiguredSource
+from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
-from cockpit.sources import HINTS, env_value
 
 if TYPE_CHECKING:
     from cockpit.config import LoadedConfig
@@ -137,5 +136,5 @@ def configured_hosts(loaded: "LoadedConfig") -> dict[str, str]:
 def build_source(loaded: "LoadedConfig") -> Any:
     hosts = configured_hosts(loaded)
     if not hosts:
-        return UnconfiguredSource("vms", HINTS["vms"])
+        raise NotConfigured()
     return LibvirtSource(hosts)

@@ -1,146 +1,66 @@
 """The `mlflow` source: experiments, the newest runs with their latest metrics, the registry.
 
-MlflowClient blocks and `import mlflow` costs seconds, so both live in worker threads only: this
-module imports nothing from mlflow at module level. The snapshot holds the newest `max_runs` runs,
-read page by page; screens page further with `runs_page` (MLflow page tokens), so a store with
-thousands of runs costs one page per screenful.
+Reads never `import mlflow` (seconds of start-up): a tracking server (http/https) is read over
+its REST API with httpx on the event loop (rest.py), a local SQLite store (the embedded default)
+with the standard library's sqlite3 in a worker thread (sqlite_store.py). MLflow's own client,
+imported lazily in a worker thread, is used only for writes (register, aliases, delete), for the
+other store kinds (file:, postgresql, mysql, databricks), and for what the SQLite reader does not
+do (a search filter string, another sort order, a non-local artifact store).
+
+The snapshot holds the newest `max_runs` runs, read page by page; screens page further with
+`runs_page` (MLflow page tokens), so a store with thousands of runs costs one page per screenful.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
 import threading
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
+from backends.mlflow.convert import (
+    ITEM_TAGS, LINK_TAGS, experiment_from_json, model_from_json, point_from_json, run_from_json, version_from_json,
+)
+from backends.mlflow.errors import MlflowError, explain, redact_uri
 from backends.mlflow.models import (
     ExperimentItem, MetricPoint, ModelVersionItem, RegisteredModelItem, RunDetail, RunItem, RunsPage,
 )
-from cockpit.hub import UnconfiguredSource
+from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
-from cockpit.sources import HINTS, env_value
 
 if TYPE_CHECKING:
-    from cockpit.config import LoadedConfig, MlflowSettings
+    from backends.mlflow.rest import RestReader
+    from backends.mlflow.sqlite_store import SqliteStore
+    from backends.mlflow.settings import MlflowSettings
+    from cockpit.config import LoadedConfig
 
 T = TypeVar("T")
 
-# Tags that link a run to the rest of the cockpit (set by workloads/ and plans). Exact names:
-#   slurm_job_id   SLURM job id ("1234"; array tasks "1234_7")
-#   k8s_pod        Kubernetes pod name, with k8s_namespace (default "default")
-#   plan, plan_step  the plan name and the step id within it
-#   cockpit.source   which cockpit component logged the run
-LINK_TAGS = ("slurm_job_id", "k8s_pod", "k8s_namespace", "plan", "plan_step", "cockpit.source", "mlflow.runName")
-# Tags of interest copied into snapshot items (mlflow.runName is already the item's name).
-ITEM_TAGS = tuple(t for t in LINK_TAGS if t != "mlflow.runName")
+__all__ = ["ITEM_TAGS", "LINK_TAGS", "MlflowError", "MlflowSource", "build_source", "redact_uri"]
 
 PAGE_SIZE = 500  # runs per request while filling the snapshot
 SCHEMES = ("http", "https", "sqlite", "postgresql", "mysql", "mssql", "file", "databricks")
 
 
-def iso_ms(ms: int | None) -> str | None:
-    if not ms:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat()
-
-
-def redact_uri(uri: str) -> str:
-    """https://user:secret@host -> https://user:***@host (URIs show up in errors and snapshots)."""
-    return re.sub(r"(://[^/:@]+):[^/@]+@", r"\1:***@", uri)
+def scheme_of(uri: str) -> str:
+    return uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
 
 
 def check_tracking_uri(uri: str) -> None:
     """Reject a URI MLflow cannot use, naming the setting (before any slow import)."""
-    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
+    scheme = scheme_of(uri)
     if scheme and scheme not in SCHEMES:
         raise ValueError(f"cockpit -> mlflow -> tracking_uri: unsupported scheme {scheme!r} in {redact_uri(uri)!r} "
                          f"(use http(s)://host:port for a tracking server or sqlite:///path/mlflow.db)")
 
 
-def explain(exc: BaseException, uri: str) -> str:
-    """One clear line for the pane instead of MLflow's multi-line retry tracebacks."""
-    text = str(exc)
-    shown = redact_uri(uri)
-    if "Connection refused" in text or "Failed to establish a new connection" in text:
-        return f"MLflow server at {shown} is not reachable (connection refused): is `mlflow server` running?"
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return f"MLflow server host in {shown} cannot be resolved"
-    if "timed out" in text.lower() or "Read timed out" in text:
-        return f"MLflow server at {shown} did not answer in time"
-    if "RESOURCE_DOES_NOT_EXIST" in text or "not found" in text.lower():
-        return text.splitlines()[0]
-    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-    return f"MLflow ({shown}): {first}"
+def as_json(entity: Any) -> dict[str, Any]:
+    """An MLflow client entity as the REST JSON the converters read (client path only)."""
+    import json
 
+    from mlflow.utils.proto_json_utils import message_to_json
 
-class MlflowError(RuntimeError):
-    """A failed MLflow call, with a one-line explanation."""
-
-
-def duration_s(info: Any) -> float | None:
-    if not info.start_time:
-        return None
-    if info.end_time:
-        return (info.end_time - info.start_time) / 1000.0
-    if info.status == "RUNNING":
-        return max(0.0, datetime.now(timezone.utc).timestamp() - info.start_time / 1000.0)
-    return None
-
-
-def run_item(run: Any, experiment_names: dict[str, str]) -> RunItem:
-    info, data = run.info, run.data
-    return RunItem(
-        run_id=info.run_id,
-        experiment=experiment_names.get(info.experiment_id, info.experiment_id),
-        experiment_id=info.experiment_id,
-        name=info.run_name,
-        status=info.status,
-        start_time=iso_ms(info.start_time),
-        end_time=iso_ms(info.end_time),
-        duration_s=duration_s(info),
-        user=info.user_id or None,
-        metrics={k: float(v) for k, v in data.metrics.items()},
-        params=dict(data.params),
-        tags={k: v for k, v in data.tags.items() if k in ITEM_TAGS},
-    )
-
-
-def version_item(v: Any, aliases: tuple[str, ...] = ()) -> ModelVersionItem:
-    return ModelVersionItem(
-        version=str(v.version), run_id=v.run_id or None, status=v.status, source=v.source,
-        aliases=tuple(sorted(set(aliases) | set(getattr(v, "aliases", None) or ()))),
-        created=iso_ms(getattr(v, "creation_timestamp", None)), description=v.description or None,
-    )
-
-
-def model_item(rm: Any) -> RegisteredModelItem:
-    aliases = {k: str(v) for k, v in (getattr(rm, "aliases", None) or {}).items()}
-    by_version: dict[str, list[str]] = {}
-    for alias, version in aliases.items():
-        by_version.setdefault(version, []).append(alias)
-    return RegisteredModelItem(
-        name=rm.name,
-        aliases=dict(sorted(aliases.items())),
-        latest_versions=tuple(version_item(v, tuple(by_version.get(str(v.version), ())))
-                              for v in sorted(rm.latest_versions or [], key=lambda v: int(v.version))),
-        description=rm.description or None,
-        updated=iso_ms(getattr(rm, "last_updated_timestamp", None)),
-    )
-
-
-def paged(call: Callable[..., Any], limit: int | None = None, page_size: int = 1000, **kwargs: Any) -> list[Any]:
-    """Follow MLflow page tokens until `limit` results or the last page."""
-    out: list[Any] = []
-    token = None
-    while True:
-        size = page_size if limit is None else min(page_size, limit - len(out))
-        page = call(max_results=size, page_token=token, **kwargs)
-        out.extend(page)
-        token = page.token
-        if not token or (limit is not None and len(out) >= limit):
-            return out
+    return json.loads(message_to_json(entity.to_proto()))
 
 
 class MlflowSource:
@@ -152,17 +72,38 @@ class MlflowSource:
         self._client: Any = None
         self._lock = threading.Lock()
         self._experiment_names: dict[str, str] = {}
+        self._experiments: list[ExperimentItem] | None = None
         # Whether more runs exist beyond the snapshot's max_runs (the screen pages on).
         self.truncated = False
+        scheme = scheme_of(self.tracking_uri)
+        self.rest: RestReader | None = None
+        self.store: SqliteStore | None = None
+        if scheme in ("http", "https"):
+            from backends.mlflow.rest import RestReader
 
-    # -- the client, in worker threads only ----------------------------------------------------
+            self.rest = RestReader(self.tracking_uri)
+        elif scheme == "sqlite":
+            from backends.mlflow.sqlite_store import SqliteStore
+
+            self.store = SqliteStore(self.tracking_uri)
+
+    @property
+    def reads_with(self) -> str:
+        """How reads go: 'rest', 'sqlite' or 'client' (MLflow's client, other store kinds)."""
+        return "rest" if self.rest else "sqlite" if self.store else "client"
+
+    async def close(self) -> None:
+        if self.rest is not None:
+            await self.rest.close()
+
+    # -- MLflow's client: writes, and reads of other store kinds; worker threads only -------------
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
                 # A server that is down must fail in seconds, not after MLflow's 7 retries with
                 # backoff (minutes). The user's own settings win.
                 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-                os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+                os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
                 import mlflow  # noqa: F401  - heavy (seconds): only ever imported in a worker thread
                 from mlflow.tracking import MlflowClient
 
@@ -185,43 +126,86 @@ class MlflowSource:
     async def call(self, fn: Callable[[Any], T]) -> T:
         return await asyncio.to_thread(self.call_sync, fn)
 
-    # -- reads -------------------------------------------------------------------------------
-    def _experiments(self, client: Any) -> list[Any]:
-        return paged(client.search_experiments, page_size=1000)
+    async def _local(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A SQLite read in a worker thread; unexpected failures become one clear line."""
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except MlflowError:
+            raise
+        except Exception as exc:
+            raise MlflowError(f"MLflow store {redact_uri(self.tracking_uri)}: {exc}") from exc
 
-    def _selected(self, experiments: list[Any]) -> list[Any]:
+    # -- reads -------------------------------------------------------------------------------
+    async def _all_experiments(self) -> list[ExperimentItem]:
+        if self.rest:
+            found = await self.rest.experiments()
+        elif self.store:
+            found = await self._local(self.store.experiments)
+        else:
+            from backends.mlflow.paging import paged
+
+            found = await self.call(lambda c: [experiment_from_json(as_json(e))
+                                               for e in paged(c.search_experiments, page_size=1000)])
+        self._experiments = found
+        self._experiment_names = {e.experiment_id: e.name for e in found}
+        return found
+
+    def _selected(self, experiments: list[ExperimentItem]) -> list[ExperimentItem]:
         wanted = self.settings.experiments
         return [e for e in experiments if not wanted or e.name in wanted]
 
-    def _read(self, client: Any) -> FetchResult:
-        experiments = self._experiments(client)
-        self._experiment_names = {e.experiment_id: e.name for e in experiments}
+    async def _search(self, experiment_ids: list[str], filter_string: str = "", order_by: list[str] | None = None,
+                      page_token: str | None = None, max_results: int = 100) -> tuple[list[RunItem], str | None]:
+        names = self._experiment_names
+        if self.rest:
+            return await self.rest.search_runs(experiment_ids, names, filter_string=filter_string, order_by=order_by,
+                                               page_token=page_token, max_results=max_results)
+        if self.store and (self.store.handles(filter_string, order_by) or not self.store.path.exists()):
+            # (no store yet: nothing to filter, and MLflow's client would create and migrate one)
+            return await self._local(self.store.search_runs, experiment_ids, names, page_token=page_token,
+                                     max_results=max_results)
+
+        def read(client: Any) -> tuple[list[RunItem], str | None]:
+            page = client.search_runs(experiment_ids, filter_string=filter_string, max_results=max_results,
+                                      order_by=order_by or ["attributes.start_time DESC"], page_token=page_token)
+            return [run_from_json(as_json(r), names) for r in page], page.token or None
+
+        return await self.call(read)
+
+    async def _registered_models(self) -> list[RegisteredModelItem]:
+        if self.rest:
+            return await self.rest.registered_models()
+        if self.store:
+            return await self._local(self.store.registered_models)
+        from backends.mlflow.paging import paged
+
+        return await self.call(lambda c: [model_from_json(as_json(m))
+                                          for m in paged(c.search_registered_models, page_size=100)])
+
+    async def fetch(self) -> FetchResult:
+        experiments = await self._all_experiments()
         selected = self._selected(experiments)
-        runs: list[Any] = []
-        self.truncated = False
+        runs: list[RunItem] = []
+        token = None
         if selected:
             ids = [e.experiment_id for e in selected]
-            token = None
             while len(runs) < self.settings.max_runs:
-                page = client.search_runs(ids, max_results=min(PAGE_SIZE, self.settings.max_runs - len(runs)),
-                                          order_by=["attributes.start_time DESC"], page_token=token)
+                page, token = await self._search(ids, page_token=token,
+                                                 max_results=min(PAGE_SIZE, self.settings.max_runs - len(runs)))
                 runs.extend(page)
-                token = page.token
                 if not token:
                     break
-            self.truncated = bool(token)
+        self.truncated = bool(token)
         models: list[RegisteredModelItem] = []
         registry_error = None
         try:
-            models = [model_item(rm) for rm in paged(client.search_registered_models, page_size=100)]
-        except Exception as exc:  # a store without a registry: runs still show
-            registry_error = explain(exc, self.tracking_uri)
+            models = await self._registered_models()
+        except MlflowError as exc:  # a store without a registry: runs still show
+            registry_error = str(exc)
         present = {e.name for e in experiments}
         return FetchResult.of(
-            [run_item(r, self._experiment_names) for r in runs],
-            experiments=[ExperimentItem(experiment_id=e.experiment_id, name=e.name, lifecycle_stage=e.lifecycle_stage,
-                                        last_update_time=iso_ms(getattr(e, "last_update_time", None)))
-                         for e in selected],
+            runs,
+            experiments=selected,
             registered_models=models,
             registry_error=registry_error,
             missing_experiments=[n for n in self.settings.experiments if n not in present],
@@ -230,38 +214,42 @@ class MlflowSource:
             tracking_uri=redact_uri(self.tracking_uri),
         )
 
-    async def fetch(self) -> FetchResult:
-        return await self.call(self._read)
-
     async def experiments(self) -> list[ExperimentItem]:
-        def read(client: Any) -> list[ExperimentItem]:
-            exps = self._experiments(client)
-            self._experiment_names = {e.experiment_id: e.name for e in exps}
-            return [ExperimentItem(experiment_id=e.experiment_id, name=e.name, lifecycle_stage=e.lifecycle_stage,
-                                   last_update_time=iso_ms(getattr(e, "last_update_time", None))) for e in exps]
-
-        return await self.call(read)
-
-    def _runs_page(self, client: Any, experiment_ids: list[str] | None, filter_string: str,
-                   order_by: list[str] | None, page_token: str | None, page_size: int) -> RunsPage:
-        if experiment_ids is None or not self._experiment_names:
-            exps = self._experiments(client)
-            self._experiment_names = {e.experiment_id: e.name for e in exps}
-            if experiment_ids is None:
-                experiment_ids = [e.experiment_id for e in self._selected(exps)]
-        if not experiment_ids:
-            return RunsPage()
-        page = client.search_runs(experiment_ids, filter_string=filter_string, max_results=page_size,
-                                  order_by=order_by or ["attributes.start_time DESC"], page_token=page_token)
-        return RunsPage(runs=tuple(run_item(r, self._experiment_names) for r in page), next_page_token=page.token or None)
+        return await self._all_experiments()
 
     async def runs_page(self, experiment_ids: list[str] | None = None, filter_string: str = "",
                         order_by: list[str] | None = None, page_token: str | None = None,
                         page_size: int = 100) -> RunsPage:
         """One page of runs (newest first). Pass the previous page's `next_page_token` for the next."""
-        return await self.call(lambda c: self._runs_page(c, experiment_ids, filter_string, order_by, page_token, page_size))
+        # The experiments of the last snapshot (or this call's first read) name the runs and, with
+        # no ids given, pick the configured ones: paging costs one request per page, not two.
+        if self._experiments is None or (experiment_ids is not None
+                                         and not set(experiment_ids) <= set(self._experiment_names)):
+            await self._all_experiments()
+        if experiment_ids is None:
+            experiment_ids = [e.experiment_id for e in self._selected(self._experiments or [])]
+        if not experiment_ids:
+            return RunsPage()
+        runs, token = await self._search(experiment_ids, filter_string, order_by, page_token, page_size)
+        return RunsPage(runs=tuple(runs), next_page_token=token)
 
     async def run_detail(self, run_id: str) -> RunDetail:
+        if self.rest:
+            return await self.rest.run_detail(run_id, self._experiment_names)
+        if self.store:
+            from backends.mlflow.sqlite_store import local_artifacts
+
+            run, tags, artifact_uri = await self._local(self.store.run, run_id, self._experiment_names)
+            local = await asyncio.to_thread(local_artifacts, artifact_uri)
+            artifacts: tuple[str, ...] = () if local is None else local
+            if local is None:  # artifacts in a remote store (s3, gs, ...): MLflow's client lists them
+                try:
+                    artifacts = await self.call(lambda c: tuple(a.path + ("/" if a.is_dir else "")
+                                                                for a in c.list_artifacts(run_id)))
+                except MlflowError:  # artifact store unreachable: the run itself still shows
+                    pass
+            return RunDetail(run=run, all_tags=tags, artifact_uri=artifact_uri, artifacts=artifacts)
+
         def read(client: Any) -> RunDetail:
             run = client.get_run(run_id)
             if run.info.experiment_id not in self._experiment_names:
@@ -271,30 +259,42 @@ class MlflowSource:
                 artifacts = tuple(a.path + ("/" if a.is_dir else "") for a in client.list_artifacts(run_id))
             except Exception:  # artifact store unreachable: the run itself still shows
                 artifacts = ()
-            return RunDetail(run=run_item(run, self._experiment_names), all_tags=dict(run.data.tags),
+            return RunDetail(run=run_from_json(as_json(run), self._experiment_names), all_tags=dict(run.data.tags),
                              artifact_uri=run.info.artifact_uri, artifacts=artifacts)
 
         return await self.call(read)
 
     async def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
-        """Every logged point of one metric, by step (MLflow pages the REST calls itself)."""
+        """Every logged point of one metric, by step (paged over REST)."""
+        if self.rest:
+            return await self.rest.metric_history(run_id, key)
+        if self.store:
+            return await self._local(self.store.metric_history, run_id, key)
+
         def read(client: Any) -> list[MetricPoint]:
             points = client.get_metric_history(run_id, key)
-            return sorted((MetricPoint(step=m.step, value=float(m.value), timestamp=m.timestamp) for m in points),
+            return sorted((point_from_json({"step": m.step, "value": m.value, "timestamp": m.timestamp}) for m in points),
                           key=lambda p: (p.step, p.timestamp))
 
         return await self.call(read)
 
     async def model_versions(self, name: str) -> list[ModelVersionItem]:
         """All versions of a registered model, newest first, with their aliases."""
+        if self.rest:
+            return await self.rest.model_versions(name)
+        if self.store:
+            return await self._local(self.store.model_versions, name)
+
         def read(client: Any) -> list[ModelVersionItem]:
+            from backends.mlflow.paging import paged
+
             rm = client.get_registered_model(name)
             by_version: dict[str, list[str]] = {}
             for alias, version in (getattr(rm, "aliases", None) or {}).items():
                 by_version.setdefault(str(version), []).append(alias)
             safe = name.replace("'", "\\'")
             versions = paged(client.search_model_versions, page_size=200, filter_string=f"name = '{safe}'")
-            return [version_item(v, tuple(by_version.get(str(v.version), ())))
+            return [version_from_json(as_json(v), tuple(by_version.get(str(v.version), ())))
                     for v in sorted(versions, key=lambda v: -int(v.version))]
 
         return await self.call(read)
@@ -313,7 +313,7 @@ class MlflowSource:
                     raise
                 client.create_registered_model(model_name)
             mv = client.create_model_version(model_name, source=source, run_id=run_id)
-            return version_item(mv)
+            return version_from_json(as_json(mv))
 
         return self.call_sync(write)
 
@@ -335,6 +335,32 @@ class MlflowSource:
                 return f"models:/{model.model_id}"
         raise MlflowError(f"run {run.info.run_id} has no model artifact at {path!r} "
                           f"(artifacts: {', '.join(a.path for a in listed) or 'none'})")
+
+    def alias_version_sync(self, model_name: str, alias: str) -> str | None:
+        """The version an alias points at now; None when the model or the alias does not exist."""
+        def read(client: Any) -> str | None:
+            from mlflow.exceptions import MlflowException
+
+            try:
+                return str(client.get_model_version_by_alias(model_name, alias).version)
+            except MlflowException as exc:
+                if getattr(exc, "error_code", "") in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                    return None
+                raise
+
+        return self.call_sync(read)
+
+    def version_metric_sync(self, model_name: str, version: str, metric: str) -> tuple[str, float | None]:
+        """(run id, latest value of `metric` in that run) of one model version; None when the run
+        did not log the metric."""
+        def read(client: Any) -> tuple[str, float | None]:
+            mv = client.get_model_version(model_name, version)
+            if not mv.run_id:
+                raise MlflowError(f"model {model_name} version {version} comes from no run, so it has no {metric!r}")
+            value = client.get_run(mv.run_id).data.metrics.get(metric)
+            return mv.run_id, None if value is None else float(value)
+
+        return self.call_sync(read)
 
     def set_alias_sync(self, model_name: str, alias: str, version: str) -> None:
         self.call_sync(lambda c: c.set_registered_model_alias(model_name, alias, version))
@@ -358,7 +384,7 @@ class MlflowSource:
 
 def resolve_settings(loaded: "LoadedConfig") -> "MlflowSettings | None":
     """Config wins; MLFLOW_TRACKING_URI alone also configures the source (the ecosystem's setting)."""
-    from cockpit.config import MlflowSettings
+    from backends.mlflow.settings import MlflowSettings
 
     settings = loaded.config.cockpit.mlflow
     uri = env_value(loaded, "MLFLOW_TRACKING_URI")
@@ -370,7 +396,7 @@ def resolve_settings(loaded: "LoadedConfig") -> "MlflowSettings | None":
 def build_source(loaded: "LoadedConfig") -> Any:
     settings = resolve_settings(loaded)
     if settings is None:
-        return UnconfiguredSource("mlflow", HINTS["mlflow"])
+        raise NotConfigured()
     check_tracking_uri(settings.tracking_uri)
     if settings.tracking_uri.startswith("sqlite:///"):
         from pathlib import Path

@@ -17,12 +17,12 @@ from backends.slurm import parse
 from backends.slurm.hostlist import expand_hostlist
 from backends.slurm.transport import (CliTransport, LocalRunner, NotSupported, RestTransport, SlurmError,
                                       SshRunner, gc_paused, read_token_file)
-from cockpit.hub import UnconfiguredSource
+from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
-from cockpit.sources import HINTS, env_value
 
 if TYPE_CHECKING:
-    from cockpit.config import LoadedConfig, SlurmSettings
+    from backends.slurm.settings import SlurmSettings
+    from cockpit.config import LoadedConfig
 
 HISTORY_LIMIT = 500  # most recent accounting records kept in the snapshot
 
@@ -185,7 +185,8 @@ def _token_getter(settings: "SlurmSettings | None", env_jwt: str | None) -> Any:
 def _ssh_runner(settings: "SlurmSettings") -> tuple[SshRunner, Any]:
     from backends.ssh.pool import SshPool, SshTarget
 
-    target = SshTarget(host=settings.ssh_host or "", port=settings.ssh_port or None, user=settings.ssh_user)
+    target = SshTarget(host=settings.ssh_host or "", port=settings.ssh_port or None, user=settings.ssh_user,
+                       client_keys=(settings.ssh_key,) if settings.ssh_key else (), known_hosts=settings.known_hosts)
     pool = SshPool()
     return SshRunner(pool, target, settings.conf), (pool, target)
 
@@ -221,7 +222,7 @@ def build_from_settings(settings: "SlurmSettings", env: Mapping[str, str | None]
 
 
 def build_source(loaded: "LoadedConfig") -> Any:
-    from cockpit.config import SlurmSettings
+    from backends.slurm.settings import SlurmSettings
 
     settings = loaded.config.cockpit.slurm
     env = {name: env_value(loaded, name) for name in ("SLURM_CONF", "SLURMRESTD_URL", "SLURM_JWT", "SLURMRESTD_USER")}
@@ -231,7 +232,7 @@ def build_source(loaded: "LoadedConfig") -> Any:
         elif env["SLURM_CONF"]:
             settings = SlurmSettings(transport="cli")
         else:
-            return UnconfiguredSource("slurm", HINTS["slurm"])
+            raise NotConfigured()
     return build_from_settings(settings, env)
 
 

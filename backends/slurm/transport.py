@@ -26,7 +26,7 @@ import orjson
 from backends.slurm.parse import MalformedReply, api_version, partitions_from_scontrol, parse_partitions
 from backends.slurm.models import Node, Partition
 
-REST_VERSIONS = ("v0.0.44", "v0.0.43", "v0.0.42", "v0.0.41", "v0.0.40", "v0.0.39", "v0.0.38")
+REST_VERSIONS = ("v0.0.45", "v0.0.44", "v0.0.43", "v0.0.42", "v0.0.41", "v0.0.40", "v0.0.39", "v0.0.38")
 
 
 class SlurmError(RuntimeError):
@@ -190,7 +190,10 @@ class CliTransport:
         return doc
 
     async def jobs_doc(self) -> Any:
-        return await self._json(["squeue", "--json"])
+        # From 23.02 `squeue --json` applies squeue's default state filter (finished jobs vanish
+        # at once); 22.05 ignores it. --states=all lists what slurmctld still holds, as slurmrestd
+        # does (tests/fixtures/slurm/recorded/*/squeue_all.json).
+        return await self._json(["squeue", "--json", "--states=all"])
 
     async def nodes_doc(self) -> Any:
         # 24.05 turned `sinfo --json` into grouped records; scontrol has JSON from 23.02.

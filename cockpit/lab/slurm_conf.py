@@ -31,15 +31,25 @@ class Ports:
         return self.base + 20
 
     @property
+    def sshd(self) -> int:  # chroot labs: the CLI over SSH
+        return self.base + 22
+
+    @property
     def slurmd_first(self) -> int:
         return self.base + 100
+
+    def all(self, nodes: int) -> list[int]:
+        return [self.db, self.slurmctld, self.slurmdbd, self.slurmrestd, self.sshd,
+                *range(self.slurmd_first, self.slurmd_first + nodes)]
 
 
 @dataclass(frozen=True)
 class LabLayout:
-    """Where every file of one lab lives, all under one directory."""
+    """Where every file of one lab lives, all under one directory. `jail`: the chroot its
+    daemons and commands run in (None: the host), with `root` at the same path inside."""
 
     root: Path
+    jail: Path | None = None
 
     @property
     def etc(self) -> Path:
@@ -84,6 +94,10 @@ class LabLayout:
     @property
     def jwt_token(self) -> Path:
         return self.etc / "slurmrestd.jwt"
+
+    @property
+    def ssh(self) -> Path:  # sshd config, host and client keys (chroot labs)
+        return self.root / "ssh"
 
     @property
     def state_file(self) -> Path:

@@ -1,6 +1,11 @@
 """Start, stop and inspect a local Slurm lab: munged, slurmctld, N slurmd with fake GPUs,
 and (when their packages are installed) MariaDB + slurmdbd for sacct and slurmrestd with JWT.
 
+The host's own Slurm (Debian 12: 22.05) runs directly; a newer release (24.11, 26.05) runs in
+a cached Debian chroot (cockpit/lab/chroot.py) with the lab directory at the same path inside,
+plus an sshd on loopback, so the cockpit reaches it as it reaches a real controller: slurmrestd
+over HTTP with JWT, or the `--json` CLI over SSH.
+
 Everything runs as root on 127.0.0.1 from one directory. Every daemon is started with
 SLURM_CONF pointing into that directory, so `down` can find exactly this lab's processes
 (including slurmstepd and job processes, which outlive slurmd) by their environment and stop
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import shutil
 import signal
 import subprocess
@@ -26,13 +32,16 @@ from cockpit.lab.slurm_conf import LabLayout, Ports, gres_conf, slurm_conf, slur
 
 DEFAULT_ROOT = Path("/tmp/cockpit-slurm-lab")
 DEFAULT_BASE = 16800
+HOST_RELEASE = "22.05"  # Debian 12's slurm-wlm; the others run in a chroot
+RELEASES = (HOST_RELEASE, "24.11", "26.05")
 JWT_PLUGIN_DIRS = ("/usr/lib/x86_64-linux-gnu/slurm-wlm", "/usr/lib/aarch64-linux-gnu/slurm-wlm",
                    "/usr/lib64/slurm", "/usr/lib/slurm")
 REST_USER = "slurm"  # slurmrestd refuses to run as root
 TOKEN_LIFESPAN_S = 7 * 24 * 3600
 
 Progress = Callable[[str], None]
-DAEMONS = frozenset({"munged", "mariadbd", "slurmctld", "slurmd", "slurmstepd", "slurmdbd", "slurmrestd", "setpriv"})
+DAEMONS = frozenset({"munged", "mariadbd", "slurmctld", "slurmd", "slurmstepd", "slurmdbd", "slurmrestd", "setpriv",
+                     "sshd", "sshd-session", "sshd-auth"})
 
 
 class LabError(RuntimeError):
@@ -44,7 +53,8 @@ class LabSpec:
     root: Path = DEFAULT_ROOT
     nodes: int = 4
     gpus: int = 2
-    base: int = DEFAULT_BASE
+    base: int | None = DEFAULT_BASE  # None: the first base from DEFAULT_BASE whose ports are all free
+    release: str = HOST_RELEASE
     accounting: bool | None = None  # None: when slurmdbd + MariaDB are installed
     rest: bool | None = None  # None: when slurmrestd (+ its JWT plugin) is installed
     config_path: Path | None = None  # where the cockpit config goes; None: $XDG_CONFIG_HOME/cockpit/lab.yaml
@@ -64,6 +74,12 @@ class LabInfo:
     config_path: str
     started_s: float = 0.0
     missing: list[str] = field(default_factory=list)  # optional parts left out, and why
+    release: str = HOST_RELEASE
+    slurm_version: str | None = None
+    chroot: str | None = None  # the chroot the daemons run in (None: the host)
+    ssh_port: int | None = None  # sshd in the chroot (root, key below)
+    ssh_key: str | None = None
+    known_hosts: str | None = None
 
     def env(self) -> dict[str, str]:
         out = {"SLURM_CONF": self.conf}
@@ -79,19 +95,31 @@ def default_config_path() -> Path:
 
 
 # -- what is installed ---------------------------------------------------------------------------
-def _have(*programs: str) -> list[str]:
-    return [p for p in programs if shutil.which(p) is None]
+def _have(*programs: str, jail: Path | None = None) -> list[str]:
+    """The programs of `programs` that are missing (inside `jail` when given)."""
+    if jail is None:
+        return [p for p in programs if shutil.which(p) is None]
+    return [p for p in programs if not any((jail / d / p).exists() for d in ("usr/sbin", "usr/bin", "sbin", "bin"))]
 
 
-def _jwt_plugin_present(name: str) -> bool:
-    return any(Path(d, name).exists() for d in JWT_PLUGIN_DIRS)
+def _jwt_plugin_present(name: str, jail: Path | None = None) -> bool:
+    return any(Path(str(jail or "/") + d, name).exists() for d in JWT_PLUGIN_DIRS)
 
 
-def check_prerequisites() -> list[str]:
+def check_prerequisites(release: str = HOST_RELEASE) -> list[str]:
     """Problems that stop a lab from starting at all (empty when it can start)."""
     problems = []
     if os.geteuid() != 0:
         problems.append("the lab runs its daemons as root (SlurmUser=root, mknod for fake GPUs): run as root")
+    if release not in RELEASES:
+        problems.append(f"unknown Slurm release {release!r}: choose one of {', '.join(RELEASES)}")
+    if release != HOST_RELEASE:
+        from cockpit.lab.chroot import cached_path, usable
+
+        if not usable(cached_path(release), release) and shutil.which("debootstrap") is None:
+            problems.append(f"Slurm {release} runs in a Debian chroot built with debootstrap, which is not "
+                            "installed (apt-get install debootstrap)")
+        return problems
     missing = _have("munged", "mungekey", "slurmctld", "slurmd", "sinfo", "squeue", "scontrol", "sbatch")
     if missing:
         problems.append(f"not installed: {', '.join(missing)} (apt-get install slurm-wlm munge)")
@@ -108,10 +136,15 @@ def _env(layout: LabLayout, **extra: str) -> dict[str, str]:
     return env
 
 
+def _in(layout: LabLayout, argv: list[str]) -> list[str]:
+    """argv as run in the lab: inside its chroot when it has one."""
+    return ["chroot", str(layout.jail), *argv] if layout.jail else argv
+
+
 def _run(argv: list[str], layout: LabLayout, *, timeout: float = 30, check: bool = True,
          env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     try:
-        done = subprocess.run(argv, env=env or _env(layout), capture_output=True, text=True, timeout=timeout,
+        done = subprocess.run(_in(layout, argv), env=env or _env(layout), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise LabError(f"{argv[0]} gave no answer within {timeout:g} s (logs: {layout.log})") from None
@@ -122,13 +155,23 @@ def _run(argv: list[str], layout: LabLayout, *, timeout: float = 30, check: bool
     return done
 
 
-def _wait(predicate: Callable[[], bool], timeout: float, what: str, layout: LabLayout) -> None:
+def _wait(predicate: Callable[[], bool], timeout: float, what: str, layout: LabLayout,
+          log: str | None = None) -> None:
+    """Poll until `predicate()`; on timeout the error quotes the end of `log` (a file in the
+    lab's log folder), since a failed start removes the lab directory."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.1)
-    raise LabError(f"{what} within {timeout:g} s (logs: {layout.log})")
+    tail = ""
+    if log:
+        try:
+            lines = [ln for ln in (layout.log / log).read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            lines = [f"(no {log})"]
+        tail = f"; {log}: " + " / ".join(lines[-3:])
+    raise LabError(f"{what} within {timeout:g} s (logs: {layout.log}){tail}")
 
 
 def _alive(pid: int) -> bool:
@@ -212,37 +255,50 @@ def _start_munge(layout: LabLayout) -> None:
           f"--seed-file={layout.munge / 'munged.seed'}"], layout)
 
 
+def _db_layout(layout: LabLayout) -> LabLayout:
+    """Where MariaDB runs: always on the host (Debian 12: 10.11). The chroots' own MariaDB 11.8
+    (Debian 13 / unstable) makes Slurm 24.11 and 26.05's slurmdbd die at start-up
+    ("_check_mysql_concat_is_sane: null result", error 5027, seen here). The lab directory has
+    the same path on both sides, so only the binaries differ."""
+    return LabLayout(layout.root)
+
+
 def _start_accounting(layout: LabLayout, ports: Ports, progress: Progress) -> None:
+    db = _db_layout(layout)
     data = layout.mysql / "data"
     sock = layout.mysql / "mysqld.sock"
     if not (data / "mysql").is_dir():
         progress("initialising MariaDB")
         _run(["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
-              "--auth-root-authentication-method=socket", "--skip-test-db"], layout, timeout=120)
+              "--auth-root-authentication-method=socket", "--skip-test-db"], db, timeout=120)
     log = open(layout.log / "mariadb.out", "ab")
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(_in(db,
         ["mariadbd", "--no-defaults", "--user=root", f"--datadir={data}", f"--socket={sock}",
          f"--pid-file={layout.pids / 'mariadbd.pid'}", "--bind-address=127.0.0.1", f"--port={ports.db}",
          f"--log-error={layout.log / 'mariadb.log'}", "--innodb-buffer-pool-size=32M", "--skip-log-bin",
-         "--performance-schema=off"],
+         "--performance-schema=off"]),
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_env(layout), start_new_session=True)
     log.close()
     (layout.pids / "mariadbd-launcher.pid").write_text(str(proc.pid))
     client = ["mariadb", "--no-defaults", "-S", str(sock), "-uroot"]
-    _wait(lambda: proc.poll() is None and _run([*client, "-e", "select 1"], layout, check=False).returncode == 0,
-          60, "MariaDB did not answer", layout)
+    def answers() -> bool:
+        if proc.poll() is not None:  # e.g. its port was taken after we chose it
+            _wait(lambda: False, 0, f"MariaDB exited with {proc.returncode}", layout, log="mariadb.log")
+        return _run([*client, "-e", "select 1"], db, check=False).returncode == 0
+
+    _wait(answers, 60, "MariaDB did not answer", layout, log="mariadb.log")
     password = secrets.token_hex(12)
     _run([*client, "-e",
           f"CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY '{password}'; "
           f"ALTER USER 'slurm'@'127.0.0.1' IDENTIFIED BY '{password}'; "
-          "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';"], layout)
+          "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';"], db)
     dbd_conf = layout.etc / "slurmdbd.conf"  # slurmdbd reads it next to slurm.conf
     dbd_conf.write_text(slurmdbd_conf(layout, ports, password))
     os.chmod(dbd_conf, 0o600)
     progress("starting slurmdbd")
     _run(["slurmdbd"], layout)
     _wait(lambda: _run(["sacctmgr", "-n", "show", "cluster"], layout, check=False, timeout=10).returncode == 0,
-          30, "slurmdbd did not answer", layout)
+          90, "slurmdbd did not answer", layout, log="slurmdbd.log")
     _run(["sacctmgr", "-i", "add", "cluster", "lab"], layout, check=False)
     _run(["sacctmgr", "-i", "add", "account", "research", "Description=lab", "Organization=lab"], layout, check=False)
     for user in ("root", REST_USER):
@@ -254,13 +310,21 @@ def _idle_nodes(layout: LabLayout) -> int:
     return len(done.stdout.split()) if done.returncode == 0 else 0
 
 
-def _start_rest(layout: LabLayout, ports: Ports, accounting: bool) -> tuple[str, str]:
-    specs = "openapi/v0.0.38,openapi/dbv0.0.38" if accounting else "openapi/v0.0.38"  # dbv* is fatal without slurmdbd
+def _rest_plugins(release: str, accounting: bool) -> str:
+    # 22.05 names its plugins by openapi version; from 23.11 they are openapi/slurmctld and
+    # openapi/slurmdbd. The slurmdb one is fatal without slurmdbd.
+    if release == HOST_RELEASE:
+        return "openapi/v0.0.38,openapi/dbv0.0.38" if accounting else "openapi/v0.0.38"
+    return "openapi/slurmctld,openapi/slurmdbd" if accounting else "openapi/slurmctld"
+
+
+def _start_rest(layout: LabLayout, ports: Ports, accounting: bool, release: str) -> tuple[str, str]:
+    specs = _rest_plugins(release, accounting)
     log = open(layout.log / "slurmrestd.log", "ab")
     # SLURM_JWT=daemon is required for rest_auth/jwt; setpriv execs, so the PID is slurmrestd's own.
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(_in(layout,
         ["setpriv", f"--reuid={REST_USER}", f"--regid={REST_USER}", "--clear-groups",
-         "slurmrestd", "-a", "rest_auth/jwt", "-s", specs, f"127.0.0.1:{ports.slurmrestd}"],
+         "slurmrestd", "-a", "rest_auth/jwt", "-s", specs, f"127.0.0.1:{ports.slurmrestd}"]),
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_env(layout, SLURM_JWT="daemon"),
         start_new_session=True)
     log.close()
@@ -268,15 +332,13 @@ def _start_rest(layout: LabLayout, ports: Ports, accounting: bool) -> tuple[str,
     url = f"http://127.0.0.1:{ports.slurmrestd}"
 
     def answers() -> bool:
-        import socket
-
         if proc.poll() is not None:
             raise LabError(f"slurmrestd exited with {proc.returncode} (log: {layout.log / 'slurmrestd.log'})")
         with socket.socket() as s:
             s.settimeout(0.2)
             return s.connect_ex(("127.0.0.1", ports.slurmrestd)) == 0
 
-    _wait(answers, 20, "slurmrestd did not listen", layout)
+    _wait(answers, 60, "slurmrestd did not listen", layout, log="slurmrestd.log")
     token = _run(["scontrol", "token", f"username={REST_USER}", f"lifespan={TOKEN_LIFESPAN_S}"], layout)
     value = token.stdout.strip().partition("=")[2]
     layout.jwt_token.write_text(value + "\n")
@@ -284,47 +346,122 @@ def _start_rest(layout: LabLayout, ports: Ports, accounting: bool) -> tuple[str,
     return url, str(layout.jwt_token)
 
 
+def _start_sshd(layout: LabLayout, ports: Ports) -> tuple[str, str]:
+    """sshd inside the chroot on 127.0.0.1, root by key only; returns (client key, known_hosts)."""
+    ssh = layout.ssh
+    ssh.mkdir(mode=0o700, exist_ok=True)
+    host_key, client_key = ssh / "host_ed25519_key", ssh / "client_ed25519_key"
+    for key in (host_key, client_key):
+        if not key.exists():
+            _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"cockpit-lab-{key.stem}", "-f", str(key)],
+                 layout)
+    (ssh / "authorized_keys").write_text((ssh / "client_ed25519_key.pub").read_text())
+    public = (ssh / "host_ed25519_key.pub").read_text().split()
+    known_hosts = ssh / "known_hosts"
+    known_hosts.write_text(f"[127.0.0.1]:{ports.sshd} {public[0]} {public[1]}\n")
+    config = ssh / "sshd_config"
+    config.write_text(f"""# Written by `cockpit lab up`: root by key only, on loopback, for the lab's CLI over SSH.
+Port {ports.sshd}
+ListenAddress 127.0.0.1
+HostKey {host_key}
+AuthorizedKeysFile {ssh / "authorized_keys"}
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PidFile {layout.pids / "sshd.pid"}
+""")
+    _run(["/usr/sbin/sshd", "-f", str(config), "-E", str(layout.log / "sshd.log")], layout)
+
+    def listens() -> bool:
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            return s.connect_ex(("127.0.0.1", ports.sshd)) == 0
+
+    _wait(listens, 60, "sshd in the chroot did not listen", layout, log="sshd.log")
+    return str(client_key), str(known_hosts)
+
+
 def lab_config(info: LabInfo) -> str:
-    """The cockpit config the lab writes: the CLI transport (every action works there) plus the
-    slurmrestd endpoint, so `transport: rest` is one edit away."""
+    """The cockpit config the lab writes. Host lab: the local CLI (every action works there) plus
+    the slurmrestd endpoint. Chroot lab: the CLI over SSH to the chroot's sshd plus the slurmrestd
+    endpoint; `transport: rest` is one edit away in both (control then goes over the CLI)."""
     slurm: dict[str, object] = {"transport": "cli", "conf": info.conf, "log_dir": str(Path(info.root) / "out")}
+    if info.ssh_port:
+        slurm.update(transport="ssh", ssh_host="127.0.0.1", ssh_port=info.ssh_port, ssh_user="root",
+                     ssh_key=info.ssh_key, known_hosts=info.known_hosts)
     if info.rest_url:
         slurm.update(rest_url=info.rest_url, rest_user=info.rest_user, jwt_file=info.jwt_file)
     doc = {"cockpit": {"slurm": slurm}}
-    head = (f"# Written by `cockpit lab up` for the lab in {info.root}; removed by `cockpit lab down`.\n"
+    head = (f"# Written by `cockpit lab up` for the Slurm {info.release} lab in {info.root}; removed by `cockpit lab down`.\n"
             f"# Use it: cockpit --config {info.config_path}   (or merge the cockpit.slurm section into your config)\n")
     return head + yaml.safe_dump(doc, sort_keys=False)
 
 
+def ports_free(base: int, nodes: int) -> bool:
+    for port in Ports(base).all(nodes):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def free_base(nodes: int, start: int = DEFAULT_BASE, step: int = 200, tries: int = 20) -> int:
+    """The first port base from `start` (steps of `step`) whose lab ports are all free."""
+    for n in range(tries):
+        if ports_free(start + n * step, nodes):
+            return start + n * step
+    raise LabError(f"no free port range for a slurm lab from {start} in {tries} steps of {step}")
+
+
 def up(spec: LabSpec, progress: Progress = lambda m: None) -> LabInfo:
     """Start the lab; on any failure stop whatever was started and raise LabError."""
-    problems = check_prerequisites()
+    problems = check_prerequisites(spec.release)
     if problems:
         raise LabError("; ".join(problems))
     if not 1 <= spec.nodes <= 64 or not 0 <= spec.gpus <= 16:
         raise LabError(f"nodes must be 1..64 and gpus 0..16 (got nodes={spec.nodes}, gpus={spec.gpus})")
-    layout = LabLayout(Path(spec.root).resolve())
-    if lab_processes(layout):
-        raise LabError(f"a lab is already running in {layout.root}: `cockpit lab down --dir {layout.root}` first")
+    root = Path(spec.root).resolve()
+    if lab_processes(LabLayout(root)):
+        raise LabError(f"a lab is already running in {root}: `cockpit lab down --dir {root}` first")
+    started = time.monotonic()
+    config_path = Path(spec.config_path) if spec.config_path else default_config_path()
+    jail = None
+    if spec.release != HOST_RELEASE:
+        from cockpit.lab.chroot import ChrootError, LabChroot, ensure
+
+        try:
+            image = ensure(spec.release, progress=progress)
+            root.mkdir(parents=True, exist_ok=True)
+            jail = LabChroot(root).attach(image)
+        except ChrootError as exc:
+            raise LabError(str(exc)) from None
+    layout = LabLayout(root, jail)
     missing: list[str] = []
     accounting = spec.accounting
     if accounting is None:
-        gone = _have("slurmdbd", "mariadbd", "mariadb-install-db", "mariadb", "sacctmgr")
+        gone = _have("slurmdbd", "sacctmgr", jail=jail) + _have("mariadbd", "mariadb-install-db", "mariadb")
         accounting = not gone
         if gone:
             missing.append(f"accounting (sacct) off: {', '.join(gone)} not installed")
     rest = spec.rest
     if rest is None:
-        rest = not _have("slurmrestd", "setpriv") and _jwt_plugin_present("rest_auth_jwt.so")
+        rest = not _have("slurmrestd", "setpriv", jail=jail) and _jwt_plugin_present("rest_auth_jwt.so", jail)
         if not rest:
             missing.append("slurmrestd off: slurmrestd / its JWT plugin not installed")
-    ports = Ports(spec.base)
-    started = time.monotonic()
-    config_path = Path(spec.config_path) if spec.config_path else default_config_path()
     try:
+        ports = Ports(spec.base if spec.base is not None else free_base(spec.nodes))
         _prepare_dirs(layout, spec.nodes, spec.gpus)
         layout.conf.write_text(slurm_conf(layout, ports, spec.nodes, spec.gpus, accounting))
         (layout.etc / "gres.conf").write_text(gres_conf(layout, spec.nodes, spec.gpus))
+        if jail is not None:
+            # A chroot has no cgroup filesystem: 24.11's and 26.05's slurmd refuse to start
+            # without one ("cgroup filesystem not mounted") unless cgroups are off. The lab
+            # tracks processes with proctrack/linuxproc anyway.
+            (layout.etc / "cgroup.conf").write_text("CgroupPlugin=disabled\n")
         progress("starting munged")
         _start_munge(layout)
         if accounting:
@@ -334,15 +471,23 @@ def up(spec: LabSpec, progress: Progress = lambda m: None) -> LabInfo:
         progress(f"starting {spec.nodes} slurmd")
         for n in range(1, spec.nodes + 1):
             _run(["slurmd", "-f", str(layout.conf), "-N", f"node{n}"], layout)
-        _wait(lambda: _idle_nodes(layout) == spec.nodes, 60, f"not all {spec.nodes} nodes became idle", layout)
+        _wait(lambda: _idle_nodes(layout) == spec.nodes, 120, f"not all {spec.nodes} nodes became idle", layout,
+              log="slurmctld.log")
         rest_url = jwt_file = None
         if rest:
             progress("starting slurmrestd")
-            rest_url, jwt_file = _start_rest(layout, ports, accounting)
+            rest_url, jwt_file = _start_rest(layout, ports, accounting, spec.release)
+        ssh_key = known_hosts = None
+        if jail is not None:
+            progress("starting sshd in the chroot")
+            ssh_key, known_hosts = _start_sshd(layout, ports)
+        version = _run(["sinfo", "--version"], layout, check=False).stdout.strip().split()
         info = LabInfo(root=str(layout.root), conf=str(layout.conf), nodes=spec.nodes, gpus=spec.gpus,
-                       base=spec.base, accounting=accounting, rest_url=rest_url,
+                       base=ports.base, accounting=accounting, rest_url=rest_url,
                        rest_user=REST_USER if rest else None, jwt_file=jwt_file, config_path=str(config_path),
-                       started_s=round(time.monotonic() - started, 2), missing=missing)
+                       started_s=round(time.monotonic() - started, 2), missing=missing, release=spec.release,
+                       slurm_version=version[-1] if version else None, chroot=str(jail) if jail else None,
+                       ssh_port=ports.sshd if jail else None, ssh_key=ssh_key, known_hosts=known_hosts)
         layout.state_file.write_text(json.dumps(asdict(info), indent=2))
         config_path.parent.mkdir(parents=True, exist_ok=True)
         config_path.write_text(lab_config(info))
@@ -358,7 +503,7 @@ def down(root: Path = DEFAULT_ROOT, *, config_path: Path | None = None, timeout:
 
     Jobs are cancelled first and slurmctld/slurmd shut down cleanly; then whatever is left
     (slurmstepd, job processes, munged, MariaDB, slurmrestd) gets SIGTERM, then SIGKILL."""
-    layout = LabLayout(Path(root).resolve())
+    layout = _layout(Path(root).resolve())
     info = read_info(layout.root)
     pids = lab_processes(layout)
     if pids and layout.conf.exists():
@@ -401,7 +546,27 @@ def down(root: Path = DEFAULT_ROOT, *, config_path: Path | None = None, timeout:
         if path is not None and path.exists() and str(layout.root) in path.read_text():
             path.unlink()
     layout.state_file.unlink(missing_ok=True)
+    if layout.jail is not None:
+        from cockpit.lab.chroot import ChrootError, LabChroot
+
+        try:
+            LabChroot(layout.root).detach()
+        except ChrootError as exc:
+            raise LabError(str(exc)) from None
     return sorted(stopped)
+
+
+def run_in_lab(root: Path, argv: list[str], *, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run a Slurm command against the lab in `root` (inside its chroot when it has one)."""
+    return _run(argv, _layout(Path(root).resolve()), timeout=timeout, check=False)
+
+
+def _layout(root: Path) -> LabLayout:
+    """The layout of the lab in `root`, with its chroot when one is mounted for it."""
+    from cockpit.lab.chroot import LabChroot
+
+    chroot = LabChroot(root)
+    return LabLayout(root, chroot.merged if chroot.mounted() else None)
 
 
 def _signal(pid: int, sig: int) -> None:
@@ -420,7 +585,7 @@ def read_info(root: Path) -> dict:
 
 
 def status(root: Path = DEFAULT_ROOT) -> dict:
-    layout = LabLayout(Path(root).resolve())
+    layout = _layout(Path(root).resolve())
     info = read_info(layout.root)
     daemons = {}
     if layout.pids.is_dir():

@@ -1,35 +1,20 @@
-"""Action definitions, one module per area. Each module has `register(registry)`."""
+"""Action definitions, one module per area. Each module has `register(registry)`.
+
+Which modules: each source's `actions` in the registry (cockpit/sources.py) plus the shared ones
+(SHARED_ACTION_MODULES). A module named there that cannot be imported is an error, never skipped.
+"""
 
 from __future__ import annotations
 
 import importlib
 
 from cockpit.actions import ActionRegistry
-
-# One module per area; a module that does not exist yet is skipped (and only that case).
-MODULES = (
-    "cockpit.ops.vms",
-    "cockpit.ops.gpus",
-    "cockpit.ops.clusters",
-    "cockpit.ops.slurm",
-    "cockpit.ops.storage",
-    "cockpit.ops.kube",
-    "cockpit.ops.mlflow",
-    "cockpit.ops.ansible",
-    "cockpit.ops.workloads",
-    "cockpit.ops.probes",
-)
+from cockpit.sources import action_modules
 
 
 def register_all(registry: ActionRegistry) -> None:
-    for name in MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(registry)
+    for name in action_modules():
+        importlib.import_module(name).register(registry)
 
 
 def default_registry() -> ActionRegistry:

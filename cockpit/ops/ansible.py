@@ -42,9 +42,7 @@ class CancelParams(BaseModel):
 
 
 def _source(ctx: ActionContext) -> Any:
-    from backends.ansible.source import attach
-
-    return attach(ctx.runtime)
+    return ctx.runtime.provisioning()
 
 
 def generate_inventory(ctx: ActionContext, live: bool) -> Any:

@@ -108,43 +108,18 @@ async def delete_pod(ctx: ActionContext, p: PodRef) -> dict[str, Any]:
 
 async def describe_pod(ctx: ActionContext, p: PodRef) -> dict[str, Any]:
     """Pod status, containers and events (kubectl describe)"""
-    from backends.kube import operations as ops
-    from backends.kube.models import PodItem
-    from backends.kube.resources import PODS
-
-    source = _source(ctx)
-    pod = await ops.get(source, PODS, p.namespace, p.name)
-    events = await ops.events_for(source, pod)
-    item = PodItem.from_api(pod)
-    containers = []
-    statuses = {cs.get("name"): cs for cs in (pod.get("status") or {}).get("containerStatuses") or []}
-    for c in (pod.get("spec") or {}).get("containers") or []:
-        cs = statuses.get(c.get("name"), {})
-        containers.append({"name": c.get("name"), "image": c.get("image"), "ready": bool(cs.get("ready")),
-                           "restarts": cs.get("restartCount", 0), "state": cs.get("state") or {},
-                           "resources": c.get("resources") or {}})
-    return {
-        "pod": item.model_dump(mode="json"),
-        "labels": (pod.get("metadata") or {}).get("labels") or {},
-        "conditions": (pod.get("status") or {}).get("conditions") or [],
-        "containers": containers,
-        "events": [{"type": e.get("type"), "reason": e.get("reason"), "message": e.get("message"),
-                    "count": e.get("count", 1), "last": e.get("lastTimestamp") or e.get("eventTime")}
-                   for e in events],
-    }
+    return await ctx.runtime.query.describe_pod(p.namespace, p.name)
 
 
 async def pod_logs(ctx: ActionContext, p: LogParams) -> dict[str, Any]:
     """Pod logs; while following, every line is reported as progress"""
-    from backends.kube import operations as ops
-
     lines: list[str] = []
     count = 0
     deadline = time.monotonic() + p.max_seconds
 
     async def read() -> None:
         nonlocal count
-        async for line in ops.pod_logs(_source(ctx), p.namespace, p.name, p.container, p.tail_lines, p.follow):
+        async for line in ctx.runtime.query.pod_logs(p.namespace, p.name, p.container, p.tail_lines, p.follow):
             count += 1
             lines.append(line)
             if len(lines) > p.max_lines:
@@ -233,17 +208,27 @@ async def deploy_model(ctx: ActionContext, p: DeployParams) -> dict[str, Any]:
             raise KeyError("mlflow")
     except KeyError:
         raise ActionRefused("the mlflow source is not configured: set cockpit.mlflow.tracking_uri") from None
-    version, uri = await asyncio.to_thread(_storage_uri, mlflow_source, p.model, p.version)
+    from cockpit.model_storage import UnreachableArtifacts, kserve_storage_uri
+
+    version, artifact_uri = await asyncio.to_thread(_storage_uri, mlflow_source, p.model, p.version)
+    kube_settings = ctx.runtime.config.cockpit.kubernetes
+    inference = kube_settings.inference if kube_settings is not None else None
+    try:
+        uri = kserve_storage_uri(artifact_uri, artifacts_destination=inference.artifacts_destination if inference else None)
+    except UnreachableArtifacts as exc:
+        raise ActionRefused(f"model {p.model} version {version}: {exc}") from None
     name = p.name or p.model.lower().replace("_", "-")
     spec = InferenceSpec(name=name, namespace=p.namespace, storage_uri=uri, model_format=p.model_format,
                          protocol=p.protocol, gpus=p.gpus, cpu=p.cpu, memory=p.memory,
+                         service_account=inference.service_account if inference else None,
                          labels={"mlflow.model": p.model.lower().replace("_", "-")[:63],
                                  "mlflow.version": version},
                          annotations={"cockpit/mlflow-model": p.model, "cockpit/mlflow-version": version})
     _, manifest = render_inference_service(spec)
     ctx.progress(f"storageUri {uri}")
     created = await ops.create(_source(ctx), manifest)
-    return {"created": f"InferenceService/{p.namespace}/{name}", "storage_uri": uri, "model": p.model,
+    return {"created": f"InferenceService/{p.namespace}/{name}", "storage_uri": uri, "artifact_uri": artifact_uri,
+            "model": p.model,
             "version": version, "uid": (created.get("metadata") or {}).get("uid")}
 
 

@@ -6,7 +6,7 @@ Every action runs the blocking MlflowClient in a worker thread through the mlflo
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +27,12 @@ class AliasParams(BaseModel):
     model_name: str = Field(min_length=1, pattern=_NAME)
     alias: str = Field(min_length=1, max_length=255, pattern=_ALIAS, description="e.g. champion, production")
     version: str = Field(pattern=r"^[1-9]\d*$", description="model version number")
+
+
+class PromoteParams(AliasParams):
+    metric: str = Field(min_length=1, description="metric of the versions' runs that decides, e.g. final_test_accuracy")
+    direction: Literal["max", "min"] = Field(default="max", description="max: higher is better; min: lower is better")
+    min_delta: float = Field(default=0.0, ge=0.0, description="the new value must beat the current one by more than this")
 
 
 class AliasRef(BaseModel):
@@ -60,6 +66,41 @@ async def set_alias(ctx: ActionContext, p: AliasParams) -> dict[str, Any]:
     return {"model": p.model_name, "alias": p.alias, "version": p.version}
 
 
+def beats(new: float, current: float, direction: str, min_delta: float = 0.0) -> bool:
+    """Whether `new` is better than `current` by more than min_delta (a tie never promotes)."""
+    return new - current > min_delta if direction == "max" else current - new > min_delta
+
+
+async def promote_alias(ctx: ActionContext, p: PromoteParams) -> dict[str, Any]:
+    """Point an alias at a version only when its run's metric beats the aliased version's"""
+    from cockpit.actions import ActionError
+
+    source = _source(ctx)
+    _, new_value = await asyncio.to_thread(source.version_metric_sync, p.model_name, p.version, p.metric)
+    if new_value is None:
+        raise ActionError(f"model {p.model_name} version {p.version}: its run logged no metric {p.metric!r}")
+    current = await asyncio.to_thread(source.alias_version_sync, p.model_name, p.alias)
+    out: dict[str, Any] = {"model": p.model_name, "alias": p.alias, "version": p.version, "metric": p.metric,
+                           "direction": p.direction, "new_value": new_value, "previous_version": current,
+                           "previous_value": None}
+    if current == p.version:
+        return {**out, "promoted": False, "changed": False, "previous_value": new_value, "alias_version": current,
+                "reason": f"alias {p.alias} already points at version {p.version}"}
+    if current is not None:
+        _, old_value = await asyncio.to_thread(source.version_metric_sync, p.model_name, current, p.metric)
+        out["previous_value"] = old_value
+        if old_value is not None and not beats(new_value, old_value, p.direction, p.min_delta):
+            return {**out, "promoted": False, "changed": False, "alias_version": current,
+                    "reason": (f"version {p.version} ({p.metric}={new_value:.6g}) does not beat version {current} "
+                               f"({old_value:.6g}, {p.direction}, min_delta {p.min_delta:g}): alias {p.alias} stays")}
+    await asyncio.to_thread(source.set_alias_sync, p.model_name, p.alias, p.version)
+    why = ("no version held the alias" if current is None else
+           f"version {current} logged no {p.metric!r}" if out["previous_value"] is None else
+           f"{p.metric} {new_value:.6g} beats {out['previous_value']:.6g} of version {current}")
+    return {**out, "promoted": True, "changed": True, "alias_version": p.version,
+            "reason": f"alias {p.alias} -> version {p.version}: {why}"}
+
+
 async def delete_alias(ctx: ActionContext, p: AliasRef) -> dict[str, Any]:
     """Remove a model alias"""
     was = await asyncio.to_thread(_source(ctx).delete_alias_sync, p.model_name, p.alias)
@@ -82,6 +123,12 @@ def register(registry: ActionRegistry) -> None:
         confirm=lambda p: (f"Point alias '{p.alias}' of model '{p.model_name}' at version {p.version}; "
                            f"whatever loads models:/{p.model_name}@{p.alias} gets that version from now on."),
         refresh=("mlflow",))(set_alias)
+    registry.action(
+        "mlflow.promote_alias", PromoteParams, Danger.CHANGE, title="Promote model alias if better",
+        confirm=lambda p: (f"Point alias '{p.alias}' of model '{p.model_name}' at version {p.version} only if its "
+                           f"run's {p.metric} beats the currently aliased version's ({p.direction}); "
+                           f"otherwise nothing changes."),
+        refresh=("mlflow",))(promote_alias)
     registry.action(
         "mlflow.delete_alias", AliasRef, Danger.CHANGE, title="Remove model alias",
         confirm=lambda p: (f"Remove alias '{p.alias}' from model '{p.model_name}'; "

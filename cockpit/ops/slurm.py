@@ -169,7 +169,10 @@ async def render(ctx: ActionContext, p: SubmitParams) -> dict[str, Any]:
 def _control(op: str):  # noqa: ANN202 - builds the action functions below
     async def run(ctx: ActionContext, p: Any) -> dict[str, Any]:
         target = str(p.job_id) if isinstance(p, JobRef) else p.node
-        await ctx.adapter("slurm").control(op, target, getattr(p, "reason", None))
+        adapter = ctx.adapter("slurm")
+        if not hasattr(adapter, "control"):
+            raise ActionError("slurm is not configured: set cockpit.slurm (or run `cockpit lab up`)")
+        await adapter.control(op, target, getattr(p, "reason", None))
         return {"op": op, "target": target}
 
     run.__doc__ = f"{op} a SLURM job or node"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from cockpit.plans.model import OPERATORS, Compare, Condition, SnapshotCheck, UrlCheck, ValueCheck
 from cockpit.snapshot import Snapshot, Status, to_jsonable
+from cockpit.sources import SOURCE_OF_SHORTHAND
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
@@ -149,11 +150,11 @@ def expand(cond: Condition) -> list[SnapshotCheck] | None:
             where["host"] = spec.host
         states = _states(spec.state)
         fail = None if "crashed" in states else Compare(equals="crashed")
-        return [SnapshotCheck(source="vms", where=where, field="state", one_of=states, fail_if=fail)]
+        return [SnapshotCheck(source=SOURCE_OF_SHORTHAND["vm"], where=where, field="state", one_of=states, fail_if=fail)]
     if kind == "job":
         states = [s.upper() for s in _states(spec.state)]
         never = [s for s in SLURM_TERMINAL if s not in states]
-        return [SnapshotCheck(source="slurm", where={"job_id": spec.id}, field="state", one_of=states,
+        return [SnapshotCheck(source=SOURCE_OF_SHORTHAND["job"], where={"job_id": spec.id}, field="state", one_of=states,
                               fail_if=Compare(one_of=never) if never else None)]
     if kind == "pod":
         where = {"name": spec.name}
@@ -162,25 +163,25 @@ def expand(cond: Condition) -> list[SnapshotCheck] | None:
         checks = []
         fail = Compare(equals="Failed")
         if spec.phase is not None:
-            checks.append(SnapshotCheck(source="kubernetes", where=where, field="phase", equals=spec.phase,
+            checks.append(SnapshotCheck(source=SOURCE_OF_SHORTHAND["pod"], where=where, field="phase", equals=spec.phase,
                                         fail_if=None if spec.phase == "Failed" else fail))
         if spec.ready is not None:
-            checks.append(SnapshotCheck(source="kubernetes", where=where, field="ready", equals=spec.ready))
+            checks.append(SnapshotCheck(source=SOURCE_OF_SHORTHAND["pod"], where=where, field="ready", equals=spec.ready))
         if not checks:
-            checks.append(SnapshotCheck(source="kubernetes", where=where))
+            checks.append(SnapshotCheck(source=SOURCE_OF_SHORTHAND["pod"], where=where))
         return checks
     if kind == "inference_service":
         where = {"name": spec.name}
         if spec.namespace:
             where["namespace"] = spec.namespace
-        return [SnapshotCheck(source="kubernetes", section="inference_services", where=where, field="ready",
+        return [SnapshotCheck(source=SOURCE_OF_SHORTHAND["inference_service"], section="inference_services", where=where, field="ready",
                               equals=spec.ready)]
     if kind == "metric":
         where = {"run_id": spec.run} if spec.run else {"name": spec.run_name}
         if spec.experiment:
             where["experiment"] = spec.experiment
         ops = {op: getattr(spec, op) for op in spec.operators()}
-        return [SnapshotCheck(source="mlflow", where=where, field=f"metrics.{spec.name}", **ops)]
+        return [SnapshotCheck(source=SOURCE_OF_SHORTHAND["metric"], where=where, field=f"metrics.{spec.name}", **ops)]
     return None
 
 

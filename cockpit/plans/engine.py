@@ -537,7 +537,7 @@ class PlanRunner:
             index = self.plan.steps.index(step)
             raise StepError("; ".join(format_validation_error(exc, [f"steps[{index}]", key])), retryable=False) from None
 
-    async def _wait(self, step: Step, timeout: float) -> dict[str, Any]:
+    async def _wait(self, step: Step, timeout: float) -> tuple[dict[str, Any], str]:
         cond = self._condition(step, step.wait, WaitSpec, "wait")
         assert isinstance(cond, WaitSpec)
 
@@ -572,6 +572,7 @@ class PlanRunner:
         failures = []
         details = []
         outputs: dict[str, Any] = {}
+        seed_checks = self.state.steps[step.id]["seed_checks"] = []  # the summary's "Seed checks"
         for i, raw in enumerate(step.assert_ or []):
             cond = self._condition(step, raw, Condition, f"assert[{i}]")
             try:
@@ -579,9 +580,17 @@ class PlanRunner:
             except conditions.ConditionError as exc:
                 raise StepError(str(exc), retryable=False) from None
             except conditions.ConditionFailedNow as exc:
-                failures.append(await self._explain(exc))
+                why = await self._explain(exc)
+                if cond.required:
+                    failures.append(why)
+                if cond.seed:
+                    seed_checks.append({"index": i, "seed": cond.seed, "ok": False, "detail": why,
+                                        "required": cond.required})
                 continue
-            if not outcome.ok:
+            if cond.seed:
+                seed_checks.append({"index": i, "seed": cond.seed, "ok": outcome.ok, "detail": outcome.detail,
+                                    "value": outcome.outputs.get("value"), "required": cond.required})
+            if not outcome.ok and cond.required:
                 failures.append(outcome.detail)
             outputs.update(outcome.outputs)
             details.append(outcome.detail)

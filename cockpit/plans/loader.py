@@ -15,8 +15,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 
 from cockpit.redact import register_secrets_in
@@ -65,6 +64,10 @@ def parse_var(text: str) -> tuple[str, Any]:
         return key, json.loads(value)
     except json.JSONDecodeError:
         return key, value
+    except RecursionError:
+        raise ValueError(f"--var {key}: nested deeper than JSON can be read") from None
+    except ValueError:  # a number past Python's digit limit
+        raise ValueError(f"--var {key}: a number with {len(value.strip())} digits is too long") from None
 
 
 def parse_vars(items: Iterable[str]) -> dict[str, Any]:
@@ -139,6 +142,50 @@ class _Expander:
         return node
 
 
+class _PlanVars(Mapping[str, Any]):
+    """The plan's variables, each expanded on first use so one may refer to another
+    (`out: "${base}/out"`); --var overrides win and are taken as given. A cycle, or a chain
+    deeper than MAX_VAR_CHAIN, is a problem naming the variables."""
+
+    MAX_VAR_CHAIN = 50
+
+    def __init__(self, declared: Mapping[str, Any], overrides: Mapping[str, Any], env: Mapping[str, str]) -> None:
+        self.declared = {str(k): v for k, v in declared.items()}
+        self.overrides = overrides
+        self.resolved: dict[str, Any] = {}
+        self.stack: list[str] = []
+        self.expander = _Expander(self, env)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.overrides or name in self.declared
+
+    def __getitem__(self, name: str) -> Any:
+        if name in self.overrides:
+            return self.overrides[name]
+        if name in self.resolved:
+            return self.resolved[name]
+        if name in self.stack or len(self.stack) >= self.MAX_VAR_CHAIN:
+            loop = self.stack[self.stack.index(name):] if name in self.stack else ["...", *self.stack[-3:]]
+            chain = " -> ".join([*loop, name])
+            why = "refers to itself" if name in self.stack else f"is more than {self.MAX_VAR_CHAIN} variables deep"
+            self.expander.problems.append(f"vars -> {name}: {why} ({chain})")
+            self.resolved[name] = ""
+            return ""
+        self.stack.append(name)
+        try:
+            value = self.expander.tree(self.declared[name], ["vars", name])
+        finally:
+            self.stack.pop()
+        self.resolved[name] = value
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self.declared, **self.overrides})
+
+    def __len__(self) -> int:
+        return len({**self.declared, **self.overrides})
+
+
 def _yaml_boolean_traps(doc: Mapping[str, Any]) -> list[str]:
     """YAML 1.1 reads off/on/yes/no as booleans: `id: off` is not a name. Say so plainly."""
     out = []
@@ -157,6 +204,28 @@ def _yaml_boolean_traps(doc: Mapping[str, Any]) -> list[str]:
                 where = f"needs[{j}]" if isinstance(needs, list) else "needs"
                 out.append(f"steps[{i}] -> {where}: YAML read this as {str(dep).lower()}: quote the step id")
     return out
+
+
+def _profile_values(raw: Mapping[str, Any], declared: Mapping[str, Any], overrides: Mapping[str, Any],
+                    expander: "_Expander") -> tuple[dict[str, Any], list[str]]:
+    """The variable values of the profile `--var profile=NAME` (or `vars: {profile: NAME}`) picks.
+
+    A profile only sets variables the plan declares; --var overrides still win over it."""
+    name = overrides.get("profile", declared.get("profile"))
+    profiles = raw.get("profiles") or {}
+    if name in (None, "", "default"):
+        return {}, []
+    if isinstance(profiles, dict) and isinstance(profiles.get(name), str):
+        # A profile the plan cannot offer, with the reason: `lab: "needs KServe, which ..."`.
+        return {}, [f"--var profile={name}: not available for this plan: {profiles[name]}"]
+    if not isinstance(profiles, dict) or not isinstance(profiles.get(name), dict):
+        known = ", ".join(str(p) for p in profiles) if isinstance(profiles, dict) and profiles else "none"
+        return {}, [f"--var profile={name}: the plan has no such profile (its profiles: {known})"]
+    chosen = profiles[name]
+    problems = [f"profiles -> {name} -> {var}: not a variable of the plan (declare it under vars:)"
+                for var in chosen if var not in declared]
+    values = {str(k): expander.tree(v, ["profiles", name, k]) for k, v in chosen.items()}
+    return values, problems
 
 
 def _builtin_env() -> dict[str, str]:
@@ -377,12 +446,19 @@ def parse_plan(
     if not isinstance(declared, dict):
         raise ConfigError(source, ["vars: expected a mapping of name: default value"])
     env_only = _Expander({}, env)
-    variables = {str(k): env_only.tree(v, ["vars", k]) for k, v in declared.items()}
+    profile_vars, profile_problems = _profile_values(raw, declared, overrides, env_only)
+    # Declared variables may use one another; a profile's values and --var overrides feed them.
+    plan_vars = _PlanVars(declared, {**profile_vars, **overrides}, env)
+    variables = {str(k): plan_vars[str(k)] for k in declared}
+    variables.update(profile_vars)
     variables.update(overrides)
     register_secrets_in(variables)  # a secret-looking variable's value never reaches a report in clear
     expander = _Expander(variables, env)
-    expanded = {k: (expander.tree(v, [k]) if k != "vars" else variables) for k, v in raw.items()}
-    problems = env_only.problems + expander.problems
+    if "profile" in overrides:
+        expander.used.add("profile")
+    expanded = {k: (expander.tree(v, [k]) if k not in ("vars", "profiles") else raw[k] if k == "profiles" else variables)
+                for k, v in raw.items()}
+    problems = profile_problems + env_only.problems + plan_vars.expander.problems + expander.problems
 
     traps = _yaml_boolean_traps(expanded)
     problems += traps

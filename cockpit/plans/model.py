@@ -14,9 +14,11 @@ A plan is a list of steps. Each step does exactly one thing:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cockpit.sources import SOURCE_NAMES
 
 STEP_ID = r"^[A-Za-z][A-Za-z0-9_-]*$"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -119,7 +121,10 @@ def _one_operator(model: Compare, required: bool) -> None:
 # ----------------------------------------------------------------------------------------------
 # Conditions (used by wait and assert)
 # ----------------------------------------------------------------------------------------------
-SourceName = Literal["vms", "gpus", "slurm", "storage", "kubernetes", "mlflow"]
+if TYPE_CHECKING:
+    SourceName = str
+else:  # the registry's sources: a plan naming any other source is refused when it loads
+    SourceName = Literal[SOURCE_NAMES]
 
 
 class SnapshotCheck(Compare):
@@ -240,6 +245,14 @@ class Condition(Strict):
     url: UrlCheck | None = None
     value: ValueCheck | None = None
     message: str | None = Field(default=None, description="shown when the check fails")
+    seed: str | None = Field(
+        default=None, max_length=200,
+        description="the checklist's own success criterion this condition checks, e.g. "
+                    "'MLOPS-1.1: test accuracy >= 0.97'; the summary lists these with verdicts and figures")
+    required: bool = Field(
+        default=True,
+        description="false: the verdict is recorded and reported (seed checks) but does not fail the step; for a "
+                    "target a profile measures without being able to meet it (a local disk against BeeGFS's 1 GB/s)")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Condition":
@@ -380,15 +393,38 @@ class Defaults(Strict):
         return {"attempts": v} if isinstance(v, int) and not isinstance(v, bool) else v
 
 
+# What a plan can need from the machine it runs against (`cockpit plan list` shows it).
+Requirement = Literal["slurm", "mlflow", "libvirt", "kubernetes", "kserve", "gpu", "beegfs", "registry",
+                      "container", "monitoring"]
+
+
 class Plan(Strict):
     plan: str = Field(min_length=1, max_length=120, description="the plan's name (JUnit test suite name)")
     description: str = ""
     seeds: list[str] = Field(default_factory=list, description="the checklist items this plan automates (e.g. TASK-041)")
     vars: dict[str, Any] = Field(default_factory=dict, description="variables with defaults; override with --var k=v")
+    profiles: dict[str, dict[str, Any] | str] = Field(
+        default_factory=dict,
+        description="named sets of variable values chosen with --var profile=NAME (e.g. lab: small data, CPU); "
+                    "--var still wins over the profile. A text instead of values says why the plan cannot offer "
+                    "that profile (choosing it is then an error that gives the reason)")
+    requires: list[Requirement] = Field(
+        default_factory=list, description="what the plan needs to run: slurm, mlflow, kubernetes, gpu, beegfs, ...")
     defaults: Defaults = Field(default_factory=Defaults)
     max_parallel: int = Field(default=8, ge=1, le=1024, description="steps running at once")
     fail_fast: bool = Field(default=False, description="on the first failure, stop starting steps (cleanup still runs)")
     steps: list[Step] = Field(min_length=1)
+
+    @field_validator("profiles")
+    @classmethod
+    def _profile_names(cls, v: dict[str, dict[str, Any] | str]) -> dict[str, dict[str, Any] | str]:
+        for name, values in v.items():
+            if not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*$", str(name)):
+                raise ValueError(f"profile name {name!r}: use letters, digits, - and _")
+            for var in values if isinstance(values, dict) else {}:
+                if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", str(var)):
+                    raise ValueError(f"profile {name!r}: variable name {var!r}: use letters, digits and _")
+        return v
 
     @field_validator("vars")
     @classmethod

@@ -88,6 +88,7 @@ def markdown(state: RunState, plan: "Plan") -> str:
         name = step.id + (" (cleanup)" if step.cleanup else "")
         duration = f"{rec['duration_s']:.2f}" if rec.get("duration_s") is not None else "-"
         lines.append(f"| {name} | {MARK.get(rec['status'], '')} {rec['status']} | {len(rec['attempts'])} | {duration} | {detail} |")
+    lines += seed_check_lines(state, plan)
     failed = [s for s in plan.steps if state.steps[s.id]["status"] == "failed"]
     if failed:
         lines += ["", "## What failed"]
@@ -100,6 +101,54 @@ def markdown(state: RunState, plan: "Plan") -> str:
     lines += ["", f"Reports: `{EVENTS_FILE}` (event stream), `{JUNIT_FILE}`, `{STATE_FILE}` (resume with "
               f"`cockpit --run {state.plan_source} --resume {STATE_FILE}`)."]
     return "\n".join(lines) + "\n"
+
+
+def seed_checks(state: RunState, plan: "Plan") -> list[dict[str, Any]]:
+    """Every condition a plan labels with its seed's success criterion, with its verdict:
+    passed / failed (with the figure it saw) or not checked (the step never evaluated it)."""
+    out = []
+    for step in plan.steps:
+        rec = state.steps[step.id]
+        recorded = {c["index"]: c for c in rec.get("seed_checks") or []}
+        for i, cond in enumerate(step.assert_ or []):
+            if not cond.seed:
+                continue
+            got = recorded.get(i)
+            if got is not None:
+                detail = got.get("detail") or ""
+                if not got["ok"] and got.get("required") is False:
+                    detail += " (reported only: this run does not gate on it)"
+                out.append({"seed": got.get("seed") or cond.seed, "step": step.id, "figure": _figure(got.get("value")),
+                            "verdict": "passed" if got["ok"] else "failed", "detail": detail})
+            else:
+                why = rec.get("reason") or rec.get("error") or ("the step " + rec["status"])
+                if why == "when: false":
+                    why = "switched off for this run (when: false): not run here"
+                out.append({"seed": cond.seed, "step": step.id, "figure": "", "verdict": "not checked", "detail": why})
+    return out
+
+
+def _figure(value: Any) -> str:
+    """The value a check compared, short: 0.5602783 -> 0.5603, '2' -> 2."""
+    if value is None:
+        return ""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return _short(value, 60)
+    return f"{number:.4g}" if number == number else str(value)
+
+
+def seed_check_lines(state: RunState, plan: "Plan") -> list[str]:
+    checks = seed_checks(state, plan)
+    if not checks:
+        return []
+    marks = {"passed": "✅", "failed": "❌", "not checked": "⏭"}
+    lines = ["", "## Seed checks", "", "| criterion | verdict | figure | detail | step |", "|---|---|---|---|---|"]
+    for c in checks:
+        detail = _short(str(redact(c["detail"])).split("\n", 1)[0], 200).replace("|", "\\|")
+        lines.append(f"| {c['seed']} | {marks[c['verdict']]} {c['verdict']} | {c['figure']} | {detail} | {c['step']} |")
+    return lines
 
 
 def write_reports(state: RunState, plan: "Plan", report_dir: Path) -> dict[str, Path]:

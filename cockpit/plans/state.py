@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from cockpit.errors import ConfigError
-from cockpit.redact import scrub
+from cockpit.redact import scrub, scrub_values
 from cockpit.snapshot import utcnow
 
 STATE_FORMAT = 1
@@ -82,8 +82,12 @@ class RunState:
         return {"format": STATE_FORMAT, **{k: getattr(self, k) for k in self.__dataclass_fields__}}
 
     def save(self, path: Path) -> None:
+        """Written with registered secrets, JWTs and URL passwords scrubbed from everything but
+        the plan's own text and its --var overrides (a resume needs both as they were)."""
         self.updated_at = utcnow().isoformat()
-        atomic_write(path, _dumps(self.to_json()) + "\n", sync_dir=False)
+        doc = self.to_json()
+        kept = {k: doc.pop(k) for k in ("plan_text", "overrides")}
+        atomic_write(path, _dumps({**scrub_values(doc), **kept}) + "\n", sync_dir=False)
 
     @classmethod
     def load(cls, path: Path) -> "RunState":

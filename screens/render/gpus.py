@@ -3,7 +3,9 @@ what is wrong with the assignment."""
 
 from typing import Any
 
+from cockpit.values import size
 from screens.render import Column, attr, bar
+from screens.render.colours import RowStyle
 
 SPARK = "▁▂▃▄▅▆▇█"
 
@@ -45,13 +47,16 @@ COLUMNS = [
     Column("DRIVER", attr("host_driver")),
     Column("IOMMU", attr("iommu_group")),
     Column("VM", attr("assigned_to")),
-    Column("UTIL", utilization),
+    Column("UTIL", utilization, sort=lambda i: i.nvml.utilization_pct if i.nvml else None),
     Column("HISTORY", lambda i: sparkline(i.util_history)),
-    Column("MEM", memory),
-    Column("TEMP", lambda i: f"{i.nvml.temperature_c}C" if i.nvml and i.nvml.temperature_c is not None else "-"),
+    Column("MEM", memory, sort=lambda i: i.nvml.memory_used_mib if i.nvml else None),
+    Column("TEMP", lambda i: f"{i.nvml.temperature_c}C" if i.nvml and i.nvml.temperature_c is not None else "-",
+           sort=lambda i: i.nvml.temperature_c if i.nvml else None),
     Column("FROM", telemetry_source),
-    Column("CONFLICTS", conflicts),
+    Column("CONFLICTS", conflicts, sort=lambda i: len(i.conflicts), priority=8),
 ]
+# A GPU with an assignment conflict reads yellow.
+ROW_STYLE = RowStyle(lambda i: "conflict" if i.conflicts else None, {"conflict": "yellow"})
 
 ROW_ACTIONS = [
     ("u", "gpu.unbind_vfio", "return to host driver", lambda i: {"pci_address": i.pci_address, "host": i.host}),
@@ -59,7 +64,9 @@ ROW_ACTIONS = [
 ]
 # Row keys that open a screen taking (runtime, item) instead of running an action: `g` opens the
 # assign modal, which shows conflicts before anything is confirmed.
-ROW_SCREENS = [("g", "screens.gpus_assign:AssignGpuScreen", "assign to a VM…")]
+# `m` shows the GPU map for the selected GPU: VM, node, job or pod, run (read-only).
+ROW_SCREENS = [("g", "screens.gpus_assign:AssignGpuScreen", "assign to a VM…"),
+               ("m", "screens.gpu_chain:GpuChainScreen", "map: VM, node, job/pod, run")]
 
 
 def detail(item: Any) -> str:
@@ -74,10 +81,15 @@ def detail(item: Any) -> str:
         f"assigned to  {item.assigned_to or '-'}  (defined in: {', '.join(item.holders) or 'no VM'})",
     ]
     if n is not None:
-        lines.append(f"telemetry    {telemetry_source(item)}: util {n.utilization_pct}%  mem {n.memory_used_mib}/"
-                     f"{n.memory_total_mib} MiB  {n.temperature_c} C  {n.power_w} W  {sparkline(item.util_history, 30)}")
+        parts = [f"util {n.utilization_pct}%" if n.utilization_pct is not None else None,
+                 f"mem {size((n.memory_used_mib or 0) * 2**20)} of {size(n.memory_total_mib * 2**20)}"
+                 if n.memory_total_mib else None,
+                 f"{n.temperature_c} C" if n.temperature_c is not None else None,
+                 f"{n.power_w} W" if n.power_w is not None else None, sparkline(item.util_history, 30)]
+        lines.append(f"telemetry    {telemetry_source(item)}: " + "  ".join(p for p in parts if p and p != "-"))
         for proc in n.processes:
-            lines.append(f"  pid {proc.pid}  {proc.used_memory_mib or '?'} MiB")
+            used = size(proc.used_memory_mib * 2**20) if proc.used_memory_mib is not None else "memory unknown"
+            lines.append(f"  pid {proc.pid}  {used}")
     else:
         lines.append("telemetry    none (no host NVML for it, and no guest answered)")
     if item.conflicts:

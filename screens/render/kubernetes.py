@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from cockpit.filtering import Field, Fields, compile_filter
 from screens.render import Column, attr, fmt
+from screens.render.colours import BAD, POD_PHASES, TRAINING_STATES, RowStyle, field_of, pod_condition
 
 COLUMNS = [
-    Column("NAMESPACE", attr("namespace")),
-    Column("NAME", attr("name")),
-    Column("PHASE", attr("phase")),
-    Column("STATUS", attr("reason")),
-    Column("READY", attr("ready")),
+    Column("NAMESPACE", attr("namespace"), priority=5),
+    Column("NAME", attr("name"), priority=10),
+    Column("PHASE", attr("phase"), priority=9),
+    Column("STATUS", attr("reason"), priority=8),
+    Column("READY", attr("ready"), sort=lambda p: tuple(int(x) for x in p.ready.split("/")) if "/" in p.ready else p.ready),
     Column("RESTARTS", attr("restarts")),
     Column("NODE", attr("node")),
     Column("GPUS", attr("gpus")),
@@ -64,17 +66,25 @@ JOB_DETAIL_SCREEN = "screens.kube_job:JobScreen"
 WIZARD_SCREEN = "screens.kube_wizard:TrainingWizard"
 
 
+POD_FIELDS = Fields((
+    Field("name", field_of("name"), "text"),
+    Field("namespace", field_of("namespace"), "exact", aliases=("ns",)),
+    Field("phase", field_of("phase"), "exact"),
+    Field("status", field_of("reason"), "text", aliases=("reason",)),
+    Field("node", field_of("node"), "text"),
+    Field("job", field_of("job"), "text"),
+    Field("role", field_of("role"), "exact", free_text=False),
+    Field("gpus", field_of("gpus"), "number", free_text=False),
+    Field("restarts", field_of("restarts"), "number", free_text=False),
+))
+FILTER_FIELDS = POD_FIELDS
+ROW_STYLE = RowStyle(pod_condition, POD_PHASES)
+
+
 def filter_pods(items: list[Any], namespace: str | None = None, text: str = "") -> list[Any]:
-    """One namespace or all, then a case-insensitive substring over name, status, node and job."""
-    needle = text.lower().strip()
-    out = []
-    for p in items:
-        if namespace and p.namespace != namespace:
-            continue
-        if needle and needle not in " ".join(fmt(v) for v in (p.name, p.reason, p.phase, p.node, p.job)).lower():
-            continue
-        out.append(p)
-    return out
+    """One namespace or all, then the filter grammar (free text over name, status, phase, node, job)."""
+    query = compile_filter(text, POD_FIELDS)
+    return [p for p in items if (not namespace or p.namespace == namespace) and query.matches(p)]
 
 
 def detail(item: Any) -> str:
@@ -89,8 +99,11 @@ def detail(item: Any) -> str:
 
 # Extra tables of the Kubernetes pane, and the screens its keys open.
 SECTIONS = {
-    "training_jobs": {"title": "training jobs", "columns": JOB_COLUMNS, "detail_screen": JOB_DETAIL_SCREEN},
-    "inference_services": {"title": "inference services", "columns": ISVC_COLUMNS},
-    "nodes": {"title": "nodes", "columns": NODE_COLUMNS},
+    "training_jobs": {"title": "training jobs", "columns": JOB_COLUMNS, "detail_screen": JOB_DETAIL_SCREEN,
+                      "row_style": RowStyle(field_of("state"), TRAINING_STATES)},
+    "inference_services": {"title": "inference services", "columns": ISVC_COLUMNS,
+                           "row_style": RowStyle(lambda s: "ready" if s.ready else "not", {"not": "yellow"})},
+    "nodes": {"title": "nodes", "columns": NODE_COLUMNS,
+              "row_style": RowStyle(lambda n: "ready" if n.ready else "not", {"not": BAD})},
 }
 PANE_SCREENS = [("w", "New distributed training job (wizard)", WIZARD_SCREEN)]

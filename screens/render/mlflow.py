@@ -7,17 +7,21 @@ chosen metric shows "-" in that column, never an error.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
+from cockpit.mlflow_runs import FIELDS as RUN_FIELDS
 from cockpit.mlflow_runs import run_links
+from cockpit.values import when
 from screens.render import Column, attr
+from screens.render.colours import RUN_STATUSES, RowStyle
 
 DEFAULT_METRICS = ("loss", "accuracy")
 DETAIL_SCREEN = "screens.mlflow_run:RunScreen"
 
 
 def _get(item: Any, name: str) -> Any:
-    return item.get(name) if isinstance(item, dict) else getattr(item, name)
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
 
 
 def metric_value(item: Any, name: str) -> str:
@@ -41,17 +45,26 @@ def links(item: Any) -> str:
     return " ".join(link.label for link in run_links(_get(item, "tags") or {})) or "-"
 
 
+def _metric(name: str) -> Column:
+    return Column(name.upper(), lambda i: (_get(i, "metrics") or {}).get(name),
+                  render=lambda v: "-" if v is None else f"{v:.4g}", priority=2)
+
+
 def columns(metric_names: Sequence[str] = DEFAULT_METRICS) -> list[Column]:
     head = [
-        Column("RUN", lambda i: _get(i, "run_id")[:8]),
-        Column("NAME", attr("name")),
-        Column("EXPERIMENT", attr("experiment")),
-        Column("STATUS", attr("status")),
-        Column("START", lambda i: (_get(i, "start_time") or "-")[:19].replace("T", " ")),
-        Column("DURATION", duration),
+        Column("RUN", lambda i: _get(i, "run_id")[:8], priority=10),
+        Column("NAME", attr("name"), priority=8),
+        Column("EXPERIMENT", attr("experiment"), priority=5),
+        Column("STATUS", attr("status"), priority=9),
+        Column("START", attr("start_time"), render=lambda v: (v or "-")[:19].replace("T", " "), priority=3),
+        Column("DURATION", attr("duration_s"), render=lambda v: duration({"duration_s": v}), priority=4),
     ]
-    metric_cols = [Column(name.upper(), (lambda n: lambda i: metric_value(i, n))(name)) for name in metric_names]
-    return [*head, *metric_cols, Column("LINKS", links)]
+    return [*head, *(_metric(name) for name in metric_names), Column("LINKS", links, priority=-1)]
+
+
+# Local and server-side filter fields (cockpit.mlflow_runs), run status colours.
+FILTER_FIELDS = RUN_FIELDS
+ROW_STYLE = RowStyle(attr("status"), RUN_STATUSES)
 
 
 COLUMNS = columns()
@@ -69,7 +82,8 @@ def detail(item: Any) -> str:
     lines = [
         f"run {_get(item, 'run_id')}  {_get(item, 'name') or ''}",
         f"experiment {_get(item, 'experiment')}  status {_get(item, 'status')}  duration {duration(item)}",
-        f"started {_get(item, 'start_time') or '-'}",
+        f"started {when(_get(item, 'start_time'))}" + (f"  ended {when(_get(item, 'end_time'))}"
+                                                         if _get(item, "end_time") else ""),
     ]
     for link in run_links(_get(item, "tags") or {}):
         lines.append(f"→ {link.label}")
@@ -101,17 +115,16 @@ def model_rows(models: Sequence[Any]) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
-def filter_items(items: list[Any], text: str) -> list[Any]:
-    """`/` on runs: exp:NAME status:FAILED tag:K=V metric:loss<0.1 and free text."""
-    from cockpit.mlflow_runs import filter_runs, parse_filter
-
-    return filter_runs(items, parse_filter(text))
-
-
 def columns_for_snapshot(snapshot: Any) -> list[Column]:
-    """The user's chosen metric columns (cockpit.mlflow.metric_columns)."""
+    """The user's chosen metric columns (cockpit.mlflow.metric_columns); the same Column objects
+    while the choice stays, so the pane's per-row cache survives updates."""
     chosen = snapshot.sections.get("metric_columns") if snapshot is not None else None
-    return columns(tuple(chosen) if chosen else DEFAULT_METRICS)
+    return _columns_memo(tuple(chosen) if chosen else DEFAULT_METRICS)
+
+
+@functools.lru_cache(maxsize=16)
+def _columns_memo(names: tuple[str, ...]) -> list[Column]:
+    return columns(names)
 
 
 PANE_SCREENS = [

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from screens.render import Column, attr, bar, fmt
+from screens.render.colours import RowStyle
 
 STATUS_STYLE = {"ok": "bold green", "degraded": "bold yellow", "critical": "bold red"}
 STATE_STYLE = {"Online": "green", "Good": "green", "Probably-offline": "yellow", "Needs-resync": "yellow",
@@ -63,12 +64,21 @@ COLUMNS = [
     Column("NODE", attr("node")),
     Column("REACHABILITY", attr("reachability")),
     Column("CONSISTENCY", attr("consistency")),
-    Column("USED", used_bar),
-    Column("SIZE", lambda t: size(_get(t, "total_bytes"))),
-    Column("FREE", lambda t: size(_get(t, "free_bytes"))),
-    Column("INODES", inode_bar),
+    Column("USED", used_bar, sort=attr("used_percent"), priority=5),
+    Column("SIZE", attr("total_bytes"), render=size),
+    Column("FREE", attr("free_bytes"), render=size, priority=4),
+    Column("INODES", inode_bar, sort=attr("inodes_used_percent")),
     Column("POOL", attr("capacity_pool")),
 ]
+
+def target_condition(item: Any) -> str:
+    """Offline, Bad or an emergency pool is red; Probably-offline, Needs-resync or a low pool yellow
+    (BeeGFS' own words)."""
+    styles = {STATE_STYLE.get(str(_get(item, name)), "") for name in ("reachability", "consistency", "capacity_pool")}
+    return "red" if any("red" in s for s in styles) else "yellow" if "yellow" in styles else ""
+
+
+ROW_STYLE = RowStyle(target_condition, {"red": "red", "yellow": "yellow"})
 
 # Keys the pane binds for the selected row. The probe is not about one target: it measures the
 # file system from this machine at the configured mount point (nodes can be given via `:`).

@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from cockpit.values import size
 from screens.render import Column, attr, bar
+from screens.render.colours import VM_STATES, RowStyle
 
 
 def cpu(item: Any) -> str:
@@ -10,15 +12,17 @@ def cpu(item: Any) -> str:
 
 
 COLUMNS = [
-    Column("NAME", attr("name")),
-    Column("HOST", attr("host")),
-    Column("STATE", attr("state")),
+    Column("NAME", attr("name"), priority=10),
+    Column("HOST", attr("host"), priority=3),
+    Column("STATE", attr("state"), priority=9),
     Column("VCPU", attr("vcpus")),
     Column("MEM MiB", attr("memory_mib")),
-    Column("CPU", cpu),
+    Column("CPU", cpu, sort=attr("cpu_percent"), priority=5),
     Column("IPS", attr("ips")),
     Column("GPUS", attr("gpus")),
 ]
+
+ROW_STYLE = RowStyle(attr("state"), VM_STATES)
 
 # (key, action, label, params from the selected row); the dashboard confirms with the action's text.
 ROW_ACTIONS = [
@@ -34,8 +38,8 @@ DETAIL_SCREEN = "screens.vms_detail:VmDetailScreen"
 def detail_text(item: Any) -> str:
     """Plain-text summary of a VM row."""
     lines = [f"{item.name}  ({item.state}) on {item.host}", f"uuid      {item.uuid}",
-             f"vcpus     {item.vcpus}", f"memory    {item.memory_mib} MiB",
-             f"cpu       {item.cpu_percent if item.cpu_percent is not None else '-'} %",
+             f"vcpus     {item.vcpus}", f"memory    {size(item.memory_mib * 2**20) if item.memory_mib else '-'}",
+             f"cpu       {f'{item.cpu_percent:.1f} %' if item.cpu_percent is not None else '-'}",
              f"ips       {', '.join(item.ips) or '-'}", f"gpus      {', '.join(item.gpus) or '-'}",
              f"autostart {'yes' if item.autostart else 'no'}"]
     return "\n".join(lines)

@@ -150,3 +150,24 @@ def test_audit_records_are_appended_and_fsynced(tmp_path, monkeypatch):
     assert [r["event"] for r in log.records()] == ["one", "two"]
     assert len(synced) == 2
     assert oct((tmp_path / "deep" / "audit.jsonl").stat().st_mode & 0o777) == "0o600"
+
+
+async def test_policy_is_checked_once_per_action_and_a_ticket_is_for_its_actor(runtime, monkeypatch):
+    from cockpit.actions import Dispatcher
+
+    checks = []
+    real_allowed = Dispatcher.allowed
+    monkeypatch.setattr(Dispatcher, "allowed", lambda self, action, actor: checks.append(action.name) or real_allowed(self, action, actor))
+    ticket = await runtime.dispatcher.authorize("vm.shutdown", {"name": "hpc-controller"}, actor=OPERATOR)
+    result = await runtime.dispatcher.invoke("vm.shutdown", {"name": "hpc-controller"}, actor=OPERATOR,
+                                             confirmed=True, authorized=ticket)
+    assert result.ok, result.error
+    assert checks == ["vm.shutdown"]
+    with pytest.raises(ActionRefused, match="not for this call"):
+        await runtime.dispatcher.invoke("vm.start", {"name": "hpc-controller"}, actor=VIEWER, confirmed=True,
+                                        authorized=ticket)
+    with pytest.raises(ActionRefused, match="role viewer"):
+        await runtime.dispatcher.authorize("vm.start", {"name": "hpc-controller"}, actor=VIEWER)
+    events = [(r["event"], r["action"]) for r in runtime.audit.records()]
+    assert events == [("action.start", "vm.shutdown"), ("action.end", "vm.shutdown"), ("action.refused", "vm.start")]
+    await runtime.dispatcher.invoke("vm.start", {"name": "hpc-controller"}, actor=OPERATOR, confirmed=True)

@@ -21,7 +21,16 @@ def test_snapshot_json_with_no_config_has_six_sources_with_sensible_statuses():
     run = cockpit("snapshot", "--format", "json")
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
-    assert list(doc) == ["vms", "gpus", "slurm", "storage", "kubernetes", "mlflow"]
+    assert list(doc) == ["vms", "gpus", "slurm", "storage", "kubernetes", "mlflow", "links", "gpu_use"]
+    links, gpu_use = doc.pop("links"), doc.pop("gpu_use")
+    # the demo has no cluster config: the GPU map stops at the VM each GPU is passed to
+    vm_keys = {v["host"] + "/" + v["uuid"]: v["name"] for v in doc["vms"]["items"]}
+    passed = {lk["from"]["key"]: vm_keys[lk["to"]["key"]] for lk in links if lk["relation"] == "passed_to"}
+    assert passed == {"workstation/0000:01:00.0": "hpc-compute-01", "workstation/0000:41:00.0": "hpc-compute-02",
+                      "workstation/0000:c1:00.0": "cloud-gpu-worker-01"}
+    assert {lk["relation"] for lk in links} == {"passed_to"}
+    assert gpu_use["idle_below_pct"] == 5.0 and gpu_use["idle_for_s"] == 600.0
+    assert {g["gpu"] for g in gpu_use["gpus"]} == {f"workstation/{a}" for a in ("0000:01:00.0", "0000:41:00.0", "0000:81:00.0", "0000:c1:00.0")}
     for name, source in doc.items():
         assert set(source) >= {"status", "fetched_at", "error", "items"}, name
         assert source["status"] in ("ok", "error", "unconfigured")

@@ -33,6 +33,11 @@ RUNS = [
     ("metric:accuracy>=0.8", ["alpha"]),
     ("ALP", ["alpha"]),
     ("a status:finished", ["alpha"]),
+    ("exp~b$", ["beta"]),                    # the regex form the prompt advertises
+    ("!exp:exp-a", ["beta"]),
+    ("metric.loss<0.1", ["beta"]),
+    ("tag.slurm_job_id:42", ["alpha"]),
+    ("duration>1h", []),                     # no run has a duration: nothing, no crash
 ])
 def test_filter_matches(text, names) -> None:
     assert [r.name for r in filter_runs(RUNS, parse_filter(text))] == names
@@ -44,15 +49,16 @@ def test_filter_matches_json_dicts_too() -> None:
 
 
 @pytest.mark.parametrize("text, message", [
-    ("status:bogus", "unknown status 'BOGUS'"),
+    ("status:bogus", "'status:bogus': unknown status 'bogus'"),
     ("metric:loss<<1", "metric:NAME<VALUE"),
     ("tag:", "nothing after 'tag:'"),
-    ("tag:a b=c'", None),
+    ("tag:a b=c'", "unknown field 'b'"),  # one grammar: `=` is a field operator everywhere
+    ("exp~(", "'exp~\\(': bad regex"),
+    ("colour:red", "unknown field 'colour'.*metric.KEY"),
+    ("metric.loss>high", "'high' is not a number"),
+    ("name>3", "name is text"),
 ])
 def test_bad_filter_words_name_the_word(text, message) -> None:
-    if message is None:  # "b=c'" is free text, not a tag word
-        parse_filter(text)
-        return
     with pytest.raises(FilterError, match=message):
         parse_filter(text)
 
@@ -63,12 +69,17 @@ def test_search_filter_string() -> None:
                                 "metrics.`loss` < 0.5 AND attributes.run_name ILIKE '%bulk%'")
     assert search_filter(parse_filter("status:failed,killed")) == ""  # no OR in MLflow: narrowed locally
     assert search_filter(parse_filter("tag:plan")) == "tags.`plan` LIKE '%'"
+    # What MLflow cannot say stays local: regexes and negations add no clause.
+    assert search_filter(parse_filter("exp~x !status:failed name~^a metric.loss>=0.5")) == "metrics.`loss` >= 0.5"
+    assert search_filter(parse_filter("tag.plan:demo")) == "tags.`plan` = 'demo'"
 
 
 def test_experiment_ids_resolve_names() -> None:
     exps = [{"experiment_id": "1", "name": "exp-a"}, {"experiment_id": "2", "name": "exp-b"}]
     assert experiment_ids(parse_filter("exp:exp-b"), exps) == ["2"]
     assert experiment_ids(parse_filter("x"), exps) is None
+    assert experiment_ids(parse_filter("exp~b"), exps) is None  # a regex searches all, narrowed locally
+    assert experiment_ids(parse_filter("exp:exp-a,exp-b"), exps) == ["1", "2"]
     with pytest.raises(FilterError, match="unknown experiment 'nope'"):
         experiment_ids(parse_filter("exp:nope"), exps)
 

@@ -37,9 +37,11 @@ steps:
     rc = main(["-v", "--config", str(cfg), "--run", str(plan), "--report-dir", str(report)])
     assert rc == 1
     out = capsys.readouterr()
-    files = written(tmp_path, skip=("leak.yaml", "state.json"))
+    files = written(tmp_path, skip=("leak.yaml",))
     assert {Path(p).name for p in files} >= {"audit.jsonl", "events.jsonl", "junit.xml", "summary.md"}
     assert "action.start" in files[str(audit)]  # the submit's confirmation text was audited
+    state = files.pop(str(report / "state.json"))
+    assert state.count(TOKEN) == 1  # only inside plan_text, the plan the user wrote (resume re-reads it)
     leaks = [p for p, text in files.items() if TOKEN in text]
     assert leaks == [], leaks
     assert TOKEN not in out.out and TOKEN not in out.err

@@ -1,40 +1,39 @@
 """The job detail screen: fields, batch script, node list and a live log tail of a real file.
 
-The runtime here is a small stand-in that answers `slurm.job_detail` with a fixed record and
-follows a real file with the real follower (backends/slurm/logtail.py); the live lab tests
-cover the adapter end to end."""
+The runtime is a real one (real Dispatcher and query seam); only the SLURM adapter's `job_detail`
+answers a fixed record, and the log is followed by the real follower (backends/slurm/logtail.py).
+The live lab tests cover the adapter end to end."""
 
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 
 from textual.app import App
 from textual.widgets import Log, Static
 
 from backends.slurm.models import Job
 from backends.slurm.source import SlurmSource
+from cockpit.actions import ActionRegistry
+from cockpit.audit import AuditLog
+from cockpit.config import parse_config
+from cockpit.hub import Collector, Hub
+from cockpit.ops import slurm as slurm_ops
+from cockpit.runtime import CockpitRuntime
 
 
-class StubRuntime:
-    def __init__(self) -> None:
-        self.source = SlurmSource(transport=None)
+class FixedDetailSlurm(SlurmSource):
+    async def job_detail(self, job_id: int) -> dict:
+        return {"fields": {"JobId": str(job_id), "JobName": "demo"}, "nodes": ["node1", "node2"],
+                "script": "#!/bin/bash\necho hello\n", "script_note": None,
+                "steps": [{"step_id": "7.batch", "name": "batch", "state": "CANCELLED", "exit_code": "0:15",
+                           "elapsed_s": 69, "nodes": "node1"}]}
 
-    def adapter(self, name: str):
-        assert name == "slurm"
-        return self.source
 
-    @property
-    def dispatcher(self) -> "StubRuntime":
-        return self  # the screen calls dispatcher.invoke(name, params, actor=..., confirmed=...)
-
-    async def invoke(self, name: str, params: dict, **_: object):
-        assert name == "slurm.job_detail"
-        return SimpleNamespace(ok=True, error=None, outputs={
-            "fields": {"JobId": str(params["job_id"]), "JobName": "demo"}, "nodes": ["node1", "node2"],
-            "script": "#!/bin/bash\necho hello\n", "script_note": None,
-            "steps": [{"step_id": "7.batch", "name": "batch", "state": "CANCELLED", "exit_code": "0:15",
-                       "elapsed_s": 69, "nodes": "node1"}]})
+def real_runtime(tmp_path) -> CockpitRuntime:
+    registry = ActionRegistry()
+    slurm_ops.register(registry)
+    return CockpitRuntime(loaded=parse_config("", "test"), hub=Hub([Collector(FixedDetailSlurm(transport=None))]),
+                          registry=registry, audit=AuditLog(tmp_path / "audit.jsonl"))
 
 
 async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
@@ -43,7 +42,8 @@ async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
     out = tmp_path / "slurm-7.out"
     out.write_text("first\n")
     job = Job(job_id=7, display_id="7", name="demo", state="RUNNING", stdout=str(out), stderr=str(out))
-    screen = JobScreen(StubRuntime(), job)
+    runtime = real_runtime(tmp_path)
+    screen = JobScreen(runtime, job)
 
     class Host(App):
         def on_mount(self) -> None:
@@ -63,6 +63,8 @@ async def test_job_screen_shows_detail_and_follows_the_log(tmp_path):
         assert "node1, node2" in detail
         assert "ExitCode" in detail and "7.batch" in detail and "0:15" in detail and "1:09" in detail
         assert "echo hello" in str(screen.query_one("#script", Static).render())
+    # Reads go through the query seam, not the action layer: nothing was audited.
+    assert list(runtime.audit.records()) == []
 
 
 async def test_follow_file_polling_fallback_sees_appends(tmp_path):

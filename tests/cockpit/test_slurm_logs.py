@@ -7,9 +7,10 @@ async def test_output_tail_says_why_there_is_no_output(tmp_path):
     from backends.slurm.source import SlurmSource
     from cockpit.slurm_logs import output_tail
 
+    from cockpit.query import Query
+
     class Runtime:
-        def adapter(self, name: str) -> SlurmSource:
-            return SlurmSource(transport=None)  # type: ignore[arg-type]  (only the file is read)
+        query = Query(lambda name: SlurmSource(transport=None))  # type: ignore[arg-type]  (only the file is read)
 
     missing = tmp_path / "gone.out"
     assert (await output_tail(Runtime(), {"job_id": 1, "stdout": str(missing)})).startswith(

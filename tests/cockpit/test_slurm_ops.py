@@ -68,10 +68,14 @@ async def test_bad_submit_params_are_refused_with_the_field_named(params, words,
 
 def test_build_source_from_config_and_environment():
     from backends.slurm.source import build_source
-    from backends.slurm.transport import SlurmError
-    from cockpit.hub import UnconfiguredSource
+    from backends.slurm.transport import SlurmError, SshRunner
+    from cockpit.source_types import NotConfigured, UnconfiguredSource
+    from cockpit.sources import HINTS, build_source as build_registered
 
-    assert isinstance(build_source(parse_config("{}", "t", env={})), UnconfiguredSource)
+    with pytest.raises(NotConfigured):
+        build_source(parse_config("{}", "t", env={}))
+    unconfigured = build_registered("slurm", parse_config("{}", "t", env={}))
+    assert isinstance(unconfigured, UnconfiguredSource) and unconfigured.hint == HINTS["slurm"]
     rest = build_source(parse_config("{}", "t", env={"SLURMRESTD_URL": "http://h:6820", "SLURM_JWT": "tok"}))
     assert rest.transport.kind == "rest" and rest.transport._headers()["X-SLURM-USER-TOKEN"] == "tok"
     cli = build_source(parse_config("{}", "t", env={"SLURM_CONF": "/etc/slurm/x.conf"}))
@@ -81,4 +85,5 @@ def test_build_source_from_config_and_environment():
     with pytest.raises(SlurmError, match="pyslurm"):
         build_source(parse_config("cockpit: {slurm: {transport: pyslurm}}", "t", env={}))
     ssh = build_source(parse_config("cockpit: {slurm: {transport: ssh, ssh_host: ctl, conf: /etc/s.conf}}", "t", env={}))
-    assert ssh.transport.label == "ssh ctl:22" or ssh.transport.label.startswith("ssh ")
+    assert ssh.transport.kind == "cli" and isinstance(ssh.transport.runner, SshRunner)
+    assert ssh.transport.label == "ssh ctl:22"  # host and the default port, no user configured

@@ -493,7 +493,7 @@ class FakeApiServer:
             if method == "POST":
                 obj = self._create(rt, namespace, await self._json_body(request), request)
                 return web.json_response(obj, status=201)
-            raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource")
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if sub == "log" and rt is POD and method == "GET":
             return await self._log(request, namespace or "default", name)
         if sub not in (None, "status"):

@@ -101,7 +101,7 @@ def parse_label_selector(text: str | None) -> list[Requirement]:
         if part.startswith("!"):
             reqs.append(Requirement(_check_key(part[1:].strip()), "!"))
             continue
-        for op_text, op in (("!=", "!="), ("==", "="), ("=", "=")):
+        for op_text, op in (("!=", "!="), ("==", "="), ("=", "=")):  # noqa: B007 - op is used after the loop
             if op_text in part:
                 key, _, value = part.partition(op_text)
                 key, value = key.strip(), value.strip()
@@ -134,7 +134,7 @@ def parse_field_selector(text: str | None, supported: frozenset[str]) -> list[Fi
     out = []
     for raw in text.split(","):
         part = raw.strip()
-        for op_text, op in (("!=", "!="), ("==", "="), ("=", "=")):
+        for op_text, op in (("!=", "!="), ("==", "="), ("=", "=")):  # noqa: B007 - op is used after the loop
             if op_text in part:
                 name, _, value = part.partition(op_text)
                 break

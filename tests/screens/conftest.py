@@ -7,7 +7,7 @@ import pytest
 from backends.gpus.models import GpuItem, NvmlReading
 from backends.libvirt.models import VmItem
 from cockpit.hub import Collector, Hub, Timing, UnconfiguredSource
-from cockpit.runtime import Runtime
+from cockpit.runtime import CockpitRuntime
 from cockpit.snapshot import FetchResult
 
 
@@ -44,7 +44,7 @@ GPUS = [
 ]
 
 
-def static_runtime(tmp_path, loaded, *, fail_slurm: str | None = None) -> Runtime:
+def static_runtime(tmp_path, loaded, *, fail_slurm: str | None = None) -> CockpitRuntime:
     from cockpit.audit import AuditLog
     from cockpit.ops import default_registry
 
@@ -57,7 +57,7 @@ def static_runtime(tmp_path, loaded, *, fail_slurm: str | None = None) -> Runtim
         StaticSource("mlflow", []),
     ]
     hub = Hub([Collector(s, Timing(interval=3600, min_interval=0, backoff_base=3600)) for s in sources])
-    return Runtime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(tmp_path / "audit.jsonl"))
+    return CockpitRuntime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(tmp_path / "audit.jsonl"))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ the fake apiserver (tests/fakes/kube_apiserver.py) through a real kubeconfig."""
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from rich.console import Console
@@ -157,6 +156,7 @@ async def test_pod_screen_describes_with_events_and_switches_log_container(fake,
         await pilot.pause(0.3)
         fake.append_log("default", "mnist-launcher", "sidecar", "sidecar still up")
         await until(pilot, lambda: "sidecar still up" in [line.text for line in log.lines])
+    assert list(runtime.audit.records()) == []  # describe and logs are reads: the query seam, not audited
 
 
 @ON_SESSION_LOOP

@@ -67,3 +67,15 @@ def test_braille_chart_edge_cases() -> None:
 def test_sparkline() -> None:
     assert sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█"
     assert sparkline([]) == ""
+
+
+def test_pane_filter_takes_the_runs_grammar_and_its_older_spellings() -> None:
+    from backends.mlflow.models import RunItem
+    from cockpit.filtering import compile_filter
+    from screens.render import mlflow as render
+
+    runs = [RunItem(run_id="a" * 32, experiment="mnist", experiment_id="1", name="r1", status="FAILED",
+                    tags={"slurm_job_id": "42"}, metrics={"loss": 0.05}),
+            RunItem(run_id="b" * 32, experiment="cifar", experiment_id="2", name="r2", status="FINISHED")]
+    for text in ("exp~^mn", "tag:slurm_job_id=42", "metric:loss<0.1", "metric.loss<0.1", "status:failed"):
+        assert [r.name for r in compile_filter(text, render.FILTER_FIELDS).filter(runs)] == ["r1"], text

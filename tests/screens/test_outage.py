@@ -47,10 +47,10 @@ class HangingRuntime:
         self.hub = type("Hub", (), {"collectors": {"slurm": type("C", (), {"snapshot": snap})()}})()
 
     @property
-    def dispatcher(self) -> "HangingRuntime":
+    def query(self) -> "HangingRuntime":
         return self
 
-    async def invoke(self, name: str, params: dict, **_: object):
+    async def job_detail(self, job_id: int):
         await asyncio.sleep(3600)
 
 

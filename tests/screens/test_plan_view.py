@@ -19,7 +19,7 @@ class Sleep(BaseModel):
 
 
 def runtime_with_test_actions(demo_loaded: Any, tmp_path: Path) -> Any:
-    from cockpit.runtime import Runtime
+    from cockpit.runtime import CockpitRuntime
 
     registry = ActionRegistry()
 
@@ -28,7 +28,7 @@ def runtime_with_test_actions(demo_loaded: Any, tmp_path: Path) -> Any:
         await asyncio.sleep(p.seconds)
         return {"slept": p.seconds}
 
-    return Runtime(loaded=demo_loaded, hub=Hub([]), registry=registry, audit=AuditLog(tmp_path / "audit.jsonl"))
+    return CockpitRuntime(loaded=demo_loaded, hub=Hub([]), registry=registry, audit=AuditLog(tmp_path / "audit.jsonl"))
 
 
 class Host(App):

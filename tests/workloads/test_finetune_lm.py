@@ -73,3 +73,28 @@ def test_bad_inputs(tmp_path, run_wl):
     proc = run_wl("finetune_lm", ["--text", str(bad), "--no-mlflow", "--output-dir", str(tmp_path / "o")])
     assert proc.returncode == 2 and "line 2: invalid JSON" in proc.stderr
     assert not (tmp_path / "o" / "metrics.json").exists()
+
+
+def test_two_process_data_parallel_under_torchrun(tmp_path, run_wl, tracking_uri, mlflow_client):
+    """MLOPS-2.2's workload: two CPU processes on gloo (the real torchrun); rank 0 alone logs."""
+    import socket
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "out"
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                "--master-addr", "127.0.0.1", "--master-port", str(port)]
+    proc = run_wl("finetune_lm", ["--mlflow-uri", tracking_uri, "--output-dir", str(out), "--steps", "30",
+                                  "--experiment", "cockpit-lm-ddp", "--no-log-model", "--require-improvement"],
+                  {"SLURM_JOB_ID": "6262"}, launcher=torchrun)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    doc = json.loads((out / "metrics.json").read_text())
+    m, p = doc["metrics"], doc["params"]
+    assert p["world_size"] == 2 and p["backend"] == "gloo" and p["launcher"] == "torchrun"
+    assert m["final_val_loss"] < m["initial_val_loss"] - 1.0
+    assert proc.stdout.count("rank 0 of 2: val loss") == 1 and proc.stdout.count("rank 1 of 2: val loss") == 1
+    runs = mlflow_client.search_runs([mlflow_client.get_experiment_by_name("cockpit-lm-ddp").experiment_id],
+                                     filter_string="tags.slurm_job_id = '6262'")
+    assert [r.info.run_id for r in runs] == [doc["mlflow"]["run_id"]]

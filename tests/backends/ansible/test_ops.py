@@ -51,9 +51,7 @@ async def test_run_is_audited_streamed_and_keeps_secrets_out(runtime, tmp_path):
               "extravars": {"wants_debug": True}, "secret_vars": {"db_password": "hunter2-secret"}}
     with pytest.raises(NeedsConfirmation, match="Run Ansible playbook events.yml on every host of inventory"):
         await runtime.dispatcher.invoke("ansible.run", params, actor=local_actor("api"))
-    from backends.ansible.source import attach
-
-    attach(runtime)
+    runtime.provisioning()
     runtime.hub.collectors["provisioning"].subscribe(snaps.append)
     result = await runtime.invoke("ansible.run", params)
     assert result.ok, result.error
@@ -96,9 +94,7 @@ async def test_cancel_action(runtime, tmp_path):
     inventory = _local_inventory(tmp_path)
     run = asyncio.create_task(runtime.invoke("ansible.run", {"playbook": "events.yml", "inventory": inventory,
                                                              "extravars": {"slow": 60}}))
-    from backends.ansible.source import attach
-
-    source = attach(runtime)
+    source = runtime.provisioning()
     for _ in range(600):
         state = source.current()
         if state and any(r.task == "Sleep when asked" and r.status == "running" for r in state.rows()):

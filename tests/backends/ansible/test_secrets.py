@@ -52,3 +52,21 @@ async def test_secret_vars_never_on_argv_nor_in_artifacts(runtime, tmp_path, mon
     commands = list((tmp_path / "pdd").rglob("command"))
     assert commands and all('"env"' not in p.read_text() for p in commands)
     assert not list((tmp_path / "pdd").rglob("vars/*.json"))  # the 0600 vars file is gone after the run
+
+
+def test_vars_file_left_by_a_killed_cockpit_is_removed(tmp_path):
+    import subprocess
+    import sys
+
+    from backends.ansible.runner import PlaybookRunner
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    runner = PlaybookRunner(tmp_path / "pdd", tmp_path)
+    folder = tmp_path / "pdd" / "vars"
+    folder.mkdir(parents=True)
+    stale = folder / f"20260101-000000-abcdef.{dead.pid}.json"
+    stale.write_text('{"vault_pw": "left-behind"}')
+    fresh = runner._write_vars("run2", {"vault_pw": "now"})
+    assert not stale.exists() and fresh.exists()
+    assert oct(fresh.stat().st_mode & 0o777) == "0o600"

@@ -8,7 +8,6 @@ installation and systemd are switched off (the daemons are started here, on port
 
 from __future__ import annotations
 
-import json
 import stat
 import subprocess
 from pathlib import Path

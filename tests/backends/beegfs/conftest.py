@@ -161,11 +161,11 @@ def start_lab(root: Path) -> tuple[Lab, subprocess.Popen]:
         try:
             socket.create_connection((HOSTS["v7-good"].ip, port), timeout=0.5).close()
             break
-        except OSError:
+        except OSError as exc:
             if proc.poll() is not None or time.monotonic() > deadline:
                 stop_lab(proc)
                 log = (root / "sshd.log").read_text() if (root / "sshd.log").exists() else ""
-                raise RuntimeError(f"test sshd did not start: {log[-2000:]}")
+                raise RuntimeError(f"test sshd did not start: {log[-2000:]}") from exc
             time.sleep(0.05)
     import getpass
 

@@ -258,3 +258,41 @@ async def test_inference_check_sends_an_input_of_the_model_shape(fake, runtime, 
     assert tensor["shape"] == [1, 1, 8, 8] and len(tensor["data"]) == 64 and tensor["datatype"] == "FP32"
     with pytest.raises(InvalidParams, match="input_shape"):
         await runtime.invoke("kube.isvc.check", {"name": "digits", "input_shape": [1, 0]})
+
+
+async def test_deploy_maps_mlflow_artifacts_and_refuses_host_only_artifacts(fake, kubeconfig, tmp_path):
+    """The MLflow -> KServe hand-off: an mlflow-artifacts: version maps onto the server's
+    --artifacts-destination from config, the service account comes from config, and a version
+    whose artifacts are a path on the cockpit host is refused with nothing created."""
+    fake.install_crd(INFERENCESERVICE)
+    text = (f"cockpit:\n  kubernetes:\n    kubeconfig: {kubeconfig}\n"
+            f"    inference: {{artifacts_destination: 's3://mlflow-store/artifacts', service_account: kserve-s3}}\n"
+            f"  mlflow:\n    tracking_uri: sqlite:///{tmp_path}/mlflow.db\n")
+    rt = build_runtime(parse_config(text, "test.yaml", env={}), sources=("kubernetes", "mlflow"),
+                       audit_path=tmp_path / "audit.jsonl")
+    try:
+        client = rt.adapter("mlflow").client()
+
+        def register():
+            client.create_registered_model("proxied")
+            client.create_model_version("proxied", source="mlflow-artifacts:/7/abc123/artifacts/model")
+            client.create_registered_model("local_only")
+            client.create_model_version("local_only", source=f"{tmp_path}/mlruns/0/def456/artifacts/model")
+
+        await asyncio.to_thread(register)
+        ok = await rt.invoke("kube.isvc.deploy", {"model": "proxied", "version": "1"})
+        assert ok.ok, ok.error
+        assert ok.result["storage_uri"] == "s3://mlflow-store/artifacts/7/abc123/artifacts/model"
+        assert ok.result["artifact_uri"] == "mlflow-artifacts:/7/abc123/artifacts/model"
+        predictor = fake.get(INFERENCESERVICE, "proxied")["spec"]["predictor"]
+        assert predictor["serviceAccountName"] == "kserve-s3"
+        assert predictor["model"]["storageUri"] == "s3://mlflow-store/artifacts/7/abc123/artifacts/model"
+
+        from cockpit.actions import ActionRefused
+
+        with pytest.raises(ActionRefused, match="live only on the cockpit host") as refused:
+            await rt.invoke("kube.isvc.deploy", {"model": "local_only", "version": "1"})
+        assert str(tmp_path) in str(refused.value)
+        assert fake.get(INFERENCESERVICE, "local-only") is None  # nothing half-done
+    finally:
+        await rt.close()

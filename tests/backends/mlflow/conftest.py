@@ -1,6 +1,7 @@
 """One real `mlflow server` (SQLite store) per test session, holding:
 
-- experiment `bulk`: 1,000 finished/failed runs seeded straight into the store (paging, filters);
+- experiment `bulk`: 1,234 finished/failed runs seeded straight into the store (paging past 1,000,
+  filters; 1,234 so that no page size used in the tests divides it);
 - experiment `cockpit-tests`: runs logged through the real client over REST, with metric
   histories, params, link tags and a model artifact (registration, aliases, deletion).
 """
@@ -16,7 +17,7 @@ import pytest
 
 from backends.mlflow import lab
 
-BULK_RUNS = 1000
+BULK_RUNS = 1234
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +35,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[lab.Mlfl
 @pytest.fixture(scope="session")
 def logged(mlflow_server: lab.MlflowServer) -> dict[str, Any]:
     """Runs logged the way workloads log them (MlflowClient over REST)."""
-    from mlflow.entities import Metric, Param, RunTag
+    from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(mlflow_server.uri)
@@ -82,7 +83,7 @@ def settings_for(mlflow_server: lab.MlflowServer):
 def _fast_failures(monkeypatch: pytest.MonkeyPatch) -> None:
     # The adapter sets these defaults itself; pin them so a test's order never matters.
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"))
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "10"))
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "30"))
 
 
 @pytest.fixture

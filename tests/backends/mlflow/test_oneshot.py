@@ -38,5 +38,5 @@ def test_json_contract_against_the_server(mlflow_server, logged) -> None:
     assert run["tags"] == {"slurm_job_id": "42", "plan": "validate", "plan_step": "train"}
     assert {"experiments", "registered_models", "registry_error", "missing_experiments", "metric_columns",
             "runs_truncated", "tracking_uri"} <= set(doc)
-    assert doc["runs_truncated"] is True  # 1,000 bulk runs, max_runs 200 by default
+    assert doc["runs_truncated"] is True  # 1,234 bulk runs, max_runs 200 by default
     assert len(doc["items"]) == 200

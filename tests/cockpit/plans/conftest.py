@@ -108,7 +108,7 @@ class ScriptedSource:
 
 def make_runtime(demo_loaded: Any, tmp_path: Path, journal: Journal, *, sources: list[Any] = (),
                  read_only: bool = False, vms: bool = False) -> Any:
-    from cockpit.runtime import Runtime
+    from cockpit.runtime import CockpitRuntime
 
     collectors = [Collector(s, Timing(interval=0.05, min_interval=0.0, timeout=5.0)) for s in sources]
     if vms:
@@ -120,7 +120,7 @@ def make_runtime(demo_loaded: Any, tmp_path: Path, journal: Journal, *, sources:
         from cockpit.ops import vms as vm_ops
 
         vm_ops.register(registry)
-    return Runtime(loaded=demo_loaded, hub=Hub(collectors), registry=registry,
+    return CockpitRuntime(loaded=demo_loaded, hub=Hub(collectors), registry=registry,
                    audit=AuditLog(tmp_path / "audit.jsonl"), read_only=read_only)
 
 

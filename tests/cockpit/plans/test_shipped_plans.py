@@ -27,7 +27,9 @@ from cockpit.plans.state import EventLog, RunState
 
 REPO = Path(__file__).resolve().parents[3]
 PLANS = REPO / "workloads" / "plans"
-SHIPPED = {"demo", "validate-hpc", "mlops-1.1", "mlops-2.1", "mlops-4", "mlops-5.1"}
+SHIPPED = {"demo", "validate-hpc", "mlops-1.1", "mlops-1.2", "mlops-2.1", "mlops-2.2", "mlops-4", "mlops-5.1", "mlops-5.2"}
+# The plans with a lab profile (`--var profile=lab`), each run end to end in test_lab_plans.py.
+LAB_PROFILED = {"validate-hpc", "mlops-1.1", "mlops-1.2", "mlops-2.1", "mlops-2.2", "mlops-5.2"}
 
 # Every action the shipped plans call, with the parameters they pass (a pin: renaming an action
 # or a parameter breaks this test before it breaks a plan in someone's CI).
@@ -40,6 +42,7 @@ ACTIONS_USED = {
     "storage.probe": {"path", "size_mb", "files", "target_mb_s"},
     "mlflow.register_model": {"run_id", "model_name", "artifact_path"},
     "mlflow.set_alias": {"model_name", "alias", "version"},
+    "mlflow.promote_alias": {"model_name", "alias", "version", "metric", "direction", "min_delta"},
     "kube.isvc.deploy": {"model", "version", "name", "namespace", "protocol", "gpus"},
     "kube.isvc.check": {"name", "namespace", "requests", "concurrency", "protocol", "input_shape"},
     "kube.isvc.delete": {"name", "namespace"},
@@ -58,8 +61,8 @@ def test_every_seed_plan_is_shipped_and_valid():
         loaded = load_plan(PLANS / f"{name}.yaml")
         assert loaded.plan.plan == name
         seeds |= set(loaded.plan.seeds)
-    assert {"TASK-040", "TASK-041", "TASK-042", "TASK-043", "TASK-044", "MLOPS-1.1", "MLOPS-2.1",
-            "MLOPS-4.1", "MLOPS-5.1"} <= seeds
+    assert {"TASK-040", "TASK-041", "TASK-042", "TASK-043", "TASK-044", "MLOPS-1.1", "MLOPS-1.2", "MLOPS-2.1", "MLOPS-2.2",
+            "MLOPS-4.1", "MLOPS-4.2", "MLOPS-5.1", "MLOPS-5.2"} <= seeds
 
 
 def test_shipped_plans_use_real_actions_with_their_parameters():
@@ -144,6 +147,8 @@ def _action_outputs() -> dict[str, set[str]]:
         "slurm.submit": {"job_id", "name", "template"},  # checked for real by the full demo test
         "mlflow.register_model": {"model", "version", "source", "status"},
         "mlflow.set_alias": {"model", "alias", "version"},
+        "mlflow.promote_alias": {"model", "alias", "version", "metric", "direction", "new_value", "previous_version",
+                                 "previous_value", "promoted", "changed", "alias_version", "reason"},
         "kube.isvc.deploy": {"created", "storage_uri", "model", "version", "uid"},
         "kube.isvc.check": set(summarize([0.01], 0, 1.0, 1)) | {"url", "protocol", "first_error"},
         "storage.probe": {"id", "started_at", "finished_at", "path", "size_mb", "files", "target_mb_s", "nodes",
@@ -151,6 +156,9 @@ def _action_outputs() -> dict[str, set[str]]:
                           "meets_target"},
         "vm.start": set(), "vm.force_off": set(), "slurm.cancel": {"op", "target"}, "kube.isvc.delete": {"deleted"},
     }
+
+
+URL_OUTPUTS = {"status", "elapsed_ms", "body", "json"}
 
 
 def _checks_of(step: Any) -> list[Any]:
@@ -193,6 +201,9 @@ def test_snapshot_fields_and_step_outputs_the_plans_read_exist(name):
             if source.action:
                 if path[0] not in _action_outputs()[source.action]:
                     problems.append(f"{step.id}: {source.action} returns no {path[0]!r}")
+            elif source.wait is not None and source.wait.kind == "url":
+                if path[0] not in URL_OUTPUTS:  # cockpit/plans/conditions.py check_url
+                    problems.append(f"{step.id}: a url wait returns no {path[0]!r}")
             else:
                 checks = _checks_of(source)
                 assert checks, f"{step.id}: {ref} reads a step that has no snapshot outputs"
@@ -379,3 +390,30 @@ def test_demo_plan_with_a_python_that_lacks_the_workload_says_why_the_job_failed
     assert "ModuleNotFoundError" in proc.stdout  # the live progress shows it too
     # Cleanup still ran: the VM this run started is off again, the job cancel is a no-op.
     assert state.steps["vm_off"]["status"] == "passed" and state.steps["cancel_job"]["status"] == "passed"
+
+
+@pytest.mark.parametrize("name", sorted(LAB_PROFILED))
+def test_lab_profiles_load_and_each_has_an_end_to_end_test(name):
+    from cockpit.ops import default_registry
+
+    from tests.cockpit.plans import test_lab_plans
+
+    loaded = load_plan(PLANS / f"{name}.yaml", overrides={"profile": "lab"}, registry=default_registry())
+    assert "lab" in loaded.plan.profiles
+    # The lab profile keeps its data and job output out of /mnt (nothing there on this machine).
+    for var in ("job_dir", "data_dir"):
+        if var in loaded.variables:
+            assert not str(loaded.variables[var]).startswith("/mnt"), (name, var)
+    tests = [t for t in dir(test_lab_plans) if t.startswith("test_")]
+    assert any(name.replace("-", "_").replace(".", "_") in t for t in tests), f"no lab test for {name}"
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED - {"demo"}))
+def test_every_plan_states_its_seeds_success_criteria_as_checks(name):
+    plan = load_plan(PLANS / f"{name}.yaml").plan
+    labels = [c.seed for s in plan.steps for c in (s.assert_ or []) if c.seed]
+    assert labels, f"{name}: no assert condition carries `seed:`"
+    for label in labels:
+        assert label.split(":", 1)[0].split("/")[0] in plan.seeds or any(
+            label.startswith(seed) for seed in plan.seeds), (name, label)
+    assert plan.requires, f"{name}: say what the plan needs (requires:)"
