@@ -63,10 +63,10 @@ def scaled_squeue(n: int, generation: int, fixture: Path = RECORDED / "squeue_al
 STUB = """#!/bin/sh
 # Stand-in for Slurm's {name}: prints what Slurm {version} printed (recorded), or the scaled queue.
 D={dir}
+echo "{name} $*" >> $D/calls
 case "$*" in
   *--version*) echo "slurm {version}";;
-  "--json --states=all"|"--json") echo $(( $(cat $D/count 2>/dev/null || echo 0) + 1 )) > $D/count
-      exec cat $D/squeue.$(( $(date +%s) / 2 % 2 )).json;;
+  "--json --states=all"|"--json") exec cat $D/squeue.$(( $(date +%s) / 2 % 2 )).json;;
   "show nodes --json") exec cat {recorded}/scontrol_show_nodes.json;;
   "show partitions --json") exec cat {recorded}/scontrol_show_partitions.json;;
   "show config") echo "AccountingStorageType   = accounting_storage/none";;
@@ -86,6 +86,12 @@ def slurm_stubs(directory: Path, jobs: int) -> Path:
         path.write_text(STUB.format(name=name, version=SLURM_VERSION, dir=directory, recorded=RECORDED))
         path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return bin_dir
+
+
+def stub_calls(directory: Path) -> list[str]:
+    """The Slurm commands the stubs in `directory` answered, one line each ("squeue --json ...")."""
+    log = directory / "calls"
+    return log.read_text().splitlines() if log.exists() else []
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -192,7 +198,7 @@ def measure(seconds: float = 20.0, jobs: int = 10_000, pods: int = 1000, rate: f
         out, _ = feed.communicate("", timeout=30)
     tail = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     result["kube_events"] = tail[-1]["events"] if tail else None
-    result["squeue_calls"] = int((stubs / "count").read_text()) if (stubs / "count").exists() else 0
+    result["squeue_calls"] = sum(line.startswith("squeue ") for line in stub_calls(stubs))
     result.update(jobs=jobs, pods=pods, rate=rate)
     return result
 

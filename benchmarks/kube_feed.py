@@ -1,6 +1,7 @@
 """A Kubernetes apiserver under load, in its own process: the fake apiserver
 (tests/fakes/kube_apiserver.py, pinned to a real apiserver's recorded behaviour) holding --pods
-pods, taking --rate pod updates a second (a restart count bumped) until stdin closes.
+pods, taking --rate pod updates a second (a restart count bumped) until stdin closes; each line read
+from stdin is answered with the requests served so far: {"requests": N, "events": N}.
 
 Run as a child by benchmarks/keypress_latency.py, so that the apiserver's own work does not run
 on the cockpit's event loop (a real apiserver is another machine). Prints one JSON line once the
@@ -34,9 +35,14 @@ async def main(kubeconfig: Path, pods: int, rate: float) -> None:
     print(json.dumps({"kubeconfig": str(kubeconfig)}), flush=True)
 
     loop = asyncio.get_running_loop()
-    stdin_closed = loop.run_in_executor(None, sys.stdin.read)
-    restarts = [0] * pods
     events, i = 0, 0
+
+    def answer_until_eof() -> None:
+        for _ in sys.stdin:
+            print(json.dumps({"requests": len(fake.requests), "events": events}), flush=True)
+
+    stdin_closed = loop.run_in_executor(None, answer_until_eof)
+    restarts = [0] * pods
     step = 1.0 / rate
     next_at = loop.time()
     while not stdin_closed.done():
