@@ -9,7 +9,7 @@ says "not measured" and why, and the rest still run.
 
 Pieces: startup (benchmarks/startup.py), table (table_scale.py), slurm (slurm_queue.py),
 keypress (keypress_latency.py), mlflow (mlflow_runs.py), snapshot (mlflow_runs.snapshot_figures),
-squeue (a real `squeue --json`, when a SLURM lab or cluster answers).
+squeue (a real `squeue --json`, when a SLURM lab or cluster answers), load (backend_load.py).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -45,15 +46,19 @@ class NotMeasured(Exception):
 def child(call: str, timeout: float, env: dict[str, str] | None = None) -> dict:
     """Runs `call` (a Python expression returning a JSON-able value) in a fresh interpreter."""
     code = f"import json, asyncio\n_r = {call}\nprint('\\n' + json.dumps(_r))"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
     try:
-        done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                              timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # its own session: the fake apiserver or mlflow server it started too
+        proc.communicate()
         raise NotMeasured(f"took over {timeout:g} s") from None
-    if done.returncode:
-        lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
-        raise NotMeasured(lines[-1][:160] if lines else f"exit {done.returncode}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    if proc.returncode:
+        lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+        raise NotMeasured(lines[-1][:160] if lines else f"exit {proc.returncode}")
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def ms(v: float) -> str:
@@ -163,6 +168,22 @@ def snapshot(quick: bool) -> list[Row]:
                 "whole process: interpreter, imports, every source")]
 
 
+def load(quick: bool) -> list[Row]:
+    seconds = 20 if quick else 30
+    m = child(f"__import__('benchmarks.backend_load').backend_load.measure({seconds})", 180)
+    rows = []
+    for viewers, v in m["viewers"].items():
+        mlflow = (f"MLflow {v['mlflow_per_min']:.0f}" if v["mlflow_per_min"] is not None
+                  else f"MLflow not measured: {m['mlflow_not_measured']}")
+        w = v["warm_up"]
+        rows.append(Row(f"backend load, default refresh, {viewers} viewer(s), requests/min",
+                        f"slurmctld {v['slurm_per_min']:.0f} Slurm commands, apiserver {v['kube_per_min']:.0f} (watches stay open), {mlflow}",
+                        "(published)", None,
+                        f"first 10 s: {w['slurm']} commands, {w['kube']} apiserver, {w['mlflow']} MLflow requests; "
+                        "turm: squeue every 2 s (30/min); Slurm-web: 30 s caches; stui: ~1/min"))
+    return rows
+
+
 PIECES: dict[str, tuple[str, Callable[[bool], list[Row]]]] = {
     "startup": ("first frame / idle CPU", startup),
     "table": ("10,000-row table update", table),
@@ -171,6 +192,7 @@ PIECES: dict[str, tuple[str, Callable[[bool], list[Row]]]] = {
     "keypress": ("keypress to frame under load", keypress),
     "mlflow": ("MLflow first rows / paging", mlflow),
     "snapshot": ("cockpit snapshot --format json", snapshot),
+    "load": ("backend load, 1 and 10 viewers", load),
 }
 
 
