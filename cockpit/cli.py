@@ -6,6 +6,7 @@
     cockpit config schema           JSON Schema of the config
     cockpit action list|run         the action layer from a shell (audited)
     cockpit --run PLAN              a headless plan (see `cockpit plan schema`)
+    cockpit snapshot --at TIME FILE the state a recording (`cockpit record`) holds at TIME
 
 Exit codes: 0 ok, 1 failure, 2 invalid input (config, plan, parameters), 3 interrupted.
 Further subcommands (lab, serve-ssh, plan, ...) register in SUBCOMMANDS.
@@ -32,6 +33,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "cockpit.cli_plan",
     "cockpit.cli_ssh",
     "cockpit.cli_inventory",
+    "cockpit.cli_record",
     "cockpit.cli_metrics",
 )
 
@@ -51,6 +53,10 @@ def load(args: argparse.Namespace) -> Any:
 
 # -- snapshot -----------------------------------------------------------------------------------
 def cmd_snapshot(args: argparse.Namespace) -> int:
+    if getattr(args, "at", None) or getattr(args, "recording", None):
+        from cockpit.cli_record import cmd_snapshot_at
+
+        return cmd_snapshot_at(args)
     from cockpit import oneshot
     from cockpit.sources import SOURCE_NAMES
 
@@ -232,7 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     snap = sub.add_parser("snapshot", help="print every source once (JSON contract or a table)")
     snap.add_argument("--format", choices=("json", "table"), default="json")
     snap.add_argument("--sources", help="comma-separated subset of: " + ",".join(SOURCE_NAMES))
+    snap.add_argument("--at", metavar="TIME", help="from a recording: the state at TIME (ISO, or -10m from its end)")
+    snap.add_argument("recording", nargs="?", metavar="FILE", help="a recording (cockpit record) to read with --at")
     snap.set_defaults(func=cmd_snapshot)
+    from cockpit.cli_record import accept_relative_times
+
+    accept_relative_times(snap)
 
     cfg = sub.add_parser("config", help="validate the config, print its JSON Schema")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)

@@ -195,6 +195,23 @@ def _audit_plan_refusal(runtime: "Runtime", loaded: Any, reasons: list[str]) -> 
         _err(f"warning: {exc}")
 
 
+def _start_recording(runtime: Any, report_dir: Path) -> Any:
+    """Every plan run records what its hub publishes next to its reports (recording.sqlite; a
+    resumed run appends). A recording that cannot be opened is a warning, never a failed plan."""
+    from cockpit.recorder import Limits, Recording, RecordingError, default_plan_recording
+    from cockpit.recorder_tap import HubTap
+
+    path = default_plan_recording(report_dir)
+    try:
+        recording = Recording.create_or_append(path, Limits())
+    except (RecordingError, OSError) as exc:
+        _err(f"warning: not recording this run: {exc}")
+        return None
+    tap = HubTap(runtime.hub, recording)
+    tap.start()
+    return tap
+
+
 async def _run(loaded: Any, runtime: "Runtime", state: Any, report_dir: Path | None) -> str:
     from cockpit.plans.engine import PlanRunner
     from cockpit.plans.reports import ConsoleProgress
@@ -220,6 +237,7 @@ async def _run(loaded: Any, runtime: "Runtime", state: Any, report_dir: Path | N
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
+    tap = _start_recording(runtime, runner.report_dir)
     try:
         with progress:
             verdict = await runner.run()
@@ -227,9 +245,14 @@ async def _run(loaded: Any, runtime: "Runtime", state: Any, report_dir: Path | N
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await runtime.close()
+        if tap is not None:
+            await tap.stop()
+            await asyncio.to_thread(tap.recording.close)  # a WAL checkpoint: off the event loop
     out = runner.report_dir
     print(f"plan {loaded.plan.plan}: {verdict} (run {runner.run_id})")
     print(f"reports: {out / 'summary.md'}  {out / 'junit.xml'}  {out / 'events.jsonl'}")
+    if tap is not None:
+        print(f"recording: {tap.recording.path}  (cockpit replay {tap.recording.path})")
     if verdict == "interrupted":
         print(f"resume with: cockpit --run {loaded.source} --resume {out / 'state.json'}")
     return verdict

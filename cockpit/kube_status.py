@@ -114,6 +114,9 @@ def pod_status(pod: Mapping[str, Any]) -> tuple[str, str, str]:
         if scheduled is not None and scheduled.get("status") == "False":
             reason = scheduled.get("reason") or "Unschedulable"
             message = scheduled.get("message") or message
+            gates = [str(g["name"]) for g in spec.get("schedulingGates") or [] if isinstance(g, Mapping) and g.get("name")]
+            if reason == "SchedulingGated" and gates:  # which controller holds it (Kueue: kueue.x-k8s.io/admission)
+                message = f"{message} (gates: {', '.join(gates)})".strip()
         elif not (pod.get("spec") or {}).get("nodeName"):
             reason = "Pending"
     meta = pod.get("metadata") or {}

@@ -16,6 +16,7 @@ from typing import Any, Callable, Coroutine, Iterable, TypeVar
 
 from cockpit.config import CockpitConfig, LoadedConfig
 from cockpit.gpu_map import IdlePolicy, build_gpu_map, vm_places
+from cockpit.job_efficiency import annotate_history
 from cockpit.redact import scrub, scrub_values
 from cockpit.settings_origin import Origin, describe, settings_origin
 from cockpit.snapshot import Snapshot
@@ -81,6 +82,7 @@ def origins(loaded: LoadedConfig, sources: Iterable[str]) -> dict[str, Origin | 
 def snapshot_document(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | None = None,
                       config: CockpitConfig | None = None) -> dict[str, Any]:
     document: dict[str, Any] = {name: snap.to_json() for name, snap in snapshots.items()}
+    annotate_history(document)  # seff-like efficiency of each accounted SLURM job
     if origins is not None:
         for name, source in document.items():
             source["settings_from"] = origins.get(name)

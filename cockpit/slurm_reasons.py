@@ -88,6 +88,65 @@ _EXPLICIT: dict[str, tuple[str, str, str | None]] = {
     "InvaildReason": ("Slurm did not know the reason", "other", None),  # sic: Slurm's spelling
 }
 
+# What would help, per code: the step a person can take (or "nothing: wait" said plainly). `ID` stands
+# for the job id, filled in by advice(). Commands are Slurm's own (scontrol, sacctmgr, sprio).
+_ADVICE: dict[str, str] = {
+    "Priority": "wait its turn (sprio -j ID shows its priority factors); a smaller or shorter request can backfill sooner",
+    "Dependency": "wait for the jobs it depends on (scontrol show job ID shows them)",
+    "DependencyNeverSatisfied": "cancel it and resubmit with a dependency that can be met (afterany instead of afterok)",
+    "Resources": "wait, or ask for fewer GPUs, CPUs or nodes, or a shorter time limit, so it fits sooner",
+    "PartitionNodeLimit": "ask for fewer nodes, or move it to a partition that allows this many "
+                          "(scontrol update jobid=ID Partition=...)",
+    "PartitionTimeLimit": "lower its time limit to the partition's MaxTime (scontrol update jobid=ID TimeLimit=...)",
+    "PartitionDown": "an admin brings the partition up (scontrol update PartitionName=... State=UP), or move the job",
+    "PartitionInactive": "an admin activates the partition, or move the job to another partition",
+    "PartitionConfig": "compare the request with the partition's limits (scontrol show partition), or move the job",
+    "JobHeldAdmin": "an admin releases it (scontrol release ID)",
+    "JobHeldUser": "release it when it should run",
+    "JobHoldMaxRequeue": "find why every run failed (its output), fix that, then release it",
+    "BeginTime": "wait for its start time, or start it now (scontrol update jobid=ID StartTime=now)",
+    "Licenses": "wait for other jobs to give the licenses back, or ask for fewer",
+    "AssociationJobLimit": "wait for the account's running jobs to finish, or ask its coordinator to raise the limit (sacctmgr)",
+    "AssociationResourceLimit": "wait for the account's running jobs to finish, or ask for less, or have the limit raised (sacctmgr)",
+    "AssociationTimeLimit": "lower its time limit, or have the account's limit raised (sacctmgr)",
+    "Reservation": "wait for the reservation's window (scontrol show reservation)",
+    "ReservationDeleted": "take the reservation off the job (scontrol update jobid=ID Reservation=) or cancel it",
+    "ReservationInvalid": "take the reservation off the job (scontrol update jobid=ID Reservation=) or cancel it",
+    "ReqNodeNotAvail": "resume the node if it was drained by mistake (u on the nodes table), or drop it from the "
+                       "job's --nodelist / reservation",
+    "FrontEndDown": "an admin brings the front end nodes back",
+    "NodeDown": "resume the node, or requeue the job",
+    "BadConstraints": "cancel it and resubmit with --constraint features some node has (sinfo -o '%N %f')",
+    "Constraints": "wait for nodes with its features, or relax --constraint",
+    "InvalidAccount": "cancel it and resubmit with an account you belong to (sacctmgr show assoc user=$USER)",
+    "InvalidQOS": "cancel it and resubmit with a QOS you may use (sacctmgr show assoc user=$USER format=qos)",
+    "QOSUsageThreshold": "wait for the QOS's usage to decay, or use another QOS",
+    "QOSJobLimit": "wait for your jobs in that QOS to finish, or use another QOS",
+    "QOSResourceLimit": "wait for your jobs in that QOS to finish, ask for less, or use another QOS",
+    "QOSTimeLimit": "lower its time limit, or use another QOS",
+    "Cleaning": "nothing: it runs again once its last run is cleaned up",
+    "QOSNotAllowed": "move it to a partition that allows the QOS, or use another QOS",
+    "AccountNotAllowed": "move it to a partition that allows the account, or use another account",
+    "JobArrayTaskLimit": "wait, or let more tasks run at once (scontrol update jobid=ID ArrayTaskThrottle=N)",
+    "AccountingPolicy": "a QOS or account limit holds it: wait for other jobs, ask for less, or have the limit raised",
+    "MaxMemPerLimit": "ask for less memory per CPU or node (--mem-per-cpu / --mem)",
+    "BurstBufferResources": "wait for burst buffer space, or ask for less",
+    "PowerNotAvail": "wait for power to free up as other jobs end",
+    "PowerReserved": "wait for the power reservation to end",
+    "MaxPoweredUpNodes": "wait for powered-up nodes to free up, or have SuspendExcNodes / the limit raised",
+    "MpiPortsBusy": "wait for other MPI jobs to free their ports, or have MpiParams ports= widened",
+    "TimeLimit": "give the next run a longer --time, or checkpoint more often",
+    "OutOfMemory": "give the next run more memory (--mem), or use less",
+    "NodeFail": "requeue it; look at the node's reason",
+}
+# What helps for a decoded limit code, by its bound and scope (see _decode_limit).
+_LIMIT_ADVICE = {
+    "Min": "ask for at least the minimum",
+    "MaxPerJob": "a per-job maximum it can never meet: cancel it and resubmit asking for less",
+    "Max": "wait for your running jobs to finish, ask for less, or have the limit raised (sacctmgr)",
+    "Grp": "wait for the group's running jobs to finish, or have the limit raised (sacctmgr)",
+}
+
 _RESOURCES = {  # code word: (plural, singular for "-minutes")
     "Cpu": ("CPUs", "CPU"), "CPU": ("CPUs", "CPU"), "Mem": ("memory", "memory"), "Memory": ("memory", "memory"),
     "Node": ("nodes", "node"), "Jobs": ("jobs", "job"), "Job": ("jobs", "job"),
@@ -110,6 +169,7 @@ class Reason:
     kind: str
     action: str | None = None  # the cockpit action that ends the wait (slurm.release for a held job)
     known: bool = True
+    advice: str | None = None  # what would help, in plain words ("ID" for the job id)
 
     def label(self, key_for: Any = None) -> str:
         """`JobHeldUser: held by its user (release with l)`; key_for(action) gives the row key."""
@@ -136,9 +196,14 @@ def _decode_limit(code: str) -> Reason | None:
         what = singular + "-minutes" + (" of running jobs" if minutes.startswith("Run") else "")
     scope_words = f" {_SCOPES[scope]}" if scope else ""
     if bound == "Min":
-        return Reason(code, f"asks for fewer {what} than {who} minimum{scope_words}", "limit")
+        return Reason(code, f"asks for fewer {what} than {who} minimum{scope_words}", "limit",
+                      advice=_LIMIT_ADVICE["Min"])
     limit = "group limit" if bound == "Grp" else "limit"
-    return Reason(code, f"{who} {limit} on {what}{scope_words} is reached", "limit")
+    per_job_max = bound == "Max" and scope == "PerJob" and not (minutes or "").startswith("Run")
+    advice = _LIMIT_ADVICE["MaxPerJob" if per_job_max else bound]
+    if per_job_max and resource in ("Wall", "WallDuration"):
+        advice = "lower its time limit below the maximum (scontrol update jobid=ID TimeLimit=...)"
+    return Reason(code, f"{who} {limit} on {what}{scope_words} is reached", "limit", advice=advice)
 
 
 def explain(reason: str | None) -> Reason:
@@ -152,15 +217,24 @@ def explain(reason: str | None) -> Reason:
     entry = _EXPLICIT.get(code)
     if entry is not None:
         words, kind, action = entry
-        found = Reason(code, words, kind, action)
+        found = Reason(code, words, kind, action, advice=_ADVICE.get(code))
     else:
         decoded = _decode_limit(code)
         found = decoded if decoded is not None else Reason(code, "", "other", known=False)
     rest = rest.strip()
     if rest and found.words:
         detail = rest.replace("UnavailableNodes:", "unavailable: ")
-        found = Reason(text, f"{found.words} ({detail})", found.kind, found.action, found.known)
+        found = Reason(text, f"{found.words} ({detail})", found.kind, found.action, found.known, found.advice)
     return found
+
+
+def what_to_do(job: Any) -> str | None:
+    """What would help a pending job (or one that ended for a reason with a lesson), with its id
+    filled in; None when Slurm's reason has no advice."""
+    reason = explain(_get(job, "reason"))
+    if reason.advice is None:
+        return None
+    return reason.advice.replace("jobid=ID", f"jobid={_get(job, 'job_id')}").replace(" ID", f" {_get(job, 'job_id')}")
 
 
 def known_codes() -> list[str]:

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from screens.kube_pod import PodScreen
+from screens.render.kubernetes import job_wait_lines
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
@@ -38,6 +39,8 @@ def job_renderable(item: Any, pods: list[Any]) -> Any:
     out = Table.grid()
     out.add_row(Text(f"{item.kind} {item.namespace}/{item.name}  {item.state}  gpus {item.gpus}"
                      + (f"  queue {item.queue}" if item.queue else ""), style="bold"))
+    for line in job_wait_lines(item):
+        out.add_row(Text(line, style="yellow"))
     conds = Table("CONDITION", "STATUS", "REASON", "MESSAGE", box=None, header_style="bold dim")
     for c in item.conditions:
         conds.add_row(c.type, c.status, c.reason, c.message)

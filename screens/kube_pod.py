@@ -18,6 +18,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 
+from screens.render.kubernetes import wait_lines
+
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
@@ -35,6 +37,8 @@ def describe_renderable(d: dict[str, Any]) -> Any:
     out.add_row(table)
     if pod.get("message"):
         out.add_row(Text(pod["message"], style="yellow"))
+    for line in wait_lines(pod["reason"], pod.get("message") or ""):
+        out.add_row(Text(line, style="yellow"))
     containers = Table("CONTAINER", "IMAGE", "READY", "RESTARTS", "STATE", box=None, header_style="bold dim")
     for c in d["containers"]:
         state = ", ".join(f"{k} {v.get('reason', '')}".strip() for k, v in (c["state"] or {}).items()) or "-"

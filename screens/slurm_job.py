@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 
 from cockpit.slurm_logs import log_paths
-from screens.render.slurm import detail, raw_fields, steps_table
+from screens.render.slurm import detail, efficiency_block, raw_fields, steps_table
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
@@ -77,6 +77,9 @@ class JobScreen(Screen):
         nodes = out.get("nodes") or []
         steps = out.get("steps") or []
         steps_text = steps_table(steps) if steps else f"steps: {out.get('steps_note') or 'none recorded'}"
+        efficiency = efficiency_block(out.get("accounting"))
+        if efficiency:
+            steps_text = f"{efficiency}\n\n{steps_text}"
         self.query_one("#detail", Static).update(
             f"nodes: {', '.join(nodes) or '-'}\n\n{steps_text}\n\nall fields, as Slurm reports them:\n"
             f"{raw_fields(fields)}")

@@ -14,6 +14,7 @@ APT_PACKAGES=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils busybox-static cpio
   openssh-server openssh-client tmux curl bc inotify-tools procps libxml2-utils debootstrap
   prometheus
+  docker-registry podman runc
 )
 
 if [ "${SETUP_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null; then

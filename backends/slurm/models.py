@@ -109,6 +109,13 @@ class JobStep(Item):
     start_time: datetime | None = None
     end_time: datetime | None = None
     elapsed_s: int | None = None
+    cpus: int | None = None  # CPUs allocated to the step (its tres.allocated cpu)
+    cpu_time_s: float | None = None  # TotalCPU: user + system time of all its tasks (time.total)
+    # Usage the accounting gatherer measured (sacct's TRESUsageIn*: JSON tres.requested.max/total),
+    # keyed "cpu", "mem" (bytes), "gres/gpumem" (bytes), "gres/gpuutil" (percent): the largest task's
+    # peak, and the sum of every task's peak. Empty when nothing was gathered (yet).
+    usage_max: dict[str, int] = {}
+    usage_total: dict[str, int] = {}
 
     def key(self) -> str:
         return self.step_id
@@ -128,6 +135,11 @@ class HistoryJob(Item):
     derived_exit_code: str | None = None  # sacct's DerivedExitCode
     nodes: str | None = None
     gpus: int = 0
+    node_count: int | None = None  # nodes allocated (tres.allocated node)
+    cpus: int | None = None  # CPUs allocated (tres.allocated cpu); None while pending
+    memory_mb: int | None = None  # memory allocated (tres.allocated mem), MB; None when not tracked
+    memory_requested_mb: int | None = None  # memory requested (tres.requested mem), MB
+    cpu_time_s: float | None = None  # TotalCPU of the whole job as accounting sums it (time.total)
     steps: tuple[JobStep, ...] = ()  # batch, extern, interactive and numbered steps, in Slurm's order
     submit_time: datetime | None = None
     start_time: datetime | None = None

@@ -484,6 +484,31 @@ def _tres_gpus(entries: Any) -> int:
     return total
 
 
+def tres_counts(entries: Any) -> dict[str, int]:
+    """A TRES list of sacct's JSON ([{"type": "gres", "name": "gpumem", "count": 5}, ...]) as
+    {"gres/gpumem": 5}; counts that are unset or negative (energy without a plugin says -2) are left out."""
+    counts: dict[str, int] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not text(entry.get("type")):
+            continue
+        count = num(entry.get("count"))
+        if count is None or count < 0:
+            continue
+        name = text(entry.get("name"))
+        counts[f"{entry['type']}/{name}" if name else str(entry["type"])] = count
+    return counts
+
+
+def cpu_seconds(value: Any) -> float | None:
+    """A `time.total` / `time.user` record ({"seconds": 3, "microseconds": 500}) in seconds."""
+    if isinstance(value, dict):
+        seconds, micro = num(value.get("seconds")), num(value.get("microseconds"))
+        if seconds is None and micro is None:
+            return None
+        return (seconds or 0) + (micro or 0) / 1_000_000
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def parse_step(raw: Mapping[str, Any], job_id: int) -> JobStep:
     """One entry of an accounting record's `steps`: batch, extern, interactive or numbered."""
     if not isinstance(raw, dict):
@@ -498,15 +523,22 @@ def parse_step(raw: Mapping[str, Any], job_id: int) -> JobStep:
     step_id = step if "." in step else f"{job_id}.{step}"  # v0.0.38 says "batch", later "42.batch"
     state = states(raw.get("state"))
     nodes = raw.get("nodes")
-    times = raw.get("time") if isinstance(raw.get("time"), dict) else {}
+    times_raw = raw.get("time")
+    times: Mapping[str, Any] = times_raw if isinstance(times_raw, dict) else {}
     tasks = raw.get("tasks")
+    tres_raw = raw.get("tres")
+    tres: Mapping[str, Any] = tres_raw if isinstance(tres_raw, dict) else {}
+    usage_raw = tres.get("requested")  # TRESUsageIn*: max, min, average, total
+    usage: Mapping[str, Any] = usage_raw if isinstance(usage_raw, dict) else {}
     return JobStep(
         step_id=step_id, name=text(ident.get("name")), exit_code=exit_code(raw.get("exit_code")),
         state=split_state(state, JOB_BASE_STATES)[0] if state else None,
         nodes=text(nodes.get("range")) if isinstance(nodes, dict) else text(nodes),
         tasks=num(tasks.get("count")) if isinstance(tasks, dict) else num(tasks),
         start_time=timestamp(times.get("start")), end_time=timestamp(times.get("end")),
-        elapsed_s=num(times.get("elapsed")),
+        elapsed_s=num(times.get("elapsed")), cpus=tres_counts(tres.get("allocated")).get("cpu"),
+        cpu_time_s=cpu_seconds(times.get("total")),
+        usage_max=tres_counts(usage.get("max")), usage_total=tres_counts(usage.get("total")),
     )
 
 
@@ -524,6 +556,7 @@ def parse_history_job(raw: Mapping[str, Any]) -> HistoryJob:
     array_task = num(array.get("task_id"))
     times = raw.get("time") or {}
     tres = raw.get("tres") or {}
+    allocated = tres_counts(tres.get("allocated"))
     steps = raw.get("steps") or []
     if not isinstance(steps, list):
         raise MalformedReply(f"job {job_id}: 'steps' is not a list")
@@ -533,6 +566,9 @@ def parse_history_job(raw: Mapping[str, Any]) -> HistoryJob:
         partition=text(raw.get("partition")), state=state, exit_code=exit_code(raw.get("exit_code")),
         derived_exit_code=exit_code(raw.get("derived_exit_code")),
         nodes=text(raw.get("nodes")), gpus=_tres_gpus(tres.get("allocated")),
+        node_count=allocated.get("node"), cpus=allocated.get("cpu"), memory_mb=allocated.get("mem"),
+        memory_requested_mb=tres_counts(tres.get("requested")).get("mem"),
+        cpu_time_s=cpu_seconds(times.get("total")),
         steps=tuple(parse_step(step, job_id) for step in steps),
         submit_time=timestamp(times.get("submission")), start_time=timestamp(times.get("start")),
         end_time=timestamp(times.get("end")), elapsed_s=num(times.get("elapsed")),

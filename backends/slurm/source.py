@@ -138,6 +138,7 @@ class SlurmSource:
                 "script_note": None if script is not None else
                 f"the batch script is not available over {self.transport.label}",
                 "steps": [step.model_dump(mode="json") for step in accounted.steps] if accounted else [],
+                "accounting": accounted.model_dump(mode="json") if accounted else None,
                 "steps_note": None if accounted else "no accounting record of this job in the history window"}
 
     def _accounted(self, job_id: int) -> Any:

@@ -33,10 +33,14 @@ from cockpit.plans.loader import LoadedPlan, parse_plan, plan_digest, runtime_re
 from cockpit.plans.model import Condition, Step, WaitSpec
 from cockpit.plans.refs import RefError, resolve
 from cockpit.plans.state import FINAL, EventLog, RunState, new_step_record
+
 from cockpit.snapshot import to_jsonable, utcnow
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
+
+# The reason a failed `probe: true` step, and every step that needs it, is skipped with.
+NOT_HERE = "cannot run here: "
 
 log = logging.getLogger(__name__)
 
@@ -343,6 +347,8 @@ class PlanRunner:
                 continue
             if step.cleanup:
                 continue  # cleanup after cleanup: ordering only
+            if rec["status"] == "skipped" and (rec.get("reason") or "").startswith(NOT_HERE):
+                return str(rec["reason"])  # a failed probe: the same reason all the way down
             if rec["status"] in ("failed", "skipped"):
                 return f"needs {dep}, which {rec['status']}"
         return None
@@ -452,6 +458,11 @@ class PlanRunner:
                     raise
                 continue
             break
+        if step.probe:  # this machine cannot do what follows: skipped with the reason, not failed
+            rec["attempts"][-1].update(ended_at=utcnow().isoformat(), ok=False, error=error)
+            rec["reason"] = f"{NOT_HERE}{error}"
+            self._end(step, rec, "skipped", started)
+            return
         self._end(step, rec, "failed", started, error=error)
 
     def _end(self, step: Step, rec: dict[str, Any], status: str, started: float, *,
@@ -466,6 +477,8 @@ class PlanRunner:
         data: dict[str, Any] = {"status": status, "duration_s": duration, "attempts": len(rec["attempts"])}
         if error:
             data["error"] = error
+        elif status == "skipped" and rec.get("reason"):
+            data["reason"] = rec["reason"]
         elif rec.get("detail"):
             data["detail"] = rec["detail"]
         if outputs:

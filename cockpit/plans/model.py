@@ -313,6 +313,11 @@ class Step(Strict):
     timeout: float | None = duration_field(None, "limit per attempt (default: the plan's defaults.timeout)")
     retry: Retry | None = None
     when: bool = Field(default=True, description="false skips the step (and what needs it); usually a variable: when: ${with_slurm}")
+    probe: bool = Field(
+        default=False,
+        description="a check of what this machine can do: when it fails the run does not; the step is skipped "
+                    "with its error as the reason ('cannot run here: ...'), and so is every step that needs it, "
+                    "so their seed checks read 'not checked' with that reason, never passed")
 
     action: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$", description="action name, e.g. vm.start")
     params: dict[str, Any] = Field(default_factory=dict)

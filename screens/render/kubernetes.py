@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.filtering import Field, Fields, compile_filter
+from cockpit.kube_waits import explain_pod, explain_training_job
 from screens.render import Column, attr, fmt
 from screens.render.colours import BAD, POD_PHASES, TRAINING_STATES, RowStyle, field_of, pod_condition
 
@@ -13,7 +14,7 @@ COLUMNS = [
     Column("NAMESPACE", attr("namespace"), priority=5),
     Column("NAME", attr("name"), priority=10),
     Column("PHASE", attr("phase"), priority=9),
-    Column("STATUS", attr("reason"), priority=8),
+    Column("STATUS", lambda p: pod_status_cell(p), priority=8),
     Column("READY", attr("ready"), sort=lambda p: tuple(int(x) for x in p.ready.split("/")) if "/" in p.ready else p.ready),
     Column("RESTARTS", attr("restarts")),
     Column("NODE", attr("node")),
@@ -35,7 +36,7 @@ JOB_COLUMNS = [
     Column("KIND", attr("kind")),
     Column("NAMESPACE", attr("namespace")),
     Column("NAME", attr("name")),
-    Column("STATE", attr("state")),
+    Column("STATE", lambda j: job_state_cell(j)),
     Column("REPLICAS", lambda j: " ".join(f"{r.role}:{r.active}/{r.desired}"
                                           + (f" ok{r.succeeded}" if r.succeeded else "")
                                           + (f" failed{r.failed}" if r.failed else "") for r in j.replicas)),
@@ -87,10 +88,34 @@ def filter_pods(items: list[Any], namespace: str | None = None, text: str = "") 
     return [p for p in items if (not namespace or p.namespace == namespace) and query.matches(p)]
 
 
+def job_state_cell(item: Any) -> str:
+    """The job's state, and for one Kueue holds, that it waits for admission."""
+    wait = explain_training_job(item.state, item.queue)
+    return f"{item.state}: {wait.short}" if wait else item.state
+
+
+def job_wait_lines(item: Any) -> list[str]:
+    wait = explain_training_job(item.state, item.queue)
+    return [f"why waiting  {wait.words}", f"what to do   {wait.action}"] if wait else []
+
+
+def pod_status_cell(item: Any) -> str:
+    """kubectl's STATUS, and for a pod that cannot be placed, why in a few words."""
+    wait = explain_pod(item.reason, item.message)
+    return f"{item.reason}: {wait.short}" if wait else item.reason
+
+
+def wait_lines(reason: str, message: str) -> list[str]:
+    """'why waiting' and 'what to do' lines for a pod's detail; none when it is not waiting."""
+    wait = explain_pod(reason, message)
+    return [f"why waiting  {wait.words}", f"what to do   {wait.action}"] if wait else []
+
+
 def detail(item: Any) -> str:
     lines = [f"{item.namespace}/{item.name}  {item.phase} ({item.reason})"]
     if item.message:
         lines.append(item.message)
+    lines += wait_lines(item.reason, item.message)
     lines.append(f"node {fmt(item.node)}  ready {item.ready}  restarts {item.restarts}  gpus {item.gpus}")
     if item.job:
         lines.append(f"job {item.job} ({fmt(item.role)})")

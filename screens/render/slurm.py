@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from cockpit.job_efficiency import efficiency_lines, job_efficiency
 from cockpit.slurm_queue import FIELDS as QUEUE_FIELDS
 from cockpit.slurm_queue import job_order
-from cockpit.slurm_reasons import explain, why_waiting
+from cockpit.slurm_reasons import explain, what_to_do, why_waiting
 from cockpit.values import duration, plain, sort_key, when
 from screens.render import Column, attr, bar
 from screens.render.colours import JOB_STATES, NODE_STYLES, RowStyle, node_condition
@@ -161,6 +162,15 @@ def steps_table(steps: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def efficiency_block(accounting: dict[str, Any] | None) -> str:
+    """The job's "Efficiency" block (seff's CPU and memory, plus GPU where accounted) from its
+    accounting record; empty when there is none or the job has not started."""
+    eff = job_efficiency(accounting) if accounting else None
+    if eff is None:
+        return ""
+    return "Efficiency" + (" (so far)" if eff.partial else "") + "\n" + "\n".join(f"  {line}" for line in efficiency_lines(eff))
+
+
 def _fields(item: Any) -> dict[str, Any]:
     return item.model_dump() if hasattr(item, "model_dump") else dict(item)
 
@@ -180,6 +190,8 @@ def detail(item: Any, nodes: Any = None) -> str:
         rows.append(("why waiting", why))
     elif j.get("reason"):
         rows.append(("reason", explain_label(j["reason"])))
+    if why or j.get("reason"):
+        rows.append(("what to do", what_to_do(j)))
     rows += [
         ("user", j.get("user")), ("account", j.get("account")), ("partition", j.get("partition")),
         ("qos", j.get("qos")), ("priority", j.get("priority")),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from backends.slurm.parse import parse_jobs, parse_nodes
-from cockpit.slurm_reasons import explain, short_of, why_waiting
+from cockpit.slurm_reasons import explain, short_of, what_to_do, why_waiting
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slurm"
 CODES = [line.strip() for line in (FIXTURES / "reasons" / "job_state_reasons.txt").read_text().splitlines()
@@ -97,3 +97,34 @@ def test_every_reason_in_every_recorded_reply_has_words() -> None:
         reasons |= {j.reason for j in jobs if j.reason}
     assert {"JobHeldUser", "Resources", "JobArrayTaskLimit"} <= reasons
     assert [r for r in sorted(reasons) if not explain(r).words] == []
+
+
+def test_every_wait_a_person_can_act_on_says_what_to_do() -> None:
+    """Every code of Slurm whose kind is a wait (not an ending, not 'other') has an action in words."""
+    waits = [c for c in CODES if explain(c).kind not in ("ended", "other")]
+    assert len(waits) > 150
+    assert [c for c in waits if not explain(c).advice] == []
+
+
+@pytest.mark.parametrize("code, advice", [
+    ("JobHeldAdmin", "scontrol release 42"),
+    ("BeginTime", "scontrol update jobid=42 StartTime=now"),
+    ("QOSMaxWallDurationPerJobLimit", "lower its time limit"),
+    ("QOSMaxGRESPerJob", "can never meet"),  # a per-job maximum: waiting will not help
+    ("AssocGrpGRES", "group's running jobs to finish"),
+    ("QOSMinCpuNotSatisfied", "at least the minimum"),
+    ("ReqNodeNotAvail, UnavailableNodes:node3", "resume the node"),
+    ("DependencyNeverSatisfied", "cancel it and resubmit"),
+])
+def test_what_to_do_fills_in_the_job(code, advice) -> None:
+    assert advice in what_to_do({"job_id": 42, "reason": code, "state": "PENDING"})
+
+
+def test_real_pending_jobs_get_an_action(recorded) -> None:
+    jobs, _ = recorded
+    pending = [j for j in jobs if j.state == "PENDING"]
+    for job in pending:
+        assert what_to_do(job), job.reason
+    held = next(j for j in pending if j.reason == "JobHeldUser")
+    assert what_to_do(held) == "release it when it should run"
+    assert what_to_do({"job_id": 1, "reason": None}) is None

@@ -38,6 +38,7 @@ def test_pending_detail_says_why_first_and_what_is_short() -> None:
     held = next(j for j in jobs() if j.reason == "JobHeldUser")
     lines = detail(held).splitlines()
     assert lines[1].startswith("why waiting") and "held by its user (release with l)" in lines[1]
+    assert lines[2].startswith("what to do") and "release it when it should run" in lines[2]
     waiting = next(j for j in jobs() if j.reason == "Resources" and j.partition == "debug")
     assert "only 2 have them" in detail(waiting, nodes)
 

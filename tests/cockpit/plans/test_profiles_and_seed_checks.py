@@ -119,3 +119,59 @@ def test_plan_list_names_a_file_that_does_not_load(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 2 and "good" in out and "X-1" in out and "invalid" in out
     assert main(["plan", "list", str(tmp_path / "nope")]) == 2
+
+
+PROBED = """
+plan: probed
+steps:
+  - id: can_do
+    probe: true
+    assert:
+      - value: {value: "${can}", equals: "yes"}
+        message: no container runtime on this machine
+  - id: uses_it
+    needs: can_do
+    assert:
+      - value: {value: 1, equals: 1}
+        seed: "TASK-043: needs what the probe checks"
+  - id: after
+    needs: uses_it
+    assert:
+      - value: {value: 2, equals: 2}
+        seed: "TASK-043: two steps down"
+  - id: independent
+    assert:
+      - value: {value: 3, equals: 3}
+        seed: "TASK-041: unrelated"
+vars: {can: "no"}
+"""
+
+
+async def test_a_failed_probe_skips_what_needs_it_with_its_reason_and_does_not_fail_the_run(run, tmp_path):
+    runner = await run(PROBED)
+    assert runner.verdict == "passed"
+    steps = runner.state.steps
+    assert steps["can_do"]["status"] == "skipped"
+    reason = steps["can_do"]["reason"]
+    assert reason.startswith("cannot run here: ") and "no container runtime on this machine" in reason
+    assert steps["uses_it"]["status"] == steps["after"]["status"] == "skipped"
+    assert steps["uses_it"]["reason"] == steps["after"]["reason"] == reason
+    checks = {c["seed"]: c for c in seed_checks(runner.state, runner.loaded.plan)}
+    for seed in ("TASK-043: needs what the probe checks", "TASK-043: two steps down"):
+        assert checks[seed]["verdict"] == "not checked" and checks[seed]["detail"] == reason
+    assert checks["TASK-041: unrelated"]["verdict"] == "passed"
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert "| TASK-043: two steps down | ⏭ not checked |  | cannot run here: " in summary
+
+
+async def test_a_passing_probe_lets_what_needs_it_run(run):
+    runner = await run(PROBED, overrides={"can": "yes"})
+    assert runner.verdict == "passed"
+    assert {sid: rec["status"] for sid, rec in runner.state.steps.items()} == dict.fromkeys(
+        ("can_do", "uses_it", "after", "independent"), "passed")
+
+
+async def test_a_step_that_is_not_a_probe_still_fails_the_run(run):
+    runner = await run(PROBED.replace("    probe: true\n", ""))
+    assert runner.verdict == "failed" and runner.state.steps["can_do"]["status"] == "failed"
+    assert runner.state.steps["uses_it"]["reason"] == "needs can_do, which failed"

@@ -417,3 +417,25 @@ def test_every_plan_states_its_seeds_success_criteria_as_checks(name):
         assert label.split(":", 1)[0].split("/")[0] in plan.seeds or any(
             label.startswith(seed) for seed in plan.seeds), (name, label)
     assert plan.requires, f"{name}: say what the plan needs (requires:)"
+
+
+def test_validate_hpc_runs_the_loopback_container_checks_only_in_the_lab():
+    """TASK-040/043 on loopback (workloads.container_check) are lab steps: off on the real cluster,
+    on under --var profile=lab, and off again with --var with_lab_containers=false (where
+    containers cannot run), so their seed rows read "not checked", never passed."""
+    lab_steps = {"lab_containers_probe", "lab_containers_ok", "lab_registry", "lab_container_job", "lab_container_done", "lab_registry_done",
+                 "lab_registry_check", "lab_container_check"}
+
+    def switched_on(**overrides: Any) -> set[str]:
+        plan = load_plan(PLANS / "validate-hpc.yaml", overrides=overrides).plan
+        return {s.id for s in plan.steps if s.when} & (lab_steps | {"registry", "container_job"})
+
+    assert switched_on() == {"registry", "container_job"}
+    assert switched_on(profile="lab") == lab_steps
+    assert switched_on(profile="lab", with_lab_containers="false") == set()
+    probes = [s.id for s in load_plan(PLANS / "validate-hpc.yaml", overrides={"profile": "lab"}).plan.steps if s.probe]
+    assert probes == ["lab_containers_ok"]
+    plan = load_plan(PLANS / "validate-hpc.yaml", overrides={"profile": "lab"}).plan
+    commands = [s.params["command"] for s in plan.steps if s.id in ("lab_registry", "lab_container_job")]
+    assert "workloads.container_check registry --dir" in commands[0]
+    assert "workloads.container_check run --dir" in commands[1]
