@@ -35,6 +35,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "cockpit.cli_inventory",
     "cockpit.cli_record",
     "cockpit.cli_metrics",
+    "cockpit.cli_status",
 )
 
 
@@ -132,6 +133,18 @@ def cmd_action_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _target_text(runtime: Any, name: str, params: Any) -> str | None:
+    """What the action would hit now (the VMs it names, ...), shown with its confirmation."""
+    from cockpit.actions import ActionError, local_actor
+
+    try:
+        target: str | None = await runtime.dispatcher.read_target(runtime.dispatcher.prepare(name, params),
+                                                                  local_actor("cli"))
+        return target
+    except ActionError as exc:
+        return f"unreadable ({exc})"
+
+
 def cmd_action_run(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -154,7 +167,9 @@ def cmd_action_run(args: argparse.Namespace) -> int:
             _print_err(str(exc))
             return EXIT_INVALID
         except NeedsConfirmation as exc:
-            _print_err(f"this will: {exc.text}\nre-run with --yes to confirm")
+            target = await _target_text(runtime, args.name, params)
+            _print_err(f"this will: {exc.text}" + (f"\ntarget: {target}" if target else "")
+                       + "\nre-run with --yes to confirm")
             return EXIT_INVALID
         except ActionRefused as exc:
             _print_err(f"refused: {exc}")

@@ -41,7 +41,16 @@ COMMANDS: tuple[Command, ...] = (
       for number, (pane_id, label) in enumerate(pane_labels()[:9], start=1)),
     Command("actions", "a", "Actions for the selected row", "row_actions", group="pane", short="actions"),
     Command("sort", "o", "Sort by the cursor's column (again: reverse)", "sort", group="pane", short="sort"),
+    Command("zoom", "z", "Zoom the focused pane to the full screen (again or esc: all panes)", "zoom", group="panes",
+            short="zoom"),
 )
+
+# Words the `:` line understands besides action names (see screens.app.CockpitApp.run_command).
+COMMAND_WORDS = ("quit", "help", "refresh", "pane", "filter", "plan", "provisioning", "zoom")
+
+
+def command_words() -> list[str]:
+    return list(COMMAND_WORDS)
 
 
 def by_id() -> dict[str, Command]:

@@ -26,6 +26,7 @@ from backends.kube.settings import KubeSettings as KubeSettings
 from backends.libvirt.settings import LibvirtHost as LibvirtHost
 from backends.libvirt.settings import LibvirtSettings as LibvirtSettings
 from backends.mlflow.settings import MlflowSettings as MlflowSettings
+from backends.prometheus.settings import PrometheusSettings as PrometheusSettings
 from backends.slurm.settings import SlurmSettings as SlurmSettings
 from cockpit import paths
 from cockpit.errors import ConfigError, format_loc, format_validation_error
@@ -228,11 +229,34 @@ class _RefreshBase(Strict):
 
 
 class _CockpitSectionBase(Strict):
-    pass
+    """The fields come from the registry (create_model below); the rules beyond their types live
+    here so the built model inherits them (check_fields=False: the fields are added later)."""
+
+    @field_validator("keymap", check_fields=False)
+    @classmethod
+    def _real_commands_and_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        from cockpit.config_rules import keymap_problems
+
+        problems = keymap_problems(v) if v else []
+        if problems:
+            raise ValueError("; ".join(problems))
+        return v
+
+    @field_validator("theme", check_fields=False)
+    @classmethod
+    def _known_theme(cls, v: str) -> str:
+        from cockpit.config_rules import theme_problem
+
+        problem = theme_problem(v) if v != "textual-dark" else None
+        if problem:
+            raise ValueError(problem)
+        return v
 
 
 _COMMON_FIELDS: dict[str, Any] = {
     "ansible": (AnsibleSettings, Field(default_factory=AnsibleSettings)),
+    # Prometheus read back on demand (history for sparklines): not a polled source.
+    "prometheus": (PrometheusSettings | None, None),
     "keymap": (dict[str, str], Field(default_factory=dict)),  # command name -> key
     "theme": (str, "textual-dark"),
     "audit_log": (str | None, None),
@@ -265,6 +289,7 @@ if TYPE_CHECKING:  # what type checkers see; at run time both models are built f
         kubernetes: KubeSettings | None = None
         mlflow: MlflowSettings | None = None
         ansible: AnsibleSettings = Field(default_factory=AnsibleSettings)
+        prometheus: PrometheusSettings | None = None
         refresh: Refresh = Field(default_factory=Refresh)
         keymap: dict[str, str] = Field(default_factory=dict)
         theme: str = "textual-dark"
@@ -279,25 +304,6 @@ else:
     CockpitSection = create_model("CockpitSection", __base__=_CockpitSectionBase, **{
         **_source_settings_fields(), **_COMMON_FIELDS, "refresh": (Refresh, Field(default_factory=Refresh))})
 
-    @field_validator("keymap")
-    @classmethod
-    def _real_commands_and_keys(cls, v: dict[str, str]) -> dict[str, str]:
-        from cockpit.config_rules import keymap_problems
-
-        problems = keymap_problems(v) if v else []
-        if problems:
-            raise ValueError("; ".join(problems))
-        return v
-
-    @field_validator("theme")
-    @classmethod
-    def _known_theme(cls, v: str) -> str:
-        from cockpit.config_rules import theme_problem
-
-        problem = theme_problem(v) if v != "textual-dark" else None
-        if problem:
-            raise ValueError(problem)
-        return v
 
 
 class CockpitConfig(Strict):

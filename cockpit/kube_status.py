@@ -243,6 +243,27 @@ def job_gpus(kind: str, obj: Mapping[str, Any]) -> int:
 
 
 # -- inference services ---------------------------------------------------------------------------
+# The annotations kube.isvc.deploy writes: which registered MLflow model and version is served.
+MODEL_ANNOTATION, VERSION_ANNOTATION = "cockpit/mlflow-model", "cockpit/mlflow-version"
+
+
+def isvc_traffic(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The predictor's traffic split: status.components.predictor.traffic, a list of Knative
+    TrafficTargets (KServe pkg/apis/serving/v1beta1/inference_service_status.go,
+    ComponentStatusSpec.Traffic; fields tag, revisionName, latestRevision, percent). A revision
+    with no percent gets none (Knative omits zero)."""
+    components = (obj.get("status") or {}).get("components") or {}
+    targets = (components.get("predictor") or {}).get("traffic") or []
+    return [{"revision": t.get("revisionName"), "tag": t.get("tag"), "latest": bool(t.get("latestRevision")),
+             "percent": _int(t.get("percent"))} for t in targets if isinstance(t, Mapping)]
+
+
+def traffic_text(traffic: Iterable[Mapping[str, Any]]) -> str:
+    """'90% prev, 10% latest': each target's percent and its tag (or revision name)."""
+    return ", ".join(f"{t.get('percent', 0)}% {t.get('tag') or t.get('revision') or ('latest' if t.get('latest') else '?')}"
+                     for t in traffic)
+
+
 def isvc_state(obj: Mapping[str, Any]) -> dict[str, Any]:
     """Ready and its parts (PredictorReady, IngressReady, ...), URL and predictor of a KServe
     InferenceService (serving.kserve.io/v1beta1)."""
@@ -250,6 +271,7 @@ def isvc_state(obj: Mapping[str, Any]) -> dict[str, Any]:
     conds = {c.get("type"): c for c in status.get("conditions") or []}
     ready = conds.get("Ready")
     predictor = ((obj.get("spec") or {}).get("predictor") or {})
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
     model = predictor.get("model") or {}
     fmt = (model.get("modelFormat") or {}).get("name")
     if not fmt:  # older style: predictor.sklearn / predictor.pytorch / ...
@@ -265,4 +287,8 @@ def isvc_state(obj: Mapping[str, Any]) -> dict[str, Any]:
         "runtime": model.get("runtime"),
         "protocol": model.get("protocolVersion") or "v1",
         "gpus": container_gpus(model),
+        "traffic": isvc_traffic(obj),
+        "canary_percent": predictor.get("canaryTrafficPercent"),
+        "model_name": annotations.get(MODEL_ANNOTATION),
+        "model_version": annotations.get(VERSION_ANNOTATION),
     }

@@ -75,6 +75,11 @@ async def _in_daemon_threads(work: Coroutine[Any, Any, T]) -> T:
     return await work
 
 
+def fetch(loaded: LoadedConfig, sources: Iterable[str], timeout: float) -> dict[str, Snapshot]:
+    """collect() from synchronous code (a CLI command), on a loop of its own."""
+    return asyncio.run(_in_daemon_threads(collect(loaded, tuple(sources), timeout)))
+
+
 def origins(loaded: LoadedConfig, sources: Iterable[str]) -> dict[str, Origin | None]:
     return {name: settings_origin(loaded, name) for name in sources}
 
@@ -102,7 +107,7 @@ def dumps(snapshots: dict[str, Snapshot], origins: dict[str, Origin | None] | No
 
 def run(loaded: LoadedConfig, fmt: str, sources: Iterable[str], timeout: float) -> tuple[str, dict[str, Snapshot]]:
     sources = tuple(sources)
-    snapshots = asyncio.run(_in_daemon_threads(collect(loaded, sources, timeout)))
+    snapshots = fetch(loaded, sources, timeout)
     where = origins(loaded, sources)
     if fmt == "json":
         return dumps(snapshots, where, loaded.config), snapshots

@@ -48,6 +48,22 @@ class KubeApi(Protocol):
     async def connect(self) -> Any: ...
 
 
+@runtime_checkable
+class MetricHistory(Protocol):
+    """An adapter that reads metric history back (Prometheus, scraping `cockpit serve-metrics`)."""
+
+    history_s: float
+
+    async def query(self, promql: str, at: Any = None) -> Any: ...
+
+    async def history(self, promql: str, points: int = 120, end: Any = None) -> Any: ...
+
+
+# The exporter's series (cockpit/metrics_export.py) that sparklines read back.
+GPU_UTILISATION = "cockpit_gpu_utilization_ratio"
+SLURM_JOBS_BY_STATE = "sum by (state) (cockpit_slurm_jobs)"
+
+
 class QueryUnavailable(LookupError):
     """The source that answers this read is not configured (or offers no such read)."""
 
@@ -129,6 +145,32 @@ class Query:
         source: KubeApi = self._find("kubernetes", KubeApi)
         lines: AsyncIterator[str] = ops.pod_logs(source, namespace, name, container, tail_lines, follow)  # type: ignore[arg-type]
         return lines
+
+    # -- Prometheus ---------------------------------------------------------------------------
+    def metric_history(self) -> MetricHistory | None:
+        """The Prometheus reads (instant and range queries over `cockpit.prometheus.history`),
+        or None when no Prometheus is configured."""
+        try:
+            found: MetricHistory = self._find("prometheus", MetricHistory)
+        except QueryUnavailable:
+            return None
+        return found
+
+    async def series_history(self, promql: str, by: str, points: int = 120) -> dict[str, list[float]]:
+        """Label `by` -> the query's values over the configured history, oldest first; empty when
+        no Prometheus is configured. Prometheus errors propagate (they say why)."""
+        reader = self.metric_history()
+        if reader is None:
+            return {}
+        return {s.labels.get(by, ""): s.values for s in await reader.history(promql, points)}
+
+    async def gpu_utilisation_history(self, points: int = 120) -> dict[str, list[float]]:
+        """GPU (PCI address) -> utilisation 0..1 over the configured history."""
+        return await self.series_history(GPU_UTILISATION, "gpu", points)
+
+    async def slurm_job_history(self, points: int = 120) -> dict[str, list[float]]:
+        """SLURM job state -> job count over the configured history."""
+        return await self.series_history(SLURM_JOBS_BY_STATE, "state", points)
 
     # -- BeeGFS -------------------------------------------------------------------------------
     def probe_history(self, limit: int = 20) -> list[dict[str, Any]]:

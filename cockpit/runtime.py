@@ -19,6 +19,7 @@ from cockpit.audit import AuditLog, AuditUnavailable
 from cockpit.config import CockpitConfig, LoadedConfig, load_config
 from cockpit.hub import Collector, Hub, Timing, make_timing
 from cockpit.query import Query
+from cockpit.source_types import NotConfigured, UnconfiguredSource
 from cockpit.sources import SOURCE_NAMES, build_source
 
 
@@ -80,11 +81,21 @@ class CockpitRuntime:
         return self.loaded.config
 
     def adapter(self, name: str) -> Any:
-        """The backend adapter behind a source, or an on-demand one such as 'ansible'."""
+        """The backend adapter behind a source, or an on-demand one such as 'ansible' or
+        'prometheus' (built on first use; a NotConfigured one is returned as such)."""
         try:
             return self.adapters[name]
         except KeyError:
-            raise KeyError(f"no adapter named {name!r}") from None
+            pass
+        if name == "prometheus":
+            from backends.prometheus.client import build_reader
+
+            try:
+                self.adapters[name] = build_reader(self.loaded)
+            except NotConfigured as exc:
+                return UnconfiguredSource(name, str(exc))
+            return self.adapters[name]
+        raise KeyError(f"no adapter named {name!r}")
 
     @property
     def query(self) -> Query:

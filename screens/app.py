@@ -13,20 +13,21 @@ import signal
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.command import Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Input
 
-from cockpit.actions import ActionError, ActionRefused, Actor, Authorized, Danger, NeedsConfirmation, local_actor
-from cockpit.commands import COMMANDS as COMMAND_REGISTRY, effective_keys, unknown_keymap_entries
+from cockpit.actions import Actor, local_actor
+from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
 from cockpit.params import TextParams
-from cockpit.snapshot import Snapshot
-from screens.dashboard import PANE_OF_SOURCE, PANES, Dashboard
-from screens.modals import ActionMenu, ConfirmScreen, DetailScreen, HelpScreen, detail_renderable
+from cockpit.snapshot import Snapshot, Status
+from screens import interaction
+from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
+from screens.messages import say
+from screens.modals import ActionMenu, DetailScreen, HelpScreen, detail_renderable
 from screens.pane import SourceTable, render_module
 
 if TYPE_CHECKING:
@@ -48,31 +49,48 @@ class SnapshotArrived(Message):
 
 
 class CockpitCommands(Provider):
-    """ctrl+p: every command of the registry plus every action (opens the `:` line prefilled)."""
+    """ctrl+p: every command of the registry, every pane, every action (started through the
+    interaction seam: a form asks for what the selected row does not give) and every shipped plan."""
 
-    async def search(self, query: str) -> Hits:
+    def _entries(self) -> list[tuple[str, str, Callable[[], Any], str]]:
+        """(text matched, text shown, callback, help)."""
         app = self.app
         assert isinstance(app, CockpitApp)
-        matcher = self.matcher(query)
+        entries: list[tuple[str, str, Callable[[], Any], str]] = []
         for command in COMMAND_REGISTRY:
-            if command.id == "palette":
+            if command.id == "palette" or command.id.startswith("pane_"):
                 continue
-            score = matcher.match(f"{command.id} {command.description}")
-            if score > 0:
-                yield Hit(score, matcher.highlight(command.description), partial(app.run_action, command.action),
-                          help=f"key: {command.key}")
-        score = matcher.match("provisioning ansible runs hosts tasks")
-        if score > 0:
-            yield Hit(score, matcher.highlight("provisioning: Ansible runs, hosts x tasks live"), app.open_provisioning,
-                      help=":provisioning")
-        score = matcher.match("plan open run DAG")
-        if score > 0:
-            yield Hit(score, matcher.highlight("plan: open, run and watch a plan"), app.open_plan, help=":plan [PATH]")
+            entries.append((f"{command.id} {command.description}", command.description,
+                            partial(app.run_action, command.action), f"key: {command.key}"))
+        for number, (pane_id, title, _views) in enumerate(PANES, start=1):
+            entries.append((f"pane {pane_id} {title}", f"pane: {title}", partial(app.action_focus_pane, pane_id),
+                            f"key: {number}"))
+        entries.append(("provisioning ansible runs hosts tasks", "provisioning: Ansible runs, hosts x tasks live",
+                        app.open_provisioning, ":provisioning"))
+        entries.append(("status clusters hpc cloud health", "status: one line per cluster (VMs, scheduler, storage, GPUs)",
+                        app.open_cluster_status, ":status"))
+        entries.append(("plan open run DAG", "plan: open, run and watch a plan", app.open_plan, ":plan [PATH]"))
+        for path in app.plan_files():
+            entries.append((f"plan {path.stem} {path.name}", f"plan: {path.name}", partial(app.open_plan, str(path)),
+                            str(path)))
         for action in app.runtime.registry:
-            score = matcher.match(f"{action.name} {action.title}")
+            entries.append((f"{action.name} {action.title} action", f"{action.name}: {action.title}",
+                            partial(app.start_action, action.name, {}), f"action, danger: {action.danger.value}"))
+        return entries
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for matched, shown, callback, help_text in self._entries():
+            score = matcher.match(matched)
             if score > 0:
-                yield Hit(score, matcher.highlight(f"{action.name}: {action.title}"),
-                          partial(app.open_command_line, f"{action.name} "), help=f"danger: {action.danger.value}")
+                yield Hit(score, matcher.highlight(shown), callback, help=help_text)
+
+    async def discover(self) -> Hits:
+        for _matched, shown, callback, help_text in self._entries():
+            yield DiscoveryHit(shown, callback, help=help_text)
+
+
+PROMPT_COMMANDS = ("command", "filter")
 
 
 class CockpitApp(App[int]):
@@ -80,8 +98,13 @@ class CockpitApp(App[int]):
     CSS_PATH = Path(__file__).with_name("cockpit.tcss")  # absolute: subclasses live elsewhere
     COMMANDS = App.COMMANDS | {CockpitCommands}
     BINDINGS = [
-        # Not priority bindings: the `:` and `/` prompts must be able to take q, ?, / and : as text.
-        Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.description)
+        # `:` and `/` are priority bindings: they open their prompt before the keys typed right
+        # after them are handed to the table (a burst, a paste, one SSH packet), so those keys
+        # land in the prompt instead of acting on rows. check_action turns them off wherever
+        # text is being typed, so an input still takes `:` and `/` as text. The others are not
+        # priority: the prompts take q and ? as text.
+        Binding(c.key, c.action, c.label, show=c.show, id=c.id, tooltip=c.description,
+                priority=c.id in PROMPT_COMMANDS)
         for c in COMMAND_REGISTRY if c.id != "palette"
     ]
 
@@ -99,6 +122,12 @@ class CockpitApp(App[int]):
         self.dashboard = Dashboard(frozenset(name for name, c in runtime.hub.collectors.items() if not c.configured))
         read_only = runtime.read_only or self.actor.role == "viewer"
         self.sub_title = f"{runtime.loaded.config.metadata.name}{'  [read-only]' if read_only else ''}"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("command_line", "filter"):
+            # Only on the dashboard, and never while an input has focus (it takes : and / as text).
+            return self.screen is self.dashboard and not isinstance(self.focused, Input)
+        return True
 
     # -- lifecycle ------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -138,22 +167,31 @@ class CockpitApp(App[int]):
         except ImportError:
             return
         except Exception as exc:
-            self.notify(f"provisioning runs unavailable: {exc}", severity="warning")
+            self.say(f"provisioning runs unavailable: {exc}", "warning")
+
+    def open_cluster_status(self) -> None:
+        from screens.cluster_status import ClusterStatusScreen
+
+        self.push_screen(ClusterStatusScreen(self.runtime))
 
     def open_provisioning(self) -> None:
         try:
             from screens.provisioning_run import ProvisioningRunScreen
         except ImportError as exc:
-            self.dashboard.say(f"provisioning view unavailable: {exc}", error=True)
+            self.say(f"provisioning view unavailable: {exc}", "error")
             return
         self.push_screen(ProvisioningRunScreen(self.runtime))
 
     def _show_all(self) -> None:
         for snap in self.runtime.hub.snapshots().values():
             self._show(snap)
-        tables = list(self.dashboard.query(SourceTable))
-        if tables:
-            tables[0].focus()
+        # Start on the first pane with a table; with every source unconfigured, on the first pane
+        # (it takes focus itself), so tab, 1-5 and the pane's keys still work.
+        for pane_id in self._pane_ids():
+            if self.dashboard.pane(pane_id).tables():
+                self.action_focus_pane(pane_id)
+                return
+        self.action_focus_pane(self._pane_ids()[0])
 
     async def on_unmount(self) -> None:
         if self._unsubscribe:
@@ -178,7 +216,7 @@ class CockpitApp(App[int]):
             pane.show(snap)
         except Exception as exc:  # a renderer bug must not take the screen down
             with contextlib.suppress(NoMatches):
-                self.dashboard.say(f"{snap.source}: cannot draw: {exc}", error=True)
+                self.say(f"{snap.source}: cannot draw: {exc}", "error")
 
     def _tick_status(self) -> None:
         if not self.dashboard.is_mounted:
@@ -211,8 +249,12 @@ class CockpitApp(App[int]):
                 for key, label, _screen in getattr(render_module(source), "PANE_SCREENS", ()):
                     rows.append((f"{source} pane", key, label))
         rows.append(("general", ":plan [PATH]", "Open a plan: its DAG and steps live; run and cancel it"))
+        rows.append(("general", ":status", "Clusters: one line each (VMs, scheduler, storage, GPUs)"))
         rows.append(("general", ":provisioning", "Ansible runs: hosts x tasks live, the failing task's output"))
         return rows
+
+    def say(self, text: str, kind: str = "info") -> None:
+        say(self, text, kind)
 
     def action_command_line(self) -> None:
         self.open_command_line("")
@@ -225,9 +267,12 @@ class CockpitApp(App[int]):
     def action_filter(self) -> None:
         if self.screen is not self.dashboard:
             return
-        table = self.dashboard.focused_table() or self._last_table
+        table = self.dashboard.focused_table() or self._table_of_current_pane()
+        if table is None:
+            self.say(self._unconfigured_text(self.dashboard.current, "nothing to filter"), "warning")
+            return
         self._filter_target = table
-        self.dashboard.open_prompt("filter", table.filter_text if table else "")
+        self.dashboard.open_prompt("filter", table.filter_text)
 
     _last_table: SourceTable | None = None
     _filter_target: SourceTable | None = None
@@ -236,6 +281,19 @@ class CockpitApp(App[int]):
         if isinstance(event.widget, SourceTable):
             self._last_table = event.widget
 
+    def _table_of_current_pane(self) -> SourceTable | None:
+        tables = [t for t in self.dashboard.current_pane().tables() if t.display]
+        return tables[0] if tables else None
+
+    def _unconfigured_text(self, pane_id: str, what: str) -> str:
+        """'storage is not configured (set ...): <what>' for the pane's unconfigured sources."""
+        hints = []
+        for source in self.dashboard.current_pane().sources if pane_id == self.dashboard.current else ():
+            snap = self.runtime.hub.collectors[source].snapshot if source in self.runtime.hub.collectors else None
+            if snap is not None and snap.status is Status.UNCONFIGURED:
+                hints.append(f"{source} is not configured ({snap.hint or 'see README'})")
+        return f"{SHORT_TITLES.get(pane_id, pane_id)}: {what}" + (f"; {'; '.join(hints)}" if hints else "")
+
     def action_back(self) -> None:
         if self.screen is not self.dashboard:
             self.pop_screen()
@@ -243,25 +301,51 @@ class CockpitApp(App[int]):
         prompt = self.dashboard.query_one("#prompt", Input)
         if prompt.has_class("visible"):
             self.dashboard.close_prompt()
-            if self._last_table:
-                self._last_table.focus()
+            self._focus_back()
             return
         table = self.dashboard.focused_table()
         if table and table.filter_text:
             table.set_filter("")
-        self.dashboard.say("")
+            self.say(f"filter of {table.source} cleared")
+            return
+        if self.dashboard.zoomed:
+            self.action_zoom()
+            return
+        self.say("")
 
     def action_refresh(self) -> None:
-        table = self.dashboard.focused_table()
-        sources = [table.source] if table else list(self.runtime.hub.collectors)
+        if self.screen is not self.dashboard:
+            return
+        pane = self.dashboard.current_pane()
+        sources = [s for s in pane.sources if self.runtime.hub.collectors[s].configured]
+        if not sources:
+            self.say(self._unconfigured_text(pane.pane_id, "nothing to refresh"), "warning")
+            return
         for source in sources:
             self.runtime.hub.collectors[source].refresh()
-        self.dashboard.say(f"refreshing {', '.join(sources)}")
+        self.say(f"refreshing {', '.join(sources)}")
 
     def action_sort(self) -> None:
         table = self.dashboard.focused_table()
-        if table:
-            table.sort_by_cursor_column()
+        if table is None:
+            self.say("sort: focus a table first (tab, 1-5)", "warning")
+            return
+        table.sort_by_cursor_column()
+
+    def action_zoom(self) -> None:
+        if self.screen is not self.dashboard:
+            return
+        zoomed = self.dashboard.toggle_zoom()
+        name = SHORT_TITLES.get(self.dashboard.current, self.dashboard.current)
+        self.say(f"{name} zoomed: z or esc for all panes" if zoomed else "all panes")
+        self._refocus_current()
+
+    def _refocus_current(self) -> None:
+        pane = self.dashboard.current_pane()
+        tables = [t for t in pane.tables() if t.display]
+        target = tables[0] if tables else (pane if pane.can_focus else None)
+        if target is not None and not any(t.has_focus for t in tables):
+            target.focus()
 
     def _pane_ids(self) -> list[str]:
         return [pane_id for pane_id, _, _ in PANES]
@@ -269,18 +353,19 @@ class CockpitApp(App[int]):
     def action_focus_pane(self, pane_id: str) -> None:
         if self.screen is not self.dashboard:
             return
-        tables = self.dashboard.pane(pane_id).tables()
+        self.dashboard.show_pane(pane_id)
+        pane = self.dashboard.pane(pane_id)
+        tables = pane.tables()
         visible = [t for t in tables if t.display] or tables
-        if visible:
-            visible[0].focus()
-        else:
-            self.dashboard.pane(pane_id).focus()
+        target = visible[0] if visible else pane
+        if target.region.area:  # already on screen: focus now, so the next key lands there
+            target.focus()
+        else:  # a pane just shown is laid out on the next refresh: focus it then
+            self.call_after_refresh(target.focus)
 
     def _current_pane_index(self) -> int:
-        table = self.dashboard.focused_table() or self._last_table
-        if table is None:
-            return -1
-        return self._pane_ids().index(PANE_OF_SOURCE[table.source])
+        ids = self._pane_ids()
+        return ids.index(self.dashboard.current) if self.dashboard.current in ids else -1
 
     def action_focus_next_pane(self) -> None:
         self._cycle_panes(+1)
@@ -298,6 +383,8 @@ class CockpitApp(App[int]):
             if any(t.display for t in self.dashboard.pane(pane_id).tables()):
                 self.action_focus_pane(pane_id)
                 return
+        # Nothing configured anywhere: tab still moves, pane by pane (each says what it needs).
+        self.action_focus_pane(ids[(start + step) % len(ids)])
 
     @staticmethod
     def _load_screen(spec: str) -> Any:
@@ -312,6 +399,7 @@ class CockpitApp(App[int]):
             return
         item = table.selected_item()
         if item is None:
+            self.say(f"{table.source}: no row selected", "warning")
             return
         spec = table.spec
         if spec is not None and spec.detail_screen:
@@ -319,7 +407,7 @@ class CockpitApp(App[int]):
                 self.push_screen(self._load_screen(spec.detail_screen)(self.runtime, item))
                 return
             except Exception as exc:  # a broken detail screen falls back to the plain view
-                self.dashboard.say(f"{table.source}: detail screen failed: {exc}", error=True)
+                self.say(f"{table.source}: detail screen failed: {exc}", "error")
         module = render_module(table.source) if table.section is None else None
         title = f"{table.source}{'/' + table.section if table.section else ''}: {table.selected_key()}"
         self.push_screen(DetailScreen(title, detail_renderable(item, module)))
@@ -332,58 +420,93 @@ class CockpitApp(App[int]):
 
     def action_row_actions(self) -> None:
         table = self.dashboard.focused_table()
-        if table is None or table.selected_item() is None:
+        if table is None:
+            self.say(self._unconfigured_text(self.dashboard.current, "no rows to act on"), "warning")
+            return
+        if table.selected_item() is None:
+            self.say(f"{table.source}: no row selected", "warning")
             return
         row_actions = table.spec.actions if table.spec is not None else ()
         if not row_actions:
-            self.dashboard.say(f"no actions for {table.source} rows")
+            self.say(f"no actions for {table.source} rows; ctrl+p lists every action")
             return
-        item = table.selected_item()
-        by_name = {action: params for _key, action, _label, params in row_actions}
         choices = [(action, f"[{key}] {label}") for key, action, label, _ in row_actions]
 
         def chosen(name: str | None) -> None:
             if name:
-                self.request_action(name, by_name[name](item))
+                self.action_row_action(name)
 
         self.push_screen(ActionMenu(f"{table.source}: {table.selected_key()}", choices), chosen)
 
-    def on_key(self, event: Any) -> None:
-        """Row-action keys of the focused table, and the keys that open a pane's own screens."""
-        table = self.dashboard.focused_table() if self.screen is self.dashboard else None
+    def _row_params(self, table: SourceTable | None, name: str) -> tuple[dict[str, Any], Any]:
+        """The parameters the selected row gives an action (its row-action recipe if it has one),
+        and the row itself (to prefill a form)."""
         if table is None:
-            return
-        for key, action, _label, params in (table.spec.actions if table.spec is not None else ()):
-            if event.key == key:
-                item = table.selected_item()
-                if item is not None:
-                    event.stop()
-                    self.request_action(action, params(item))
-                return
-        for key, screen, _label in (table.spec.screens if table.spec is not None else ()):
-            if event.key == key:
-                item = table.selected_item()
-                if item is not None:
-                    event.stop()
-                    try:
-                        self.push_screen(self._load_screen(screen)(self.runtime, item))
-                    except Exception as exc:
-                        self.dashboard.say(f"cannot open {screen}: {exc}", error=True)
-                return
-        for key, _label, screen in getattr(render_module(table.source), "PANE_SCREENS", ()):
-            if event.key == key:
-                event.stop()
+            return {}, None
+        item = table.selected_item()
+        if item is None:
+            return {}, None
+        for _key, action, _label, params in (table.spec.actions if table.spec is not None else ()):
+            if action == name:
                 try:
-                    self.push_screen(self._load_screen(screen)(self.runtime))
-                except Exception as exc:
-                    self.dashboard.say(f"cannot open {screen}: {exc}", error=True)
-                return
+                    return dict(params(item)), item
+                except Exception:  # a recipe that cannot read this row: ask in the form
+                    return {}, item
+        return {}, item
+
+    def action_row_action(self, name: str) -> None:
+        """A row key: the action with the selected row's parameters."""
+        table = self.dashboard.focused_table()
+        params, item = self._row_params(table, name)
+        if item is None:
+            self.say(f"{name}: select a row first", "warning")
+            return
+        self.request_action(name, params, item=item)
+
+    def action_row_screen(self, screen: str) -> None:
+        table = self.dashboard.focused_table()
+        item = table.selected_item() if table is not None else None
+        if item is None:
+            self.say("select a row first", "warning")
+            return
+        try:
+            self.push_screen(self._load_screen(screen)(self.runtime, item))
+        except Exception as exc:
+            self.say(f"cannot open {screen}: {exc}", "error")
+
+    def action_pane_screen(self, screen: str) -> None:
+        try:
+            self.push_screen(self._load_screen(screen)(self.runtime))
+        except Exception as exc:
+            self.say(f"cannot open {screen}: {exc}", "error")
+
+    def on_key(self, event: Any) -> None:
+        """Keys of a pane's own screens (e.g. `w`, the Kubernetes wizard) on a pane whose source
+        is unconfigured: say why nothing opens instead of doing nothing."""
+        if self.screen is not self.dashboard or self.dashboard.focused_table() is not None:
+            return
+        if isinstance(self.dashboard.focused, Input):
+            return
+        pane = self.dashboard.current_pane()
+        for source in pane.sources:
+            for key, label, _screen in getattr(render_module(source), "PANE_SCREENS", ()):
+                if event.key == key:
+                    event.stop()
+                    self.say(self._unconfigured_text(pane.pane_id, f"{label.lower()} needs its source"), "warning")
+                    return
+
+    def plan_files(self) -> list[Path]:
+        try:
+            from screens.plan_view import plan_files
+        except ImportError:
+            return []
+        return plan_files()
 
     def open_plan(self, path: str | None = None) -> None:
         try:
             from screens.plan_view import PlanScreen
         except ImportError as exc:
-            self.dashboard.say(f"plans are not available: {exc}", error=True)
+            self.say(f"plans are not available: {exc}", "error")
             return
         self.push_screen(PlanScreen(self.runtime, path))
 
@@ -397,12 +520,28 @@ class CockpitApp(App[int]):
         if mode == "filter":
             table = self._filter_target or self._last_table
             if table is not None:
-                error = table.set_filter(text)
-                self.dashboard.say(f"filter: {error}" if error else (f"filter {table.source}: {text}" if text else ""),
-                                   error=bool(error))
+                self._apply_filter(table, text)
                 table.focus()
             return
+        self._focus_back()
         self.run_command(text)
+
+    def _focus_back(self) -> None:
+        """After the prompt: back to the table it was opened from (or the current pane)."""
+        table = self._last_table
+        if table is not None and table.display and PANE_OF_SOURCE.get(table.source) == self.dashboard.current:
+            table.focus()
+        else:
+            self._refocus_current()
+
+    def _apply_filter(self, table: SourceTable, text: str) -> None:
+        error = table.set_filter(text)
+        if error:
+            self.say(f"filter {text!r} on {table.source}: {error}; the previous filter stays", "error")
+        elif text:
+            self.say(f"filter {table.source}: {text}   (esc clears)")
+        else:
+            self.say(f"filter of {table.source} cleared")
 
     def run_command(self, text: str) -> None:
         if not text:
@@ -410,105 +549,70 @@ class CockpitApp(App[int]):
         try:
             words = shlex.split(text)
         except ValueError as exc:
-            self.dashboard.say(f"command: {exc}", error=True)
+            self.say(f"command {text!r}: {exc}", "error")
             return
         head, args = words[0], words[1:]
+        collectors = self.runtime.hub.collectors
         if head in ("q", "quit", "exit"):
             self.exit(0)
         elif head == "help":
             self.action_help()
+        elif head == "zoom":
+            self.action_zoom()
         elif head == "refresh":
-            for source in args or list(self.runtime.hub.collectors):
-                if source in self.runtime.hub.collectors:
-                    self.runtime.hub.collectors[source].refresh()
+            unknown = [a for a in args if a not in collectors]
+            if unknown:
+                self.say(f"refresh: unknown source {unknown[0]!r}; sources: {', '.join(collectors)}", "error")
+                return
+            targets = [s for s in (args or list(collectors)) if collectors[s].configured]
+            for source in targets:
+                collectors[source].refresh()
+            self.say(f"refreshing {', '.join(targets)}" if targets else "refresh: no configured source", "info")
         elif head in ("provisioning", "ansible"):
             self.open_provisioning()
+        elif head == "status":
+            self.open_cluster_status()
         elif head == "plan":
             self.open_plan(args[0] if args else None)
-        elif head == "pane" and args and args[0] in self._pane_ids():
+        elif head == "pane":
+            if not args or args[0] not in self._pane_ids():
+                self.say(f"pane: expected one of {', '.join(self._pane_ids())}", "error")
+                return
             self.action_focus_pane(args[0])
         elif head == "filter":
             table = self._last_table
-            if table is not None:
-                error = table.set_filter(" ".join(args))
-                if error:
-                    self.dashboard.say(f"filter: {error}", error=True)
+            if table is None:
+                self.say("filter: no table to filter; focus one with tab or 1-5", "error")
+                return
+            self._apply_filter(table, " ".join(args))
         elif head in self.runtime.registry:
             params: dict[str, Any] = TextParams()  # typed by the action's model, strictly
             for word in args:
                 key, sep, value = word.partition("=")
                 if not sep:
-                    self.dashboard.say(f"{head}: expected key=value, got {word!r}", error=True)
+                    self.say(f"{head}: expected key=value, got {word!r} (e.g. :{head} name=VALUE)", "error")
                     return
                 params[key] = value
-            self.request_action(head, params)
+            table = self._last_table
+            row_params, item = self._row_params(table, head)
+            self.request_action(head, params, item=item, prefill=row_params)
         else:
-            self.dashboard.say(f"unknown command {head!r}: try help, or ctrl+p", error=True)
+            known = command_words() + [a.name for a in self.runtime.registry]
+            hint = interaction.suggest(head, known)
+            self.say(f"unknown command {head!r}: {hint}try help, or ctrl+p for every command and action", "error")
 
     # -- actions ----------------------------------------------------------------------------------
-    @work(exclusive=False, group="actions")
-    async def request_action(self, name: str, params: dict[str, Any]) -> None:
-        """Validate and apply the policy (once; a refusal is audited), show the confirmation text
-        for change/destroy, then run."""
-        try:
-            authorized = await self.runtime.dispatcher.authorize(name, params, actor=self.actor)
-        except ActionRefused as exc:
-            self.dashboard.say(f"{name}: {exc}", error=True)
-            self.notify(str(exc), title=name, severity="error")
-            return
-        except ActionError as exc:
-            self.dashboard.say(str(exc), error=True)
-            return
-        prepared = authorized.prepared
-        if prepared.action.danger is Danger.READ:
-            self._invoke(name, params, authorized)
-            return
-        self._confirm(authorized, name, params)
+    def start_action(self, name: str, params: dict[str, Any]) -> None:
+        """From the palette: the selected row's parameters if it gives any, else a form."""
+        table = self.dashboard.focused_table() or self._last_table
+        row_params, item = self._row_params(table, name)
+        self.request_action(name, {**row_params, **params}, item=item)
 
-    @work(exclusive=False, group="actions")
-    async def _confirm(self, authorized: Authorized, name: str, params: dict[str, Any]) -> None:
-        """Show the confirmation with what the action would hit now; the action runs only if
-        the target still reads the same when it starts."""
-        prepared = authorized.prepared
-        text, target = prepared.confirmation, None
-        if prepared.action.target is not None:
-            self.dashboard.say(f"{name}: reading its target...")
-            try:
-                target = await self.runtime.dispatcher.read_target(prepared, self.actor)
-            except ActionError as exc:
-                self.dashboard.say(f"{name}: {exc}", error=True)
-                return
-            text = f"{text}\nTarget: {target}"
-
-        def answered(ok: bool | None) -> None:
-            if ok:
-                self._invoke(name, params, authorized, expect_target=target)
-            else:
-                self.dashboard.say(f"{name}: cancelled")
-
-        self.push_screen(ConfirmScreen(name, prepared.action.danger.value, text), answered)
-
-    @work(exclusive=False, group="actions")
-    async def _invoke(self, name: str, params: dict[str, Any], authorized: Authorized,
-                      expect_target: str | None = None) -> None:
-        self.dashboard.say(f"{name}: running...")
-        try:
-            result = await self.runtime.dispatcher.invoke(
-                name, params, actor=self.actor, confirmed=True, authorized=authorized, expect_target=expect_target,
-                progress=lambda message: self.dashboard.say(f"{name}: {message}"))
-        except NeedsConfirmation as exc:
-            self.dashboard.say(f"{name}: needs confirmation: {exc.text}", error=True)
-            return
-        except ActionError as exc:
-            self.dashboard.say(f"{name}: {exc}", error=True)
-            self.notify(str(exc), title=name, severity="error")
-            return
-        if result.ok:
-            self.dashboard.say(f"{name}: done {result.outputs or ''}")
-            self.notify(f"{name}: done", title="action")
-        else:
-            self.dashboard.say(f"{name} failed: {result.error}", error=True)
-            self.notify(str(result.error), title=f"{name} failed", severity="error")
+    def request_action(self, name: str, params: dict[str, Any], *, item: Any = None,
+                       prefill: dict[str, Any] | None = None) -> None:
+        """Through the one interaction seam: form if parameters are missing, confirmation for
+        change/destroy, audited invoke, outcome in the message area."""
+        interaction.start(self, name, params, item=item, prefill=prefill)
 
     async def action_run_command_text(self, text: str) -> None:
         self.run_command(text)

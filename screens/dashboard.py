@@ -1,9 +1,17 @@
-"""The dashboard: five panes (VMs and GPUs, SLURM queue, storage, Kubernetes pods, MLflow runs)."""
+"""The dashboard: five panes (VMs and GPUs, SLURM queue, storage, Kubernetes pods, MLflow runs),
+laid out for the terminal it is in.
+
+- Wide (at least 120x40): a grid of the panes; an unconfigured pane collapses to its one-line
+  hint at the top and gives its space to the others.
+- Narrow (below 120 columns or 40 rows): one pane at a time, with a pane bar (1..5, tab).
+- Zoom (`z`): the focused pane alone, at any size; `z` again goes back.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
@@ -12,53 +20,161 @@ from textual.widgets import Footer, Header, Input, Static
 
 from cockpit.commands import COMMANDS
 from cockpit.sources import panes
+from screens.messages import MessageArea
 from screens.pane import SourcePane, SourceTable
 
 # (pane id, title, tables: (source, snapshot section or None for its items)), from the source
 # registry (each spec's pane and pane_sections); the order is the tab order and the 1..5 keys.
 PANES: tuple[tuple[str, str, tuple[tuple[str, str | None], ...]], ...] = tuple(panes())
+# Pane bar names; a pane not listed shows the first word of its title.
+SHORT_TITLES = {"vms": "VMs", "slurm": "SLURM", "storage": "Storage", "kubernetes": "Kubernetes", "mlflow": "MLflow"}
+for _pane_id, _title, _views in PANES:
+    SHORT_TITLES.setdefault(_pane_id, _title.split()[0])
 
 PANE_OF_SOURCE = {source: pane_id for pane_id, _, views in PANES for source, _ in views}
-# Two columns; the first pane (VMs and GPUs) spans two rows: five panes fill a 2x3 grid.
-GRID_ROWS = (len(PANES) + 2) // 2
+
+# Below either, one pane at a time: two columns of tables at 100 columns cut every table's
+# columns, and three rows of panes at 30 lines leave a pane no room for a single row.
+BREAK_COLUMNS, BREAK_ROWS = 120, 40
+
+
+def layout_mode(width: int, height: int, zoomed: bool) -> str:
+    if zoomed:
+        return "zoom"
+    return "single" if width < BREAK_COLUMNS or height < BREAK_ROWS else "grid"
+
+
+def grid_plan(collapsed: int, open_: int) -> tuple[list[str], bool]:
+    """Rows of the wide grid (two columns): one auto-height row per two collapsed panes, then
+    1fr rows for the open panes; with an odd number (3 or 5) of open panes the first spans two
+    rows. Returns (row heights, whether the first open pane spans two rows)."""
+    rows = ["auto"] * ((collapsed + 1) // 2)
+    span_first = open_ >= 3 and open_ % 2 == 1
+    rows += ["1fr"] * ((open_ + 1) // 2 if open_ > 1 else open_)
+    return rows, span_first
 
 
 class Dashboard(Screen[None]):
-    # Pane cycling: bound here, since a Screen's own tab / shift+tab (focus the next widget) would
-    # otherwise win over the app's and tab would stop at the GPU table inside the VMs pane. Same
-    # ids as the app's bindings, so a keymap override applies here too.
-    BINDINGS = [
-        Binding(c.key, f"app.{c.action}", c.label, show=False, id=c.id)
-        for c in COMMANDS if c.id in ("next_pane", "prev_pane")
-    ]
-
-    DEFAULT_CSS = f"""
-    Dashboard #grid {{
-        grid-size: 2 {GRID_ROWS};
-        grid-columns: 1fr 1fr;
-        grid-rows: {" ".join(["1fr"] * GRID_ROWS)};
-        height: 1fr;
-    }}
-    Dashboard #pane-{PANES[0][0]} {{ row-span: 2; }}
-    Dashboard #prompt {{ dock: bottom; display: none; height: 3; }}
-    Dashboard #prompt.visible {{ display: block; }}
-    Dashboard #message {{ dock: bottom; height: auto; max-height: 3; display: none; padding: 0 1; }}
-    Dashboard #message.visible {{ display: block; }}
-    Dashboard #message.error {{ color: $error; }}
+    # Textual's Screen binds tab/shift+tab to widget focus, ahead of the app's bindings: the pane
+    # keys from the command registry are bound here too (same ids, so a keymap override applies).
+    BINDINGS = [Binding(c.key, f"app.{c.action}", show=False, id=c.id)
+                for c in COMMANDS if c.id in ("next_pane", "prev_pane")]
+    DEFAULT_CSS = """
+    Dashboard #grid { grid-size: 2; grid-columns: 1fr 1fr; height: 1fr; }
+    Dashboard #pane-bar { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; background: $boost; display: none; }
+    Dashboard #prompt { display: none; height: 3; }
+    Dashboard #prompt.visible { display: block; }
     """
 
     def __init__(self, unconfigured: frozenset[str] = frozenset()) -> None:
         super().__init__()
         self.unconfigured = unconfigured
+        self.zoomed = False
+        self.current = PANES[0][0]
+        self.mode = "grid"
+
+    def collapsed_ids(self) -> list[str]:
+        """Panes whose every source is unconfigured: they show only their one-line hints."""
+        return [pane_id for pane_id, _, views in PANES if all(s in self.unconfigured for s, _ in views)]
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
+        yield Static("", id="pane-bar")
+        collapsed = set(self.collapsed_ids())
+        # Collapsed panes first: the grid places its children in order, and their rows are short.
+        ordered = [p for p in PANES if p[0] in collapsed] + [p for p in PANES if p[0] not in collapsed]
         with Grid(id="grid"):
-            for pane_id, title, views in PANES:
-                yield SourcePane(pane_id, title, views, self.unconfigured)
-        yield Static("", id="message")
+            for pane_id, title, views in ordered:
+                pane = SourcePane(pane_id, title, views, self.unconfigured)
+                pane.set_class(pane_id in collapsed, "collapsed")
+                yield pane
+        yield MessageArea(id="message")
         yield Input(id="prompt")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.arrange_panes()
+
+    def on_resize(self, event: Any) -> None:
+        self.arrange_panes()
+
+    # -- layout ---------------------------------------------------------------------------------
+    def arrange_panes(self) -> None:
+        """Lay the panes out for the current size, zoom and focus."""
+        if not self.is_mounted:
+            return
+        width, height = self.app.size
+        self.mode = layout_mode(width, height, self.zoomed)
+        grid = self.query_one("#grid", Grid)
+        panes = self.panes()
+        bar = self.query_one("#pane-bar", Static)
+        if self.mode == "grid":
+            collapsed = [p for p in panes if p.has_class("collapsed")]
+            open_panes = [p for p in panes if not p.has_class("collapsed")]
+            rows, span_first = grid_plan(len(collapsed), len(open_panes))
+            grid.styles.grid_size_columns = 2
+            grid.styles.grid_size_rows = len(rows) or 1
+            grid.styles.grid_rows = " ".join(rows) or "1fr"
+            for index, pane in enumerate(collapsed):
+                pane.display = True
+                last_alone = index == len(collapsed) - 1 and len(collapsed) % 2 == 1
+                pane.styles.column_span = 2 if last_alone else 1
+                pane.styles.row_span = 1
+            for index, pane in enumerate(open_panes):
+                pane.display = True
+                pane.styles.column_span = 2 if len(open_panes) == 1 else 1
+                pane.styles.row_span = 2 if (index == 0 and span_first) else 1
+            bar.display = False
+        else:
+            grid.styles.grid_size_columns = 1
+            grid.styles.grid_size_rows = 1
+            grid.styles.grid_rows = "1fr"
+            for pane in panes:
+                pane.display = pane.pane_id == self.current
+                pane.styles.column_span = 1
+                pane.styles.row_span = 1
+            bar.display = True
+            bar.update(self.pane_bar_text())
+        self.refresh_bindings()
+
+    def pane_bar_text(self) -> Text:
+        text = Text()
+        collapsed = set(self.collapsed_ids())
+        for number, (pane_id, _title, _views) in enumerate(PANES, start=1):
+            label = f" {number} {SHORT_TITLES[pane_id]} "
+            if pane_id == self.current:
+                style = "bold reverse"
+            elif pane_id in collapsed:
+                style = "dim"
+            else:
+                style = ""
+            text.append(label, style)
+            text.append(" ")
+        tail = "z: all panes" if self.mode == "zoom" else "tab: next  z: zoom"
+        text.append(f" {tail}", "dim")
+        return text
+
+    def show_pane(self, pane_id: str) -> None:
+        """Make a pane current (in one-pane layouts, the one shown)."""
+        if pane_id == self.current:
+            return
+        self.current = pane_id
+        if self.mode != "grid":
+            self.arrange_panes()
+
+    def toggle_zoom(self) -> bool:
+        self.zoomed = not self.zoomed
+        self.arrange_panes()
+        return self.zoomed
+
+    def on_descendant_focus(self, event: Any) -> None:
+        for node in event.widget.ancestors_with_self:
+            if isinstance(node, SourcePane):
+                if node.pane_id != self.current:
+                    self.current = node.pane_id
+                    if self.mode != "grid":
+                        self.query_one("#pane-bar", Static).update(self.pane_bar_text())
+                return
 
     # -- helpers used by the app ----------------------------------------------------------------
     def pane(self, pane_id: str) -> SourcePane:
@@ -71,25 +187,35 @@ class Dashboard(Screen[None]):
         focused = self.focused
         return focused if isinstance(focused, SourceTable) else None
 
-    def say(self, message: str, error: bool = False) -> None:
-        widget = self.query_one("#message", Static)
-        widget.update(message)
-        widget.set_class(bool(message), "visible")
-        widget.set_class(error, "error")
+    def current_pane(self) -> SourcePane:
+        return self.pane(self.current)
+
+    @property
+    def messages(self) -> MessageArea:
+        return self.query_one("#message", MessageArea)
+
+    def say(self, message: str, error: bool = False, kind: str | None = None) -> None:
+        self.messages.say(message, kind or ("error" if error else "info"))
 
     def open_prompt(self, mode: str, value: str = "") -> None:
         prompt = self.query_one("#prompt", Input)
         prompt.placeholder = {
-            "filter": "filter: text or regex, field=value, field~regex, ! inverts; empty clears",
+            "filter": "filter: text, field:value (a,b), field~regex, field>N, ! negates; empty clears",
             "command": "command: quit | refresh [source] | pane NAME | help | filter TEXT | ACTION key=value ...",
         }[mode]
         prompt.border_title = "/" if mode == "filter" else ":"
         prompt.value = value
         prompt.add_class("visible")
+        # Shown and focused at once, not on the next refresh (a class change restyles later, and
+        # Widget.focus waits for idle): keys typed right after `:` in the same burst (a paste, a
+        # fast typist, one SSH packet) must land in the prompt, not in the table, where `s`
+        # would have started a VM action.
+        prompt.display = True
         prompt.mode = mode  # type: ignore[attr-defined]
-        prompt.focus()
+        self.set_focus(prompt)
 
     def close_prompt(self) -> Any:
         prompt = self.query_one("#prompt", Input)
         prompt.remove_class("visible")
+        prompt.display = False
         return prompt

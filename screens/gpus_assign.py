@@ -80,19 +80,19 @@ class AssignGpuScreen(ModalScreen[dict[str, Any] | None]):
             self.dismiss(None)
             return
         if event.button.id == "confirm" and self.selected and self.check and self.check.get("ok"):
-            from cockpit.actions import ActionError
+            from screens.interaction import perform
 
-            try:
-                result = await self.runtime.dispatcher.invoke(
-                    "gpu.assign", {"vm": self.selected, "pci_address": self.item.pci_address, "host": self.item.host},
-                    actor=actor_of(self), confirmed=True)
-            except ActionError as exc:  # refused by a safety check (e.g. the VM started meanwhile)
-                self.query_one("#check", Static).update(f"✗ {exc}")
-                return
-            if result.ok:
+            # The check above is this screen's confirmation: the seam audits, invokes and says the
+            # outcome (a safety check refusing, e.g. the VM started meanwhile, shows here too).
+            check = self.query_one("#check", Static)
+            result = await perform(
+                self, "gpu.assign", {"vm": self.selected, "pci_address": self.item.pci_address, "host": self.item.host},
+                confirmed_on_screen=True,
+                echo=lambda text, kind: check.update(f"✗ {text}") if kind == "error" else None)
+            if result is not None and result.ok:
                 self.dismiss(dict(result.outputs))
-            else:
-                self.query_one("#check", Static).update(f"✗ {result.error}")
+            elif result is not None:
+                check.update(f"✗ {result.error}")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -169,9 +169,14 @@ class TrainingWizard(Screen[None]):
 
     @work(exclusive=True, group="kube-wizard")
     async def submit(self, params: dict[str, Any]) -> None:
-        result = await self.runtime.dispatcher.invoke("kube.job.create", params, actor=actor_of(self),
-                                                      confirmed=True)
-        if result.ok:
+        from screens.interaction import perform
+
+        # The review above is this screen's confirmation (the exact text and the quota verdict).
+        result = await perform(self, "kube.job.create", params, confirmed_on_screen=True,
+                               echo=lambda text, kind: self.show(Text(text, style="red")) if kind == "error" else None)
+        if result is None:
+            pass
+        elif result.ok:
             self.show(Text(f"created {result.result['created']}", style="green"))
             self.notify(f"created {result.result['created']}")
         else:

@@ -12,7 +12,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Static
 
 from screens.render.mlflow import DEFAULT_METRICS
-from screens.modals import ConfirmScreen
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
@@ -54,30 +53,8 @@ def chosen_metrics(runtime: "Runtime") -> Sequence[str]:
 
 
 async def run_action(screen: Screen[Any], runtime: "Runtime", name: str, params: dict[str, Any]) -> Any | None:
-    """Prepare, show the confirmation text, invoke (audited) as the TUI user; notify the outcome.
-    Must run inside a worker (it waits for the modal)."""
-    from cockpit.actions import ActionError, Danger
-    from screens.actor import actor_of
+    """Through the one interaction seam (screens/interaction.py): prepare, confirm, invoke as the
+    app's actor, outcome in the message area. Must run inside a worker (it waits for modals)."""
+    from screens.interaction import perform
 
-    dispatcher = runtime.dispatcher
-    try:
-        prepared = dispatcher.prepare(name, params)
-    except ActionError as exc:
-        screen.notify(str(exc), severity="error")
-        return None
-    action = prepared.action
-    if action.danger is not Danger.READ:
-        ok = await screen.app.push_screen_wait(ConfirmScreen(name, action.danger.value, prepared.confirmation))
-        if not ok:
-            screen.notify("cancelled")
-            return None
-    try:
-        result = await dispatcher.invoke(name, prepared.params, actor=actor_of(screen), confirmed=True)
-    except ActionError as exc:
-        screen.notify(str(exc), severity="error")
-        return None
-    if result.ok:
-        screen.notify(f"{action.title}: done", severity="information")
-    else:
-        screen.notify(f"{action.title} failed: {result.error}", severity="error", timeout=10)
-    return result
+    return await perform(screen, name, params)

@@ -27,10 +27,17 @@ ModalScreen .keys { color: $text-muted; padding-top: 1; }
 """
 
 
+def modal_css(screen: str, extra: str = "") -> str:
+    """MODAL_CSS for one modal class. Textual scopes a class's DEFAULT_CSS to that class (a rule
+    not starting with its name is prefixed with it), so rules written for `ModalScreen` never
+    matched: the modals drew unframed at the top left."""
+    return MODAL_CSS.replace("ModalScreen", screen) + extra
+
+
 class ConfirmScreen(ModalScreen[bool]):
     """Shows exactly what an action will do; y/enter confirms, n/escape cancels."""
 
-    DEFAULT_CSS = MODAL_CSS
+    DEFAULT_CSS = modal_css("ConfirmScreen")
     BINDINGS = [Binding("y,enter", "answer(True)", "Confirm"), Binding("n,escape", "answer(False)", "Cancel")]
 
     def __init__(self, action_name: str, danger: str, text: str) -> None:
@@ -58,7 +65,7 @@ def detail_renderable(item: Any, render_module: Any) -> Any:
 
 
 class DetailScreen(ModalScreen[None]):
-    DEFAULT_CSS = MODAL_CSS + "DetailScreen > Vertical { width: 110; }"
+    DEFAULT_CSS = modal_css("DetailScreen", "DetailScreen > Vertical { width: 110; }")
     BINDINGS = [Binding("escape,q,enter", "dismiss", "Back")]
 
     def __init__(self, title: str, renderable: Any) -> None:
@@ -78,7 +85,7 @@ class DetailScreen(ModalScreen[None]):
 
 
 class HelpScreen(ModalScreen[None]):
-    DEFAULT_CSS = MODAL_CSS
+    DEFAULT_CSS = modal_css("HelpScreen")
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Back")]
 
     def __init__(self, keymap: dict[str, str] | None = None, extra: Iterable[tuple[str, str, str]] = ()) -> None:
@@ -106,7 +113,7 @@ class HelpScreen(ModalScreen[None]):
 class ActionMenu(ModalScreen[str | None]):
     """Pick one of the row's actions; returns the action name."""
 
-    DEFAULT_CSS = MODAL_CSS
+    DEFAULT_CSS = modal_css("ActionMenu")
     BINDINGS = [Binding("escape", "dismiss_none", "Cancel")]
 
     def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
@@ -124,4 +131,67 @@ class ActionMenu(ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
     def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class ParamsForm(ModalScreen[dict | None]):
+    """The parameters of one action as a form, prefilled (given values, then the selected row);
+    enter on any field submits, esc cancels. Returns the filled values (empty fields left out, so
+    the action's defaults apply)."""
+
+    DEFAULT_CSS = modal_css("ParamsForm", """
+    ParamsForm VerticalScroll { height: auto; max-height: 60vh; }
+    ParamsForm .field-label { padding-top: 1; }
+    ParamsForm Input { background: $boost; }
+    ParamsForm #form-error { color: $error; }
+    """)
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, action: Any, values: dict[str, Any], error: str = "") -> None:
+        super().__init__()
+        self.action = action
+        self.values = values
+        self.error = error
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Input
+
+        model = self.action.params
+        with Vertical():
+            yield Static(f"{self.action.name}: {self.action.title or ''}", classes="title")
+            yield Static(self.error, id="form-error")
+            with VerticalScroll():
+                for name, field in model.model_fields.items():
+                    required = "required" if field.is_required() else f"default {field.get_default(call_default_factory=True)!r}"
+                    about = f" — {field.description}" if field.description else ""
+                    yield Static(f"{name} ({required}){about}", classes="field-label")
+                    value = self.values.get(name)
+                    text = "" if value is None else (json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+                    yield Input(value=text, id=f"field-{name}", compact=True)
+            yield Static("enter: run    esc: cancel", classes="keys")
+
+    def on_mount(self) -> None:
+        from textual.widgets import Input
+
+        inputs = list(self.query(Input))
+        empty = [i for i in inputs if not i.value]
+        if inputs:
+            (empty or inputs)[0].focus()
+
+    def on_input_submitted(self, event: Any) -> None:
+        from textual.widgets import Input
+
+        from cockpit.params import TextParams
+
+        # Text as typed: the action's model types it strictly (an id takes digits only, a dict
+        # takes JSON) and the seam shows what it refused, back in this form.
+        values = TextParams()
+        for widget in self.query(Input):
+            text = widget.value.strip()
+            if text:
+                values[(widget.id or "").removeprefix("field-")] = text
+        event.stop()
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
         self.dismiss(None)

@@ -18,6 +18,11 @@ from screens.status import status_line
 
 def status_text(snap: Snapshot, table: SourceTable | None = None) -> Text:
     """The source's status line; with a filter it counts the rows shown of the total."""
+    if snap.status is Status.UNCONFIGURED:
+        # One line says both that it is off and how to turn it on: an unconfigured pane
+        # collapses to it.
+        return Text.assemble((f"{snap.source}: ", "bold"), ("not configured", "yellow"),
+                             (f" · to configure: {snap.hint or 'see README'}", "dim"))
     filtered = table is not None and bool(table.filter_text) and snap.status is not Status.UNCONFIGURED
     shown = table.shown_count if filtered and table is not None else None
     line = "not configured" if snap.status is Status.UNCONFIGURED else status_line(snap, shown=shown)
@@ -35,10 +40,15 @@ class SourcePane(Vertical, can_focus=False):
 
     DEFAULT_CSS = """
     SourcePane { border: round $primary-darken-2; height: 1fr; }
-    SourcePane:focus-within { border: round $accent; }
+    SourcePane:focus-within, SourcePane:focus { border: round $accent; }
+    SourcePane.collapsed { height: auto; }
+    SourcePane.collapsed .status { height: auto; text-wrap: wrap; }
+    SourcePane SourceTable.stale { text-opacity: 55%; }
+    /* A section (SLURM nodes, training jobs) is as tall as its rows, up to 40%: the primary table
+       (the queue) gets the rest. */
+    SourcePane SourceTable.section { height: auto; max-height: 40%; }
     SourcePane .status { height: 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     SourcePane .summary { height: auto; padding: 0 1; }
-    SourcePane .hint { height: auto; color: $warning; padding: 0 1; }
     SourcePane .section-title { height: 1; color: $text-muted; text-style: italic; }
     """
 
@@ -52,12 +62,14 @@ class SourcePane(Vertical, can_focus=False):
         self.views = tuple(views)
         self.sources = tuple(dict.fromkeys(source for source, _ in self.views))
         self.border_title = title
+        # A pane with no table (every source unconfigured) takes focus itself, so tab, 1..5 and
+        # its keys still land somewhere and say what is missing.
+        self.can_focus = all(source in self.unconfigured for source in self.sources)
 
     def compose(self) -> Any:
         for source in self.sources:
             yield Static("", classes="status", id=f"status-{source}")
             yield Static("", classes="summary", id=f"summary-{source}")
-            yield Static("", classes="hint", id=f"hint-{source}")
             for view_source, section in self.views:
                 if view_source != source or source in self.unconfigured:
                     continue
@@ -66,11 +78,10 @@ class SourcePane(Vertical, can_focus=False):
                 else:
                     spec = table_spec(source, section)
                     yield Static(spec.title or section, classes="section-title", id=f"title-{source}-{section}")
-                    yield SourceTable(source, section, id=f"table-{source}-{section}")
+                    yield SourceTable(source, section, id=f"table-{source}-{section}", classes="section")
 
     def on_mount(self) -> None:
         for source in self.sources:
-            self.query_one(f"#hint-{source}", Static).display = False
             self.query_one(f"#summary-{source}", Static).display = False
 
     def tables(self) -> list[SourceTable]:
@@ -93,23 +104,24 @@ class SourcePane(Vertical, can_focus=False):
         widget.update(content, layout=layout)
 
     def _set_status(self, snap: Snapshot, table: SourceTable | None) -> None:
-        # One fixed-height line: its text changes without any layout work.
-        self._set(self.query_one(f"#status-{snap.source}", Static), status_text(snap, table), layout=False)
+        # One fixed-height line: its text changes without any layout work (a collapsed pane's hint
+        # may wrap, and is laid out).
+        self._set(self.query_one(f"#status-{snap.source}", Static), status_text(snap, table),
+                  layout=self.has_class("collapsed"))
 
     def show(self, snap: Snapshot) -> None:
         tables = self.tables_of(snap.source)
         main = tables[0] if tables else None
-        hint = self.query_one(f"#hint-{snap.source}", Static)
         summary = self.query_one(f"#summary-{snap.source}", Static)
         unconfigured = snap.status is Status.UNCONFIGURED
-        if unconfigured:
-            self._set(hint, f"To configure: {snap.hint}")
-        hint.display = unconfigured
         for title in self.query(".section-title"):
             if title.id and title.id.startswith(f"title-{snap.source}-"):
                 title.display = not unconfigured
+        # Rows kept from before an outage are dimmed; the status line says since when.
+        stale = snap.status is Status.ERROR and bool(snap.stale)
         for table in tables:
             table.display = not unconfigured
+            table.set_class(stale, "stale")
             if not unconfigured:
                 table.apply(snap)
         self._set_status(snap, main)

@@ -18,9 +18,13 @@ from textual.widgets import Footer, Header, Log, Static
 
 from cockpit.slurm_logs import log_paths
 from screens.render.slurm import detail, efficiency_block, raw_fields, steps_table
+from screens.status import backend_first
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
+
+# A detail must not say "loading..." forever while the controller is down.
+DETAIL_TIMEOUT_S = 20.0
 
 
 class JobScreen(Screen):
@@ -67,11 +71,30 @@ class JobScreen(Screen):
         else:
             self.query_one("#log", Log).write_line("this job has no output file")
 
+    def _source_error(self) -> str | None:
+        """The SLURM source's current error, if it is failing (an outage)."""
+        collector = getattr(getattr(self.runtime, "hub", None), "collectors", {}).get("slurm")
+        snap = getattr(collector, "snapshot", None)
+        if snap is not None and getattr(snap, "status", None) is not None and snap.status.value == "error":
+            return backend_first(snap.error)
+        return None
+
+    def _failed(self, why: str) -> None:
+        self.query_one("#detail", Static).update(f"job detail failed: {why}")
+        self.query_one("#script", Static).update("batch script: not available (the detail failed)")
+
     async def _load_detail(self, job_id: int) -> None:
+        outage = self._source_error()
+        if outage:  # say it now rather than "loading..." while the controller does not answer
+            self.query_one("#detail", Static).update(f"SLURM is failing: {outage}\nasking for the job anyway...")
         try:
-            out = await self.runtime.query.job_detail(job_id)
+            out = await asyncio.wait_for(self.runtime.query.job_detail(job_id), DETAIL_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            self._failed(f"no answer from SLURM within {DETAIL_TIMEOUT_S:.0f} s"
+                         + (f"; the source reports: {self._source_error()}" if self._source_error() else ""))
+            return
         except Exception as exc:  # the screen must survive a broken backend
-            self.query_one("#detail", Static).update(f"job detail failed: {exc}")
+            self._failed(backend_first(str(exc)))
             return
         fields = out.get("fields") or {}
         nodes = out.get("nodes") or []

@@ -14,7 +14,7 @@ from textual.message import Message
 from cockpit.filtering import FilterError, Query, compile_filter
 from cockpit.snapshot import Snapshot
 from cockpit.values import MISSING
-from screens.render import Column, TableSpec, section_items, table_spec
+from screens.render import Column, TableSpec, render_module, section_items, table_spec
 from screens.virtual_table import VirtualTable
 
 MAX_COLUMN_WIDTH = 40
@@ -143,6 +143,7 @@ class SourceTable(VirtualTable):
         same = len(spec.columns) == len(self.columns_spec) and all(
             a is b for a, b in zip(spec.columns, self.columns_spec))
         self.spec = spec
+        self._bind_row_keys()
         if not same:
             titles_changed = [c.title for c in spec.columns] != [c.title for c in self.columns_spec]
             self.columns_spec = spec.columns
@@ -282,6 +283,34 @@ class SourceTable(VirtualTable):
             for i, cell in enumerate(self._rows[key].cells):
                 if len(cell) > widths[i] and widths[i] < caps[i]:
                     widths[i] = min(len(cell), caps[i])
+
+    # -- row keys (shown in the footer while the table has focus) -----------------------------
+    def row_keys(self) -> list[tuple[str, str, str]]:
+        """(key, app action, label) of this table's rows and pane, run by the app."""
+        keys: list[tuple[str, str, str]] = []
+        spec = self.spec
+        for key, action, label, _params in (spec.actions if spec is not None else ()):
+            keys.append((key, f"app.row_action({action!r})", label))
+        for key, screen, label in (spec.screens if spec is not None else ()):
+            keys.append((key, f"app.row_screen({screen!r})", label))
+        for key, label, screen in getattr(render_module(self.source), "PANE_SCREENS", ()):
+            keys.append((key, f"app.pane_screen({screen!r})", label))
+        return keys
+
+    def _bind_row_keys(self) -> None:
+        keys = self.row_keys()
+        if keys == getattr(self, "_bound_keys", None):
+            return
+        self._bound_keys = keys
+        merged = type(self)._merged_bindings
+        if merged is None:
+            return
+        bindings = merged.copy()
+        for key, action, label in keys:
+            # Footer labels are short: the first two words of the label.
+            bindings.bind(key, action, " ".join(label.split()[:2]).lower())
+        self._bindings = bindings
+        self.refresh_bindings()
 
     # -- selection ----------------------------------------------------------------------------
     def selected_item(self) -> Any:

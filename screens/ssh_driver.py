@@ -3,12 +3,19 @@
 Many of these run in one process and one event loop: each SSH viewer gets its own App and
 driver, while all of them read the same hub. Input bytes from the channel go through Textual's
 own xterm parser; window changes become Resize events.
+
+A lone Escape is ambiguous until the next byte or a timeout: the parser holds it and waits for
+`tick()` to say the timeout passed. Textual's local driver ticks from its input thread every
+0.1 s; here nothing would tick, so a held Escape swallowed the keys after it. The driver schedules
+one tick on the event loop just after the parser's escape delay whenever the parser is waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+
+from textual import constants
 
 from textual import events
 from textual._xterm_parser import XTermParser
@@ -32,6 +39,7 @@ class SshDriver(Driver):
         self.session = app.ssh_session
         self._parser = XTermParser(debug)
         self._started = False
+        self._tick_handle: asyncio.TimerHandle | None = None
         self.session.driver = self
 
     # -- output -------------------------------------------------------------------------------
@@ -49,6 +57,28 @@ class SshDriver(Driver):
                 self.process_message(event)
         except Exception:  # garbage on the channel must not take the session down
             self._parser = XTermParser(self._debug)
+        self._schedule_tick()
+
+    def _schedule_tick(self) -> None:
+        """Flush a held Escape once the parser's escape delay has passed with no byte after it."""
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+            self._tick_handle = None
+        # Textual keeps the deadline private; if it is ever renamed, tick anyway (a no-op when
+        # nothing is held) rather than hold an Escape forever.
+        if hasattr(self._parser, "_timeout_time") and self._parser._timeout_time is None:
+            return  # the parser waits for nothing: no timer needed
+        loop = asyncio.get_running_loop()
+        self._tick_handle = loop.call_later(constants.ESCAPE_DELAY + 0.005, self._tick)
+
+    def _tick(self) -> None:
+        self._tick_handle = None
+        try:
+            for event in self._parser.tick():
+                self.process_message(event)
+        except Exception:
+            self._parser = XTermParser(self._debug)
+        self._schedule_tick()  # a tick may leave the parser waiting again
 
     def resize(self, width: int, height: int) -> None:
         width, height = clamp_size(width, height)
@@ -75,6 +105,9 @@ class SshDriver(Driver):
         self.session.input_enabled = False
 
     def stop_application_mode(self) -> None:
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+            self._tick_handle = None
         if not self._started:
             return
         self._started = False

@@ -16,7 +16,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from screens.render import storage as render
-from screens.modals import ConfirmScreen
 
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
@@ -108,32 +107,15 @@ class StorageScreen(Screen[None]):
         self.query_one("#status", Static).update(text)
 
     def action_probe(self) -> None:
-        try:
-            prepared = self.runtime.dispatcher.prepare(PROBE_ACTION, {})
-        except Exception as exc:  # unknown action, bad params: say so, never crash
-            self.set_status(f"cannot probe: {exc}")
-            return
+        """Through the one interaction seam: confirm, invoke, outcome here and in the message area."""
+        from screens.interaction import start
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self.run_worker(self._run_probe(), exclusive=True, group="probe")
+        self.set_status("probe: waiting for confirmation ...")
 
-        self.app.push_screen(ConfirmScreen(PROBE_ACTION, prepared.action.danger.value, prepared.confirmation), answered)
+        def finished(result: Any) -> None:
+            if result is not None and result.ok:
+                r = result.result
+                self.set_status(f"probe done: write {r['write_mb_s']:.0f} MB/s, read {r['read_mb_s']:.0f} MB/s")
+                self.show_history()
 
-    async def _run_probe(self) -> None:
-        from cockpit.actions import ActionError
-        from screens.actor import actor_of
-
-        self.set_status("probe running ...")
-        try:
-            result = await self.runtime.dispatcher.invoke(PROBE_ACTION, {}, actor=actor_of(self), confirmed=True,
-                                                          progress=self.set_status)
-        except ActionError as exc:
-            self.set_status(f"probe refused: {exc}")
-            return
-        if result.ok:
-            r = result.result
-            self.set_status(f"probe done: write {r['write_mb_s']:.0f} MB/s, read {r['read_mb_s']:.0f} MB/s")
-        else:
-            self.set_status(f"probe failed: {result.error}")
-        self.show_history()
+        start(self, PROBE_ACTION, {}, done=finished, echo=lambda text, _kind: self.set_status(text))

@@ -129,6 +129,11 @@ class InferenceServiceItem(Item):
     runtime: str | None = None
     protocol: str = "v1"
     gpus: int = 0
+    # status.components.predictor.traffic: [{revision, tag, latest, percent}]
+    traffic: tuple[dict[str, Any], ...] = ()
+    canary_percent: int | None = None  # spec.predictor.canaryTrafficPercent
+    model_name: str | None = None  # the registered MLflow model kube.isvc.deploy served
+    model_version: str | None = None
 
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"

@@ -17,7 +17,7 @@ from backends.libvirt.provision import (Journal, create_overlay, define_domain, 
                                         undefine_domain, vm_domain_spec, wait_inactive)
 from backends.libvirt.xmlgen import render_domain
 from cockpit.actions import ActionContext, ActionError, ActionRegistry, Danger
-from cockpit.clusters import ClusterPlan, check_plan, images_of, plan_cluster
+from cockpit.clusters import ClusterPlan, all_plans, check_plan, images_of, plan_cluster
 from cockpit.placement import start_problems
 
 
@@ -226,6 +226,63 @@ async def cluster_remove(ctx: ActionContext, p: ClusterDown) -> dict[str, Any]:
     return {"cluster": plan.name, "host": host.name, "stopped": stopped, "removed": removed}
 
 
+# -- every cluster of the config, in order -----------------------------------------------------
+class AllClusters(BaseModel):
+    host: str | None = Field(default=None, description="libvirt host (default: the only/first one)")
+
+
+class AllClustersDown(AllClusters):
+    timeout_s: float = Field(default=120, ge=0, le=3600, description="wait this long for each guest to stop")
+    force: bool = Field(default=False, description="force off VMs still running after timeout_s")
+
+
+def _all_plans(ctx: ActionContext) -> list[ClusterPlan]:
+    """hpc then cloud (the order they come up in); refused when the config has no clusters."""
+    plans = all_plans(ctx.runtime.config)
+    if not plans:
+        raise ActionError("the config has no clusters: section (clusters -> hpc / clusters -> cloud)")
+    return plans
+
+
+async def all_up_target(ctx: ActionContext, p: AllClusters) -> str:
+    """Every VM clusters.up touches, in order: the confirmation names each one."""
+    return "; then ".join(
+        f"{plan.kind} {plan.name}: {', '.join(vm.name + ('' if vm.auto_start else ' (defined, left stopped)') for vm in plan.vms)}"
+        for plan in _all_plans(ctx))
+
+
+async def all_down_target(ctx: ActionContext, p: AllClustersDown) -> str:
+    return "; then ".join(f"{plan.kind} {plan.name}: {', '.join(vm.name for vm in plan.stop_order())}"
+                          for plan in reversed(_all_plans(ctx)))
+
+
+async def all_up(ctx: ActionContext, p: AllClusters) -> dict[str, Any]:
+    """Bring every cluster of the config up: hpc first, then cloud"""
+    done: list[dict[str, Any]] = []
+    for plan in _all_plans(ctx):
+        ctx.progress(f"cluster {plan.name} ({plan.kind})")
+        try:
+            done.append(await cluster_up(ctx, ClusterRef(cluster=plan.kind, host=p.host)))
+        except ActionError as exc:
+            raise ActionError(f"{exc}; clusters already up: {', '.join(d['cluster'] for d in done) or 'none'} "
+                              f"(left running); not attempted after {plan.name}") from exc
+    return {"clusters": done}
+
+
+async def all_down(ctx: ActionContext, p: AllClustersDown) -> dict[str, Any]:
+    """Shut every cluster of the config down: cloud first, then hpc"""
+    done: list[dict[str, Any]] = []
+    for plan in reversed(_all_plans(ctx)):
+        ctx.progress(f"cluster {plan.name} ({plan.kind})")
+        try:
+            done.append(await cluster_down(ctx, ClusterDown(cluster=plan.kind, host=p.host, timeout_s=p.timeout_s,
+                                                            force=p.force)))
+        except ActionError as exc:
+            raise ActionError(f"{exc}; clusters already down: {', '.join(d['cluster'] for d in done) or 'none'}; "
+                              f"not attempted after {plan.name}") from exc
+    return {"clusters": done}
+
+
 def _up_text(p: ClusterRef) -> str:
     return (f"Create the {p.cluster} cluster from the config: its network, one qcow2 overlay per VM, define every "
             f"VM and start those with auto_start. Checks run first; if a step fails, what this run created is removed.")
@@ -242,3 +299,12 @@ def register(registry: ActionRegistry) -> None:
     registry.action("cluster.remove", ClusterDown, Danger.DESTROY, title="Delete cluster",
                     confirm=lambda p: f"Shut down and DELETE the {p.cluster} cluster: undefine its VMs, delete their "
                     "overlays and its network. Base images stay.", refresh=("vms", "gpus"))(cluster_remove)
+    registry.action("clusters.up", AllClusters, Danger.CHANGE, title="Bring every cluster up",
+                    confirm=lambda p: "Bring every cluster of the config up in order, hpc first, then cloud: each as "
+                    "cluster.up (checks first; a failed cluster is rolled back, the ones before it stay up).",
+                    refresh=("vms", "gpus"), target=all_up_target)(all_up)
+    registry.action("clusters.down", AllClustersDown, Danger.CHANGE, title="Shut every cluster down",
+                    confirm=lambda p: "Shut every cluster of the config down in order, cloud first, then hpc, workers "
+                    "before controllers" + (f"; force off any VM still running after {p.timeout_s:g} s." if p.force
+                                            else "."),
+                    refresh=("vms", "gpus"), target=all_down_target)(all_down)

@@ -32,6 +32,11 @@ class ConditionError(Exception):
     """The condition cannot be evaluated at all (unconfigured source): waiting will not help."""
 
 
+class ConditionNotChecked(Exception):
+    """The condition cannot be checked on this machine (a tool is missing): the message says why;
+    the seed check is reported "not checked", the step does not fail."""
+
+
 class ConditionFailedNow(Exception):
     """A `fail_if` matched: the awaited state can no longer come (the job FAILED). `source` and
     `item` name what failed, so the runner can add what explains it (a job's output)."""
@@ -309,6 +314,10 @@ async def evaluate(cond: Condition, runtime: "Runtime") -> Outcome:
         outcome = await check_url(cond.url)  # type: ignore[arg-type]
     elif cond.kind == "value":
         outcome = check_value(cond.value)  # type: ignore[arg-type]
+    elif cond.kind == "monitoring":
+        from cockpit.plans.monitoring import check_monitoring
+
+        outcome = await check_monitoring(cond.monitoring, runtime)  # type: ignore[arg-type]
     else:
         checks = expand(cond) or []
         outputs: dict[str, Any] = {}

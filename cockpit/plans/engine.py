@@ -82,6 +82,9 @@ def condition_text(cond: Condition) -> str:
         return f"{spec.method} {spec.url} answers" + (f" {spec.status}" if spec.status else "")
     if kind == "value":
         return f"{spec.value!r} {conditions.describe(spec)}"
+    if kind == "monitoring":
+        where = spec.url or ("a loopback exporter + Prometheus" if spec.lab else "the configured Prometheus")
+        return f"{where} returns {', '.join(spec.series)}"
     if kind == "vm":
         return f"VM {spec.name} {spec.state if isinstance(spec.state, str) else ' or '.join(spec.state)}"
     if kind == "job":
@@ -590,6 +593,13 @@ class PlanRunner:
             cond = self._condition(step, raw, Condition, f"assert[{i}]")
             try:
                 outcome = await conditions.evaluate(cond, self.runtime)
+            except conditions.ConditionNotChecked as exc:
+                # cannot be checked here (a tool is missing): reported as such, never as passed
+                details.append(f"not checked: {exc}")
+                if cond.seed:
+                    seed_checks.append({"index": i, "seed": cond.seed, "ok": None, "detail": str(exc),
+                                        "required": cond.required})
+                continue
             except conditions.ConditionError as exc:
                 raise StepError(str(exc), retryable=False) from None
             except conditions.ConditionFailedNow as exc:

@@ -229,7 +229,35 @@ class ValueCheck(Compare):
         return self
 
 
-CONDITION_KINDS = ("snapshot", "vm", "job", "pod", "inference_service", "metric", "url", "value")
+class MonitoringCheck(Strict):
+    """Monitoring works: the expected series come back from Prometheus through the cockpit's
+    reader. With `url`, that Prometheus (it scrapes `cockpit serve-metrics`); with `lab: true`
+    and no url, a throwaway loopback stack is started for the check (the exporter on this
+    plan's config, scraped by the real `prometheus` binary) and stopped after it; without the
+    binary the check is reported "not checked" with why."""
+
+    url: str | None = Field(default=None, description="Prometheus base URL (default: cockpit.prometheus.url / "
+                            "PROMETHEUS_URL)")
+    lab: bool = Field(default=False, description="no url: start a loopback exporter + Prometheus for the check")
+    series: list[str] = Field(
+        default_factory=lambda: ["cockpit_gpu_info", "cockpit_source_up == 1"], min_length=1,
+        description="PromQL expressions that must each return at least one series")
+    within: float = duration_field(60.0, "how long to wait for the series to appear (first scrapes)")
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, v: str | None) -> str | None:
+        if v and "${" not in v and not re.match(r"^https?://", v):
+            raise ValueError("must start with http:// or https://")
+        return v or None
+
+    @field_validator("within", mode="before")
+    @classmethod
+    def _dur(cls, v: Any) -> float:
+        return parse_duration(v)
+
+
+CONDITION_KINDS = ("snapshot", "vm", "job", "pod", "inference_service", "metric", "url", "value", "monitoring")
 
 
 class Condition(Strict):
@@ -244,6 +272,7 @@ class Condition(Strict):
     metric: MetricCheck | None = None
     url: UrlCheck | None = None
     value: ValueCheck | None = None
+    monitoring: MonitoringCheck | None = None
     message: str | None = Field(default=None, description="shown when the check fails")
     seed: str | None = Field(
         default=None, max_length=200,

@@ -114,7 +114,10 @@ def seed_checks(state: RunState, plan: "Plan") -> list[dict[str, Any]]:
             if not cond.seed:
                 continue
             got = recorded.get(i)
-            if got is not None:
+            if got is not None and got["ok"] is None:
+                out.append({"seed": got.get("seed") or cond.seed, "step": step.id, "figure": "",
+                            "verdict": "not checked", "detail": got.get("detail") or ""})
+            elif got is not None:
                 detail = got.get("detail") or ""
                 if not got["ok"] and got.get("required") is False:
                     detail += " (reported only: this run does not gate on it)"

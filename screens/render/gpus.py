@@ -65,6 +65,7 @@ ROW_ACTIONS = [
 # Row keys that open a screen taking (runtime, item) instead of running an action: `g` opens the
 # assign modal, which shows conflicts before anything is confirmed.
 # `m` shows the GPU map for the selected GPU: VM, node, job or pod, run (read-only).
+DETAIL_SCREEN = "screens.gpu_detail:GpuDetailScreen"  # adds Prometheus history when configured
 ROW_SCREENS = [("g", "screens.gpus_assign:AssignGpuScreen", "assign to a VM…"),
                ("m", "screens.gpu_chain:GpuChainScreen", "map: VM, node, job/pod, run")]
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from cockpit.filtering import Field, Fields, compile_filter
 from cockpit.kube_waits import explain_pod, explain_training_job
+from cockpit.kube_status import traffic_text
 from screens.render import Column, attr, fmt
 from screens.render.colours import BAD, POD_PHASES, TRAINING_STATES, RowStyle, field_of, pod_condition
 
@@ -45,13 +46,30 @@ JOB_COLUMNS = [
     Column("QUEUE", attr("queue")),
 ]
 
+def isvc_traffic(s: Any) -> str:
+    """The split KServe reports ('90% prev, 10% latest'); before it reports one, the canary asked for."""
+    shown = traffic_text(s.traffic)
+    if not shown and s.canary_percent is not None:
+        shown = f"canary {s.canary_percent}% requested"
+    return shown
+
+
+def isvc_model(s: Any) -> str | None:
+    """The registered MLflow model and version served (kube.isvc.deploy's annotations), else the storage URI."""
+    if s.model_name:
+        return f"{s.model_name} v{s.model_version}" if s.model_version else s.model_name
+    return s.storage_uri
+
+
 ISVC_COLUMNS = [
     Column("NAMESPACE", attr("namespace")),
     Column("NAME", attr("name")),
     Column("READY", lambda s: "True" if s.ready else f"False {s.reason}".strip()),
     Column("PARTS", lambda s: " ".join(f"{k}={'T' if v else 'F'}" for k, v in sorted(s.parts.items()))),
     Column("URL", attr("url")),
-    Column("MODEL", lambda s: f"{s.model_format} {s.protocol}"),
+    Column("TRAFFIC", lambda s: isvc_traffic(s)),
+    Column("MODEL", lambda s: isvc_model(s)),
+    Column("FORMAT", lambda s: f"{s.model_format} {s.protocol}"),
     Column("GPUS", attr("gpus")),
 ]
 

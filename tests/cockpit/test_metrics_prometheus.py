@@ -10,108 +10,15 @@ from the `gpus` source the exporter labels from).
 from __future__ import annotations
 
 import asyncio
-import os
-import select
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
-PROMETHEUS = shutil.which("prometheus")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(PROMETHEUS is None, reason="the prometheus binary is not installed "
-                       "(Debian package `prometheus`; scripts/setup.sh installs it)"),
-]
-REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 60.0  # both start within a few seconds; the limit is for a loaded 2-core VM
+from tests.fixtures_prometheus import exporter, needs_prometheus, prometheus  # noqa: F401 - fixtures
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def read_line(proc: subprocess.Popen[str], timeout: float) -> str:
-    """The first stdout line, or fail (with stderr) when none comes in time."""
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
-        if ready:
-            line = proc.stdout.readline()
-            if line:
-                return line.strip()
-        if proc.poll() is not None:
-            break
-    stop(proc)
-    err = proc.stderr.read() if proc.stderr else ""
-    pytest.fail(f"serve-metrics printed no address within {timeout:g} s (exit {proc.returncode}): {err[-2000:]}")
-
-
-@pytest.fixture
-def exporter() -> Iterator[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-m", "cockpit", "serve-metrics", "--listen", "127.0.0.1:0"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = read_line(proc, START_TIMEOUT_S)
-        address = line.rsplit("http://", 1)[-1].removesuffix("/metrics")
-        assert address.startswith("127.0.0.1:"), line
-        yield address
-    finally:
-        stop(proc)
-
-
-@pytest.fixture
-def prometheus(exporter: str, tmp_path: Path) -> Iterator[str]:
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: cockpit\n    static_configs:\n"
-        f"      - targets: ['{exporter}']\n"
-    )
-    listen = f"127.0.0.1:{free_port()}"
-    log = (tmp_path / "prometheus.log").open("w")
-    proc = subprocess.Popen([PROMETHEUS or "prometheus", f"--config.file={config}",
-                             f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address={listen}",
-                             "--log.level=warn"], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://{listen}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"prometheus exited {proc.returncode}: {(tmp_path / 'prometheus.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"prometheus not ready within {START_TIMEOUT_S:g} s")
-            time.sleep(0.25)
-        yield url
-    finally:
-        stop(proc)
-        log.close()
+pytestmark = [pytest.mark.slow, needs_prometheus]
 
 
 def query(url: str, promql: str) -> list[dict[str, Any]]:

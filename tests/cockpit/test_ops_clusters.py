@@ -145,3 +145,81 @@ async def test_bridge_in_use_is_caught_before_creation(clean_lab_uri, tmp_path) 
     rt = sample_runtime(clean_lab_uri, tmp_path, edit)
     result = await rt.invoke("cluster.up", {"cluster": "hpc"})
     assert not result.ok and "virbr0 is already used by libvirt network 'default'" in result.error
+
+
+HPC_VMS = ["hpc-cluster-controller", "hpc-cluster-compute-01", "hpc-cluster-compute-02"]
+CLOUD_VMS = ["cloud-cluster-control-plane", "cloud-cluster-cpu-worker-01", "cloud-cluster-gpu-worker-01"]
+
+
+async def test_all_clusters_up_in_order_then_down_in_reverse(clean_lab_uri, tmp_path) -> None:
+    rt = sample_runtime(clean_lab_uri, tmp_path)
+    # the confirmation's target names every VM, in the order they are touched
+    prepared = rt.dispatcher.prepare("clusters.up", {})
+    target = await rt.dispatcher.read_target(prepared, rt_actor())
+    assert target == (f"hpc hpc-cluster: {', '.join(HPC_VMS)}; then cloud cloud-cluster: "
+                      "cloud-cluster-control-plane, cloud-cluster-cpu-worker-01, "
+                      "cloud-cluster-gpu-worker-01 (defined, left stopped)")
+    down_target = await rt.dispatcher.read_target(rt.dispatcher.prepare("clusters.down", {}), rt_actor())
+    assert down_target == ("cloud cloud-cluster: cloud-cluster-gpu-worker-01, cloud-cluster-cpu-worker-01, "
+                           "cloud-cluster-control-plane; "
+                           "then hpc hpc-cluster: hpc-cluster-compute-02, hpc-cluster-compute-01, hpc-cluster-controller")
+
+    up = await rt.invoke("clusters.up", {})
+    assert up.ok, up.error
+    assert [c["cluster"] for c in up.outputs["clusters"]] == ["hpc-cluster", "cloud-cluster"]
+    assert up.outputs["clusters"][0]["started"] == HPC_VMS
+    assert up.outputs["clusters"][1]["left_stopped"] == ["cloud-cluster-gpu-worker-01"]
+    doms, _, _ = await state(rt)
+    assert all(doms[n] for n in HPC_VMS + CLOUD_VMS[:2]) and not doms["cloud-cluster-gpu-worker-01"]
+
+    down = await rt.invoke("clusters.down", {"timeout_s": 5})
+    assert down.ok, down.error
+    assert [c["cluster"] for c in down.outputs["clusters"]] == ["cloud-cluster", "hpc-cluster"]
+    assert down.outputs["clusters"][0]["stopped"] == ["cloud-cluster-cpu-worker-01", "cloud-cluster-control-plane"]
+    assert down.outputs["clusters"][1]["stopped"] == list(reversed(HPC_VMS))
+    doms, _, _ = await state(rt)
+    assert not any(doms[n] for n in HPC_VMS + CLOUD_VMS)
+
+    # both runs are in the audit log, each with the confirmed target naming the VMs
+    import json
+    starts = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    starts = [r for r in starts if r.get("event") == "action.start" and r.get("action", "").startswith("clusters.")]
+    assert [r["action"] for r in starts] == ["clusters.up", "clusters.down"]
+    assert "Target: hpc hpc-cluster: hpc-cluster-controller" in starts[0]["confirmation"]
+
+
+async def test_all_up_stops_at_the_failing_cluster(clean_lab_uri, tmp_path) -> None:
+    def edit(doc):  # the cloud cluster's control plane has no base image: refused before anything
+        doc["clusters"]["cloud"]["control_plane"]["base_image_path"] = str(tmp_path / "missing.qcow2")
+
+    rt = sample_runtime(clean_lab_uri, tmp_path, edit)
+    result = await rt.invoke("clusters.up", {})
+    assert not result.ok
+    assert "cluster cloud-cluster was not created" in result.error
+    assert "clusters already up: hpc-cluster (left running)" in result.error
+    doms, _, _ = await state(rt)
+    assert all(doms[n] for n in HPC_VMS) and not any(n.startswith("cloud-cluster") for n in doms)
+
+
+def test_cli_confirmation_names_every_vm(clean_lab_uri, tmp_path, capsys) -> None:
+    rt = sample_runtime(clean_lab_uri, tmp_path)  # writes the base images the config names
+    del rt
+    doc = yaml.safe_load(SAMPLE.read_text())
+    for kind in ("hpc", "cloud"):
+        doc["clusters"][kind]["base_image_path"] = str(tmp_path / f"{kind}.qcow2")
+    doc["cockpit"] = {"libvirt": {"hosts": [{"name": "lab", "uri": clean_lab_uri}]},
+                      "audit_log": str(tmp_path / "cli-audit.jsonl")}
+    path = tmp_path / "clusters.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert main(["action", "run", "clusters.down", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "this will: Shut every cluster of the config down in order, cloud first, then hpc" in err
+    for name in HPC_VMS + CLOUD_VMS:
+        assert name in err
+    assert "re-run with --yes" in err
+
+
+def rt_actor():
+    from cockpit.actions import local_actor
+
+    return local_actor("test")

@@ -19,8 +19,11 @@ async def test_confirmed_action_with_unwritable_audit_is_refused_and_the_screen_
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, 10)
         await pilot.press("colon", *"vm.shutdown name=hpc-controller", "enter")
-        await app.workers.wait_for_complete()
-        await settle(pilot)
+        # The interaction seam's worker waits for the answer: wait for the modal, not the worker.
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, ConfirmScreen):
+                break
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await app.workers.wait_for_complete()

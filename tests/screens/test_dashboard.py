@@ -24,11 +24,14 @@ async def test_five_panes_with_status_and_unconfigured_hints(fixed_runtime):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         panes = app.dashboard.query(SourcePane)
-        assert [p.pane_id for p in panes] == ["vms", "slurm", "storage", "kubernetes", "mlflow"]
+        assert sorted(p.pane_id for p in panes) == sorted(["vms", "slurm", "storage", "kubernetes", "mlflow"])
+        # Unconfigured panes collapse to their one-line hint and give their space away.
+        assert sorted(p.pane_id for p in panes if p.has_class("collapsed")) == ["kubernetes", "slurm", "storage"]
+        assert app.dashboard.pane("slurm").region.height < app.dashboard.pane("mlflow").region.height
         assert app.dashboard.pane("vms").table("vms").row_count == 3
         assert app.dashboard.pane("vms").table("gpus").row_count == 2
-        hint = app.dashboard.query_one("#hint-slurm", Static)
-        assert hint.display and "set cockpit.slurm or SLURM_CONF" in str(hint.render())
+        hint = app.dashboard.query_one("#status-slurm", Static)
+        assert "not configured" in str(hint.render()) and "set cockpit.slurm or SLURM_CONF" in str(hint.render())
         assert app.dashboard.pane("slurm").tables() == []  # no tables for an unconfigured source
         status = str(app.dashboard.query_one("#status-vms", Static).render())
         assert "ok, 3 items" in status
@@ -82,17 +85,25 @@ async def test_pane_moves_with_number_keys_and_tab(fixed_runtime):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("5")
+        await settle(pilot)
         assert isinstance(app.focused, SourceTable) and app.focused.source == "mlflow"
         await pilot.press("1")
+        await settle(pilot)
         assert app.focused.source == "vms"
         # The next pane, not the GPU table inside the VMs pane; SLURM, storage and Kubernetes are
         # unconfigured here (collapsed to their hints), so tab skips them.
         await pilot.press("tab")
+        await settle(pilot)
         assert isinstance(app.focused, SourceTable) and app.focused.source == "mlflow"
         await pilot.press("tab")  # wraps around
+        await settle(pilot)
         assert app.focused.source == "vms"
         await pilot.press("shift+tab")
+        await settle(pilot)
         assert app.focused.source == "mlflow"
+        await pilot.press("2")  # a number still reaches an unconfigured pane: it takes focus itself
+        await settle(pilot)
+        assert app.dashboard.current == "slurm" and app.focused is app.dashboard.pane("slurm")
         await pilot.press("4")
         # The Kubernetes pane is unconfigured: its table is hidden, focus stays usable.
         assert app.screen is app.dashboard

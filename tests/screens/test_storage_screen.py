@@ -97,7 +97,11 @@ class _Dispatcher:
         class P:
             action = type("A", (), {"danger": Danger.CHANGE})()
             confirmation = "On this machine: write 1024 MiB ..."
+            params = {}
         return P()
+
+    def allowed(self, action, actor):
+        return None
 
     async def invoke(self, name, params, **kw):
         self.calls.append((name, params, kw["confirmed"]))
@@ -111,6 +115,9 @@ class _Runtime:
     def __init__(self, snap):
         self.hub = type("Hub", (), {"collectors": {"storage": _Collector(snap)}})()
         self.dispatcher = _Dispatcher()
+        from cockpit.ops import default_registry
+
+        self.registry = default_registry()  # the real action names, titles and parameter models
 
 
 async def test_detail_screen_updates_refreshes_and_probes_after_confirmation():

@@ -139,10 +139,11 @@ def test_mlops_5_2_lab_profile_promotes_only_a_better_model(slurm_lab, tmp_path)
 
 def test_validate_hpc_lab_profile_reports_what_it_cannot_check(slurm_lab, tmp_path):
     """TASK-041 on a local directory (the 1 GB/s verdict reported either way, with its figure),
-    TASK-042 on the lab's GRES, TASK-044's training; TASK-040 and 043 on loopback (a real
-    docker-registry, an image pushed and pulled back, a SLURM job running it with podman); the
-    hpc-controller registry, the Apptainer GPU container job and monitoring are listed as not
-    checked, never as passed."""
+    TASK-042 on the lab's GRES, TASK-044's training and "monitoring works" (a loopback Prometheus
+    scraping serve-metrics); TASK-040 and 043 on loopback (a real docker-registry, an image pushed
+    and pulled back, a SLURM job running it with podman); the hpc-controller registry, the
+    Apptainer GPU container job and the real monitoring stack are listed as not checked, never
+    as passed."""
     from workloads.container_check import why_not
 
     reason = why_not()
@@ -158,7 +159,17 @@ def test_validate_hpc_lab_profile_reports_what_it_cannot_check(slurm_lab, tmp_pa
         assert "reported only" in write_row
     for task in ("TASK-040", "TASK-043"):
         assert "⏭ not checked" in by_task[task], by_task[task]
-    assert "⏭ not checked" in next(r for r in rows if "monitoring" in r)
+    assert "⏭ not checked" in next(r for r in rows if "the monitoring stack (Prometheus) answers" in r)
+    # monitoring works: the lab's serve-metrics scraped by a loopback Prometheus, read back
+    works = next(r for r in rows if "TASK-044: monitoring works" in r)
+    if shutil.which("prometheus"):
+        assert "✅ passed" in works, works
+        series = state.steps["monitoring_series"]["outputs"]["series"]
+        assert series["cockpit_gpu_info"] >= 1 and series["cockpit_source_up == 1"] >= 1, series
+        # the check returns at the first scrape with both series; the libvirt sources answer first
+        assert {"vms", "gpus"} <= set(state.steps["monitoring_series"]["outputs"]["sources_up"])
+    else:
+        assert "⏭ not checked" in works and "prometheus binary is not installed" in works, works
     assert "✅ passed" in next(r for r in rows if "TASK-042: a job" in r)
     assert "✅ passed" in next(r for r in rows if "TASK-044: a training job" in r)
     lab_rows = [by_task["TASK-040 (lab)"], by_task["TASK-043 (lab)"]]

@@ -60,7 +60,7 @@ def test_parse_vars_reads_json_values():
      "steps[0] -> needs[0]: 'c' is a cleanup step, which runs last; only another cleanup step may need it"),
     ("  - {id: a, sleep: 0, action: t.x}\n", "steps[0]: Value error, a step does exactly one of action, wait, assert, sleep (got action, sleep)"),
     ("  - {id: a, sleep: soon}\n", "steps[0] -> sleep: Value error, 'soon' is not a duration (use 30, '30s', '500ms', '5m' or '1h')"),
-    ("  - {id: a, wait: {vm: {name: x}, job: {id: 1}}}\n", "steps[0] -> wait: Value error, give exactly one of snapshot, vm, job, pod, inference_service, metric, url, value (got vm, job)"),
+    ("  - {id: a, wait: {vm: {name: x}, job: {id: 1}}}\n", "steps[0] -> wait: Value error, give exactly one of snapshot, vm, job, pod, inference_service, metric, url, value, monitoring (got vm, job)"),
     ("  - {id: a, assert: {snapshot: {source: slurm, field: state, gt: 1, lt: 2}}}\n",
      "steps[0] -> assert[0] -> snapshot: Value error, give one comparison, not 2 (gt, lt)"),
     ("  - {id: a, assert: {metric: {run: r, name: loss, lt: low}}}\n",
