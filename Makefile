@@ -6,5 +6,4 @@ run:
 test:
 	bash scripts/test.sh
 bench:
-	.venv/bin/python -m benchmarks.startup
-	.venv/bin/python -m benchmarks.mlflow_runs
+	PYTHONPATH=$(CURDIR) .venv/bin/python -m benchmarks.bench

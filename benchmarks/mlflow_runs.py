@@ -143,70 +143,98 @@ def row(figure: str, value: str, goal: str, beside: str = "") -> None:
     print(f"| {figure} | {value} | {goal} | {beside} |")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+def snapshot_figures(repeat: int, db: Path | None = None) -> dict:
+    """`cockpit snapshot --format json` on the embedded default, median of `repeat` processes, with
+    the store empty or a copy of `db`; one more run with -X importtime says whether mlflow got imported."""
+    times, imported, status = [], False, ""
+    for i in range(repeat + 1):
+        with tempfile.TemporaryDirectory() as x:
+            xdg = Path(x)
+            if db is not None:
+                (xdg / "data" / "cockpit").mkdir(parents=True)
+                shutil.copy(db, xdg / "data" / "cockpit" / "mlflow.db")
+            took, imp, status = snapshot_process(xdg, importtime=i == repeat)
+            if i < repeat:
+                times.append(took)
+            imported |= imp
+    return {"seconds": statistics.median(times), "mlflow_imported": imported, "status": status}
+
+
+def measure(runs: int = 1000, repeat: int = 3, snapshots: bool = True, echo: bool = False) -> dict:
+    """Seeds a real `mlflow server` with `runs` runs, then measures (medians of `repeat` fresh
+    processes): first rows (ours and each plain tool, seconds), paging at 100 and 1,000 a page
+    (ours and a plain httpx loop), and, with `snapshots`, the one-shot snapshot process."""
     from backends.mlflow import lab
 
+    figures: dict = {"runs": runs, "repeat": repeat}
     with tempfile.TemporaryDirectory() as d:
         directory = Path(d)
         t = time.perf_counter()
         # Seeded in a child process, so this one never imports mlflow.
         python("import sys; from backends.mlflow import lab; "
                "lab.seed_runs(sys.argv[1], 'bulk', int(sys.argv[2]), artifact_root=sys.argv[3])",
-               f"sqlite:///{directory / 'mlflow.db'}", str(args.runs), str(directory / "a"))
-        seeded = time.perf_counter() - t
+               f"sqlite:///{directory / 'mlflow.db'}", str(runs), str(directory / "a"))
+        figures["seeded_s"] = time.perf_counter() - t
         t = time.perf_counter()
         server = lab.start_server(directory)
-        print(f"MLflow: {args.runs} runs seeded in {seeded:.1f} s, `mlflow server` up in {time.perf_counter() - t:.1f} s; "
-              f"medians of {args.repeat} fresh processes on {os.cpu_count()} CPUs "
-              f"(load {os.getloadavg()[0]:.1f})\n")
-        print("| figure | measured | goal | beside it, on the same data |")
-        print("|---|---|---|---|")
+        figures["server_up_s"] = time.perf_counter() - t
+        if echo:
+            print(f"MLflow: {runs} runs seeded in {figures['seeded_s']:.1f} s, `mlflow server` up in "
+                  f"{figures['server_up_s']:.1f} s; medians of {repeat} fresh processes on {os.cpu_count()} CPUs "
+                  f"(load {os.getloadavg()[0]:.1f})\n")
         try:
             python(FIRST_ROWS["plain httpx POST runs/search"], server.uri)  # the server's first answers are slow
             firsts: dict[str, list[list[str]]] = {name: [] for name in FIRST_ROWS}
             curls: list[float] = []
-            for _ in range(args.repeat):  # round-robin: each tool sees the same server state
+            for _ in range(repeat):  # round-robin: each tool sees the same server state
                 for name, code in FIRST_ROWS.items():
                     firsts[name].append(python(code, server.uri))
                 if shutil.which("curl"):
                     curls.append(curl_first_rows(server.uri) or 0.0)
-            med = {name: statistics.median(float(r[0]) for r in rs) for name, rs in firsts.items()}
-            ours = "cockpit adapter (REST, httpx)"
             assert all(r[1] == "50" for rs in firsts.values() for r in rs)
-            beside = ", ".join(f"{n} {v:.2f} s" for n, v in med.items() if n != ours)
-            if curls:
-                beside += f", curl (whole process, one request) {statistics.median(curls):.2f} s"
-            imports = statistics.median(float(r[3]) for r in firsts[ours])
-            row("MLflow first rows, fresh process (50 runs)", f"{med[ours]:.2f} s, of which imports {imports:.2f} s "
-                f"(mlflow imported: {'yes' if firsts[ours][0][2] == 'True' else 'no'})", "< 0.3 s", beside)
+            ours = "cockpit adapter (REST, httpx)"
+            figures["first_rows"] = {
+                "ours_s": statistics.median(float(r[0]) for r in firsts[ours]),
+                "imports_s": statistics.median(float(r[3]) for r in firsts[ours]),
+                "mlflow_imported": firsts[ours][0][2] == "True",
+                "beside_s": {n: statistics.median(float(r[0]) for r in rs) for n, rs in firsts.items() if n != ours},
+                "curl_s": statistics.median(curls) if curls else None}
+            figures["paging"] = {}
             for size in (100, 1000):
-                results = [python(PAGING, server.uri, str(size)) for _ in range(args.repeat)]
-                ours_s = statistics.median(float(r[0]) for r in results)
-                plain_s = statistics.median(float(r[2]) for r in results)
-                assert all(int(r[1]) == int(r[3]) == args.runs for r in results)
-                row(f"MLflow paging {args.runs} runs, {size}/page", f"{ours_s:.2f} s", "< 1 s",
-                    f"plain httpx loop {plain_s:.2f} s ({ours_s / plain_s:.1f}x)")
-            for label, seed in (("empty store", False), (f"{args.runs} runs in the store", True)):
-                times, imported, status = [], False, ""
-                for i in range(args.repeat + 1):  # the last run only checks imports (-X importtime)
-                    with tempfile.TemporaryDirectory() as x:
-                        xdg = Path(x)
-                        if seed:
-                            (xdg / "data" / "cockpit").mkdir(parents=True)
-                            shutil.copy(directory / "mlflow.db", xdg / "data" / "cockpit" / "mlflow.db")
-                        took, imp, status = snapshot_process(xdg, importtime=i == args.repeat)
-                        if i < args.repeat:
-                            times.append(took)
-                        imported |= imp
-                row(f"`cockpit snapshot --format json`, embedded default, {label}",
-                    f"{statistics.median(times):.2f} s (mlflow imported: {'yes' if imported else 'no'}; {status})",
-                    "< 1 s", "whole process: interpreter, imports, every source")
+                results = [python(PAGING, server.uri, str(size)) for _ in range(repeat)]
+                assert all(int(r[1]) == int(r[3]) == runs for r in results)
+                figures["paging"][size] = {"ours_s": statistics.median(float(r[0]) for r in results),
+                                           "plain_s": statistics.median(float(r[2]) for r in results)}
+            if snapshots:
+                figures["snapshot_empty"] = snapshot_figures(repeat)
+                figures["snapshot_seeded"] = snapshot_figures(repeat, directory / "mlflow.db")
         finally:
             server.stop()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    m = measure(args.runs, args.repeat, echo=True)
+    print("| figure | measured | goal | beside it, on the same data |")
+    print("|---|---|---|---|")
+    f = m["first_rows"]
+    beside = ", ".join(f"{n} {v:.2f} s" for n, v in f["beside_s"].items())
+    if f["curl_s"] is not None:
+        beside += f", curl (whole process, one request) {f['curl_s']:.2f} s"
+    row("MLflow first rows, fresh process (50 runs)", f"{f['ours_s']:.2f} s, of which imports {f['imports_s']:.2f} s "
+        f"(mlflow imported: {'yes' if f['mlflow_imported'] else 'no'})", "< 0.3 s", beside)
+    for size, p in m["paging"].items():
+        row(f"MLflow paging {args.runs} runs, {size}/page", f"{p['ours_s']:.2f} s", "< 1 s",
+            f"plain httpx loop {p['plain_s']:.2f} s ({p['ours_s'] / p['plain_s']:.1f}x)")
+    for label, key in (("empty store", "snapshot_empty"), (f"{args.runs} runs in the store", "snapshot_seeded")):
+        sn = m[key]
+        row(f"`cockpit snapshot --format json`, embedded default, {label}",
+            f"{sn['seconds']:.2f} s (mlflow imported: {'yes' if sn['mlflow_imported'] else 'no'}; {sn['status']})",
+            "< 1 s", "whole process: interpreter, imports, every source")
 
 
 if __name__ == "__main__":

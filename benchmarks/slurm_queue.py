@@ -53,12 +53,10 @@ def timed(fn, repeat: int = 5):
     return result, statistics.median(runs)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--jobs", type=int, default=10_000)
-    args = ap.parse_args()
+def measure(n_jobs: int = 10_000) -> dict[str, float]:
+    """Medians in ms of each step for n_jobs (see the module's docstring), and the JSON's size."""
     now = datetime.now(timezone.utc)
-    text0, text1 = scaled(args.jobs, 0), scaled(args.jobs, 1)
+    text0, text1 = scaled(n_jobs, 0), scaled(n_jobs, 1)
     _, t_stdlib = timed(lambda: json.loads(text1))
     doc1, t_decode = timed(lambda: decode_json(text1, "squeue --json"))  # what the transports do
 
@@ -81,12 +79,23 @@ def main() -> None:
                                         key=prio.sort_key, reverse=True))
     _, t_sort = timed(lambda: sorted(new.values(), key=job_order))
     rows, t_cells = timed(lambda: [[c.cell(j) for c in COLUMNS] for j in view[:60]])
-    print(f"jobs={args.jobs} json={len(text1) / 1e6:.1f} MB")
-    print(f"json decode      {t_decode:8.1f} ms  (orjson, GC paused; stdlib json.loads {t_stdlib:.1f} ms)")
+    return {"jobs": n_jobs, "json_mb": len(text1) / 1e6, "stdlib_decode_ms": t_stdlib, "decode_ms": t_decode,
+            "parse_ms": t_parse, "diff_ms": t_diff, "changed": len(changed), "removed": len(removed),
+            "view_ms": t_view, "shown": len(view), "sort_ms": t_sort, "cells_ms": t_cells}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=10_000)
+    args = ap.parse_args()
+    m = measure(args.jobs)
+    t_decode, t_parse, t_view, t_cells = m["decode_ms"], m["parse_ms"], m["view_ms"], m["cells_ms"]
+    print(f"jobs={args.jobs} json={m['json_mb']:.1f} MB")
+    print(f"json decode      {t_decode:8.1f} ms  (orjson, GC paused; stdlib json.loads {m['stdlib_decode_ms']:.1f} ms)")
     print(f"parse to items   {t_parse:8.1f} ms  ({t_parse * 1000 / args.jobs:.1f} us/job)")
-    print(f"diff by key      {t_diff:8.1f} ms  ({len(changed)} changed, {len(removed)} removed)")
-    print(f"filter+sort      {t_view:8.1f} ms  ({len(view)} shown)")
-    print(f"sort all by id   {t_sort:8.1f} ms")
+    print(f"diff by key      {m['diff_ms']:8.1f} ms  ({m['changed']} changed, {m['removed']} removed)")
+    print(f"filter+sort      {t_view:8.1f} ms  ({m['shown']} shown)")
+    print(f"sort all by id   {m['sort_ms']:8.1f} ms")
     print(f"cells of 60 rows {t_cells:8.1f} ms")
     print(f"frame work (filter+sort+cells) {t_view + t_cells:.1f} ms; fetch work off the loop {t_decode + t_parse:.1f} ms")
 

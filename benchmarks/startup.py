@@ -89,22 +89,32 @@ def run(code: str, *args: str) -> dict:
     raise RuntimeError(f"no figures: {out.stderr[-2000:]}")
 
 
+def measure(runs: int = 3, idle_seconds: float = 30.0) -> dict:
+    """Medians over `runs` fresh processes: bare Textual first frame, cockpit first frame, first
+    frame with VM data (seconds); then one idle run: CPU percent of one core and fetch counts."""
+    bare = [run(BARE)["first_frame_s"] for _ in range(runs)]
+    cockpit = [run(COCKPIT, "1") for _ in range(runs)]
+    idle = run(COCKPIT, str(idle_seconds))
+    b = statistics.median(bare)
+    f = statistics.median(c["first_frame_s"] for c in cockpit)
+    return {"runs": runs, "bare_first_frame_s": b, "first_frame_s": f, "ratio": f / b,
+            "data_frame_s": statistics.median(c["data_frame_s"] for c in cockpit),
+            "idle_cpu_percent": idle["idle_cpu_percent"], "idle_wall_s": idle["idle_wall_s"],
+            "fetches": idle["fetches"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--idle-seconds", type=float, default=30.0)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    bare = [run(BARE)["first_frame_s"] for _ in range(args.runs)]
-    cockpit = [run(COCKPIT, "1") for _ in range(args.runs)]
-    first = [c["first_frame_s"] for c in cockpit]
-    data = [c["data_frame_s"] for c in cockpit]
-    b, f = statistics.median(bare), statistics.median(first)
+    m = measure(args.runs, args.idle_seconds)
+    b, f = m["bare_first_frame_s"], m["first_frame_s"]
     print(f"bare Textual app, first frame:      {b * 1000:7.0f} ms (median of {args.runs})")
-    print(f"cockpit dashboard, first frame:     {f * 1000:7.0f} ms  -> {f / b:.2f}x the bare app (goal <= 1.5x)")
-    print(f"cockpit, first frame with VM data:  {statistics.median(data) * 1000:7.0f} ms")
-    idle = run(COCKPIT, str(args.idle_seconds))
-    print(f"idle cockpit over {idle['idle_wall_s']:.0f} s, unchanged data: {idle['idle_cpu_percent']:.2f}% of one core "
-          f"(goal < 1%); fetches so far {idle['fetches']}")
+    print(f"cockpit dashboard, first frame:     {f * 1000:7.0f} ms  -> {m['ratio']:.2f}x the bare app (goal <= 1.5x)")
+    print(f"cockpit, first frame with VM data:  {m['data_frame_s'] * 1000:7.0f} ms")
+    print(f"idle cockpit over {m['idle_wall_s']:.0f} s, unchanged data: {m['idle_cpu_percent']:.2f}% of one core "
+          f"(goal < 1%); fetches so far {m['fetches']}")
 
 
 if __name__ == "__main__":

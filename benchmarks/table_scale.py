@@ -31,11 +31,14 @@ class Bench(App[None]):
         yield SourceTable("slurm", id="t")
 
 
-async def main() -> None:
+async def measure(sizes: tuple[int, ...] = (1_000, 10_000), echo: bool = True) -> dict[int, dict[str, float]]:
+    """Per table size (rows): first fill, one 1% change and a page down, each until the frame, and
+    the median of 7 repeated 1% changes (wall until the frame; the table update's CPU), in ms."""
+    figures: dict[int, dict[str, float]] = {}
     app = Bench()
     async with app.run_test(size=(160, 48)) as pilot:
         table = app.query_one(SourceTable)
-        for n in (1_000, 10_000):
+        for n in sizes:
             first, changed = jobs(n), jobs(n, 1)
             t0 = time.perf_counter()
             table.apply(Snapshot(source="slurm", status=Status.OK, fetched_at=utcnow(), items=first))
@@ -47,8 +50,11 @@ async def main() -> None:
             await pilot.press("pagedown")
             await pilot.pause()
             t3 = time.perf_counter()
-            print(f"{n:>6} rows: first fill + frame {1000 * (t1 - t0):6.0f} ms; 1% changed + frame "
-                  f"{1000 * (t2 - t1):5.0f} ms; page down + frame {1000 * (t3 - t2):4.0f} ms")
+            figures[n] = {"first_fill_ms": 1000 * (t1 - t0), "changed_ms": 1000 * (t2 - t1),
+                          "page_down_ms": 1000 * (t3 - t2)}
+            if echo:
+                print(f"{n:>6} rows: first fill + frame {1000 * (t1 - t0):6.0f} ms; 1% changed + frame "
+                      f"{1000 * (t2 - t1):5.0f} ms; page down + frame {1000 * (t3 - t2):4.0f} ms")
             walls, cpus = [], []
             for rep in range(7):
                 snap = Snapshot(source="slurm", status=Status.OK, fetched_at=utcnow(),
@@ -58,9 +64,15 @@ async def main() -> None:
                 cpus.append(time.process_time() - c0)
                 await pilot.pause()
                 walls.append(time.perf_counter() - w0)
-            print(f"{n:>6} rows, 1% changed, median of 7: until the frame {1000 * statistics.median(walls):5.1f} ms, "
-                  f"table update CPU {1000 * statistics.median(cpus):5.1f} ms")
+            figures[n].update(update_frame_ms=1000 * statistics.median(walls),
+                              update_cpu_ms=1000 * statistics.median(cpus))
+            if echo:
+                print(f"{n:>6} rows, 1% changed, median of 7: until the frame {1000 * statistics.median(walls):5.1f} ms, "
+                      f"table update CPU {1000 * statistics.median(cpus):5.1f} ms")
+
+
+    return figures
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(measure())
