@@ -42,12 +42,12 @@ def conflicts(item: Any) -> str:
 
 
 COLUMNS = [
-    Column("PCI", attr("pci_address")),
-    Column("NAME", attr("name")),
+    Column("PCI", attr("pci_address"), priority=10),
+    Column("NAME", attr("name"), priority=6),
     Column("DRIVER", attr("host_driver")),
     Column("IOMMU", attr("iommu_group")),
-    Column("VM", attr("assigned_to")),
-    Column("UTIL", utilization, sort=lambda i: i.nvml.utilization_pct if i.nvml else None),
+    Column("VM", attr("assigned_to"), priority=9),  # who holds the GPU: the pane's point
+    Column("UTIL", utilization, priority=5, sort=lambda i: i.nvml.utilization_pct if i.nvml else None),
     Column("HISTORY", lambda i: sparkline(i.util_history)),
     Column("MEM", memory, sort=lambda i: i.nvml.memory_used_mib if i.nvml else None),
     Column("TEMP", lambda i: f"{i.nvml.temperature_c}C" if i.nvml and i.nvml.temperature_c is not None else "-",

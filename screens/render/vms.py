@@ -19,7 +19,7 @@ COLUMNS = [
     Column("MEM MiB", attr("memory_mib")),
     Column("CPU", cpu, sort=attr("cpu_percent"), priority=5),
     Column("IPS", attr("ips")),
-    Column("GPUS", attr("gpus")),
+    Column("GPUS", attr("gpus"), priority=8),  # the pane is about GPU assignment
 ]
 
 ROW_STYLE = RowStyle(attr("state"), VM_STATES)
