@@ -137,6 +137,25 @@ class GpuMap:
             seen |= frontier
         return sorted(out, key=lambda lk: CHAIN_ORDER.index(lk.relation))
 
+    def chain_through(self, ref: Ref) -> list[Link]:
+        """Every link of the chains an item (a VM, node, job, pod or run) lies on: the chains of
+        the GPUs that reach it, plus its own job/pod -> run links (a run followed back without a
+        GPU), in chain order, each link once."""
+        if ref.source == "gpus" and ref.section is None:
+            return self.chain(ref.key)
+        out: list[Link] = []  # links hold a dict of attrs: not hashable, kept in a list
+        for use in self.gpus:
+            chain = self.chain(use.gpu)
+            if any(lk.dst == ref for lk in chain):
+                out.extend(lk for lk in chain if lk not in out)
+        out.extend(lk for lk in self.links
+                   if lk.relation == "logs_to" and ref in (lk.src, lk.dst) and lk not in out)
+        return sorted(out, key=lambda lk: CHAIN_ORDER.index(lk.relation))
+
+    def idle_gpus(self) -> frozenset[str]:
+        """Keys of the GPUs allocated to a job or pod and under the idle threshold now."""
+        return frozenset(g.gpu for g in self.gpus if g.idle(self.policy))
+
     def as_json(self) -> dict[str, Any]:
         return {
             "links": [lk.as_json() for lk in self.links],
@@ -144,6 +163,12 @@ class GpuMap:
                         "idle_basis": "current reading (the duration needs history)",
                         "gpus": [g.as_json(self.policy) for g in self.gpus]},
         }
+
+
+def policy_of(config: Any) -> IdlePolicy:
+    """The idle threshold of the config (cockpit.gpus.idle_below_pct / idle_for_min)."""
+    gpus = config.cockpit.gpus
+    return IdlePolicy(below_pct=gpus.idle_below_pct, for_s=gpus.idle_for_min * 60)
 
 
 def vm_places(config: Any) -> dict[str, NodePlace]:

@@ -363,6 +363,27 @@ class CockpitApp(App[int]):
         else:  # a pane just shown is laid out on the next refresh: focus it then
             self.call_after_refresh(target.focus)
 
+    def jump_to(self, source: str, section: str | None, key: str) -> bool:
+        """Focus the pane holding `source` (its `section` table, if any) with the cursor on the row
+        of `key` (the GPU map's jump key); says why when the row is not shown."""
+        pane_id = PANE_OF_SOURCE.get(source)
+        if pane_id is None or self.screen is not self.dashboard:
+            return False
+        try:
+            table = self.dashboard.pane(pane_id).table(source, section)
+        except NoMatches:
+            self.say(f"{source}: no table for {section or 'its rows'} on screen", "warning")
+            return False
+        self.dashboard.show_pane(pane_id)
+        found = table.select_key(key)
+        if not found:
+            self.say(f"{source} {key}: not shown (gone, or hidden by the filter)", "warning")
+        if table.region.area:
+            table.focus()
+        else:  # a pane just shown is laid out on the next refresh: focus it then
+            self.call_after_refresh(table.focus)
+        return found
+
     def _current_pane_index(self) -> int:
         ids = self._pane_ids()
         return ids.index(self.dashboard.current) if self.dashboard.current in ids else -1
