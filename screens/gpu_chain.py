@@ -23,6 +23,8 @@ def _describe(ref: Any, snapshots: Mapping[str, Any]) -> str:
         return f"{'SLURM' if ref.source == 'slurm' else 'Kubernetes'} node {ref.key}"
     snap = snapshots.get(ref.source)
     item = snap.items.get(ref.key) if snap is not None else None
+    if ref.source == "gpus":
+        return f"GPU {getattr(item, 'pci_address', ref.key)} on {getattr(item, 'host', '?')}"
     if ref.source == "vms":
         return f"VM {getattr(item, 'name', ref.key)} ({getattr(item, 'state', '?')})"
     if ref.source == "slurm":
