@@ -20,7 +20,7 @@ and the metrics exporter can share it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cockpit.clusters import config_vms
@@ -29,6 +29,11 @@ from cockpit.snapshot import Snapshot
 # SLURM and Kubernetes states in which a job or pod holds its GPUs.
 _HOLDING_JOB_STATES = frozenset({"RUNNING", "SUSPENDED", "COMPLETING", "STOPPED"})
 _HOLDING_POD_PHASES = frozenset({"Running", "Pending"})
+# Sources whose snapshots the GPU map reads for allocation and use: a new snapshot of any of them
+# can change which GPUs are allocated-but-idle.
+USE_SOURCES = frozenset({"gpus", "vms", "slurm", "kubernetes"})
+# The gpus snapshot section naming the allocated-but-idle GPUs (keys), for the GPU table.
+IDLE_SECTION = "allocated_idle"
 # Link relations in the order a chain reads: gpu -> vm -> node -> job/pod -> run.
 CHAIN_ORDER = ("passed_to", "is_node", "allocated_to", "logs_to")
 
@@ -310,6 +315,16 @@ def build_gpu_map(snapshots: Mapping[str, Snapshot], places: Mapping[str, NodePl
         for rkey in pod_runs(pod):
             links.append(Link(Ref("kubernetes", pkey), Ref("mlflow", rkey), "logs_to", "run tags k8s_pod, k8s_namespace"))
     return GpuMap(gpus=tuple(rows), links=tuple(links), policy=policy)
+
+
+def gpus_with_idle(snapshots: Mapping[str, Snapshot], config: Any) -> Snapshot | None:
+    """The gpus snapshot with the allocated-but-idle GPU keys as its IDLE_SECTION (the GPU table
+    shows them); None when there is no gpus snapshot."""
+    gpus = snapshots.get("gpus")
+    if gpus is None:
+        return None
+    idle = build_gpu_map(snapshots, vm_places(config), policy_of(config)).idle_gpus()
+    return replace(gpus, sections={**gpus.sections, IDLE_SECTION: idle})
 
 
 def link_targets_exist(links: Iterable[Link], snapshots: Mapping[str, Snapshot]) -> list[Link]:
