@@ -20,7 +20,7 @@ and the metrics exporter can share it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from cockpit.clusters import config_vms
@@ -324,7 +324,7 @@ def gpus_with_idle(snapshots: Mapping[str, Snapshot], config: Any) -> Snapshot |
     if gpus is None:
         return None
     idle = build_gpu_map(snapshots, vm_places(config), policy_of(config)).idle_gpus()
-    return replace(gpus, sections={**gpus.sections, IDLE_SECTION: idle})
+    return gpus.evolve(sections={**gpus.sections, IDLE_SECTION: idle})
 
 
 def link_targets_exist(links: Iterable[Link], snapshots: Mapping[str, Snapshot]) -> list[Link]:

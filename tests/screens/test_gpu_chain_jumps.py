@@ -113,3 +113,29 @@ async def test_m_on_a_vm_then_jump_to_its_job_then_back_to_the_gpu(tmp_path, hos
         await pilot.press(str(app.screen.targets.index(Ref("slurm", job_key)) + 1))
         await settle(pilot)
         assert app.dashboard.focused is jobs and jobs.selected_key() == job_key
+
+
+async def test_gpu_table_flags_allocated_but_idle_gpus(tmp_path, host_snapshots) -> None:  # noqa: F811
+    from backends.gpus.models import NvmlReading
+
+    loaded, snapshots = _world(host_snapshots)
+    gpus = dict(snapshots["gpus"].items)
+    busy = "workstation/0000:41:00.0"
+    for key, pct in ((GPU, 3), (busy, 60)):
+        gpus[key] = gpus[key].model_copy(update={"nvml": NvmlReading(utilization_pct=pct, source="guest-nvidia-smi")})
+    snapshots = {**snapshots, "gpus": snapshots["gpus"].evolve(items=gpus)}
+    sources = [SnapshotSource(snapshots[name]) for name in ("vms", "gpus", "slurm", "mlflow")]
+    sources += [UnconfiguredSource("storage", "not here"), UnconfiguredSource("kubernetes", "not here")]
+    hub = Hub([Collector(s, Timing(interval=3600, min_interval=0, backoff_base=3600)) for s in sources])
+    runtime = CockpitRuntime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(tmp_path / "a.jsonl"))
+    app = CockpitApp(runtime)
+    async with app.run_test(size=(200, 55)) as pilot:
+        await settle(pilot)
+        table = app.dashboard.pane("vms").table("gpus")
+        assert "IDLE" in table.titles
+        column = list(table.titles).index("IDLE")
+        assert table.cells[GPU][column] == "idle"  # held by job 4, at 3%
+        assert table.cells[busy][column] == "-"  # held by job 4, at 60%
+        assert column in table.shown  # not cut from the pane at this size
+        cells = {key: table.cells[key][column] for key in table.keys}
+        assert sorted(v for v in cells.values() if v == "idle") == ["idle"]
