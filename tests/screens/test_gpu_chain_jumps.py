@@ -114,6 +114,13 @@ async def test_m_on_a_vm_then_jump_to_its_job_then_back_to_the_gpu(tmp_path, hos
         await settle(pilot)
         assert app.dashboard.focused is jobs and jobs.selected_key() == job_key
 
+        await pilot.press("m")  # and to the SLURM node, a row of the pane's nodes table
+        await settle(pilot)
+        await pilot.press(str(app.screen.targets.index(Ref("slurm", "node2", "nodes")) + 1))
+        await settle(pilot)
+        nodes = app.dashboard.pane("slurm").table("slurm", "nodes")
+        assert app.dashboard.focused is nodes and nodes.selected_key() == "node2"
+
 
 async def test_gpu_table_flags_allocated_but_idle_gpus(tmp_path, host_snapshots) -> None:  # noqa: F811
     from backends.gpus.models import NvmlReading
