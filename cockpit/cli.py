@@ -2,7 +2,7 @@
 
     cockpit                         the screen (a one-shot table when not on a terminal)
     cockpit snapshot --format json  one fetch of every source, the documented JSON contract
-    cockpit config validate FILE    exit 0 valid, 2 invalid (every problem named by path)
+    cockpit config validate [FILE]  exit 0 valid, 2 invalid (every problem named by path)
     cockpit config schema           JSON Schema of the config
     cockpit action list|run         the action layer from a shell (audited)
     cockpit --run PLAN              a headless plan (see `cockpit plan schema`)
@@ -77,7 +77,7 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
     from cockpit.config import load_config
 
     try:
-        loaded = load_config(args.file)
+        loaded = load_config(args.file or getattr(args, "config", None))
     except ConfigError as exc:
         _print_err(exc.render())
         return EXIT_INVALID
@@ -97,7 +97,7 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
     if cfg.clusters.cloud:
         workers = sum(len(v) for v in cfg.clusters.cloud.worker_nodes.values())
         parts.append(f"cloud '{cfg.clusters.cloud.name}' with {workers} workers")
-    print(f"{args.file}: valid" + (f" ({'; '.join(parts)})" if parts else ""))
+    print(f"{args.file or loaded.path or 'embedded default'}: valid" + (f" ({'; '.join(parts)})" if parts else ""))
     return EXIT_OK
 
 
@@ -263,7 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     cfg = sub.add_parser("config", help="validate the config, print its JSON Schema")
     cfg_sub = cfg.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
     validate = cfg_sub.add_parser("validate", help="exit 0 if FILE is valid, 2 (with every problem) if not")
-    validate.add_argument("file")
+    validate.add_argument("file", nargs="?",
+                          help="default: --config, $COCKPIT_CONFIG, the XDG config, the embedded default")
     validate.set_defaults(func=cmd_config_validate)
     cfg_sub.add_parser("schema", help="JSON Schema of the config").set_defaults(func=cmd_config_schema)
     cfg_sub.add_parser("path", help="which config file would be used").set_defaults(func=cmd_config_path)

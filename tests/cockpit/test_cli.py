@@ -119,3 +119,13 @@ def test_libvirt_default_uri_replaces_the_demo_and_a_config_still_wins(tmp_path)
     assert table.returncode == 0, table.stderr
     assert f"settings from: config file {mine}" in table.stdout
     assert "users-own-vm" not in table.stdout and "\ntest  " in table.stdout
+
+
+def test_config_validate_takes_the_config_option_when_no_file_is_named(tmp_path):
+    """`cockpit config validate --config F` validates F (global options work after the subcommand)."""
+    bad = tmp_path / "dup.yaml"
+    bad.write_text('version: "1.0"\nversion: "2.0"\n')
+    done = subprocess.run([sys.executable, "-m", "cockpit", "config", "validate", "--config", str(bad)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "duplicate key 'version'" in done.stderr
