@@ -243,6 +243,7 @@ class SshCockpitServer:
         app = CockpitApp(self.runtime, actor=actor, low_bandwidth=self.options.low_bandwidth, owns_hub=False,
                          driver_class=SshDriver)
         app.ssh_session = session  # read by SshDriver
+        keep_prints_on_server_streams(app, self._streams)
         self.sessions.add(session)
         pump = asyncio.create_task(self._pump_input(session, app))
         idle = asyncio.create_task(self._idle_watch(session, app))
@@ -256,8 +257,8 @@ class SshCockpitServer:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             self.sessions.discard(session)
-            # Textual redirects the process-wide stdout/stderr while an app runs; with many apps
-            # ending in any order, put the server's own streams back when the last one leaves.
+            # Textual redirects the process-wide stdout/stderr while an app runs (to the server's
+            # own streams, see keep_prints_on_server_streams); put them back when the last leaves.
             if not self.sessions:
                 sys.stdout, sys.stderr = self._streams
             with contextlib.suppress(Exception):
@@ -294,6 +295,19 @@ class SshCockpitServer:
                 session.write("\r\ncockpit: idle timeout\r\n")
                 app.exit(0)
                 return
+
+
+def keep_prints_on_server_streams(app: Any, streams: tuple[Any, Any]) -> None:
+    """Textual swaps the process-wide sys.stdout/sys.stderr for a capture object holding its App
+    while the App runs. In a server of many Apps that is a leak: every thread started meanwhile
+    (the event loop's executor threads, for one) stores sys.stderr for its excepthook, so each
+    such thread kept one ended session's whole App, screens and frames alive for the thread's
+    life. A stray print from one viewer's App does not belong on another viewer's screen either:
+    it goes to the server's own streams."""
+    if not (hasattr(app, "_capture_stdout") and hasattr(app, "_capture_stderr")):
+        raise RuntimeError("textual.App no longer has _capture_stdout/_capture_stderr: "
+                           "check how it redirects prints before serving SSH sessions")
+    app._capture_stdout, app._capture_stderr = streams
 
 
 def default_host_key_path() -> Path:

@@ -194,3 +194,43 @@ async def test_more_viewers_cost_the_backends_what_one_does(server, keys):
     assert together <= alone + 1, (alone, together)
     for v in (one, *more):
         await v.close()
+
+
+async def test_killed_clients_leave_no_app_or_subscription_behind(server, keys):
+    """Issue 17: memory grew per connect/kill cycle. Threads started while a session ran (the
+    event loop's executor threads are started lazily by the collectors) stored the process-wide
+    sys.stderr, which Textual had swapped for a capture object holding that session's App: every
+    such thread kept a whole ended App alive. Counts objects, not RSS."""
+    import gc
+    import threading
+    import weakref
+
+    hub = server.runtime.hub
+    subscribers_before = {name: len(c._subscribers) for name, c in hub.collectors.items()}
+    release = threading.Event()
+    threads, apps = [], []
+    try:
+        for _ in range(3):
+            viewer = await connect(server, keys["viewer"])
+            await viewer.wait_for("hpc-compute-01")
+            apps.append(weakref.ref(next(iter(server.sessions)).driver._app))
+            thread = threading.Thread(target=release.wait, daemon=True)  # as an executor thread would
+            thread.start()
+            threads.append(thread)
+            viewer.conn.abort()  # killed client
+            viewer.reader.cancel()
+            async with asyncio.timeout(10):
+                while server.sessions:
+                    await asyncio.sleep(0.05)
+        assert {name: len(c._subscribers) for name, c in hub.collectors.items()} == subscribers_before
+        assert all(c.watchers == 0 for c in hub.collectors.values())
+        # A cancelled sleep's timer keeps its task's context (and so the App) until the timer is
+        # due: give those a few seconds, then every ended App must be gone.
+        async with asyncio.timeout(20):
+            while any(ref() is not None for ref in apps):
+                gc.collect()
+                await asyncio.sleep(0.5)
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(5)
