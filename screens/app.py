@@ -155,10 +155,17 @@ class CockpitApp(App[int]):
         self._unsubscribe = hub.subscribe_all(lambda snap: self.post_message(SnapshotArrived(snap)))
         self._unwatch = [c.watch() for c in hub.collectors.values()]
         if self.owns_hub and not hub.started:
-            hub.start()
+            # After the first frame: the collectors' first fetches (imports of libvirt and the
+            # other clients, decoding in worker threads) would otherwise hold the GIL while the
+            # empty dashboard is being drawn, and delay it.
+            self.call_after_refresh(self._start_hub)
         self.call_after_refresh(self._show_all)
         # Ages are shown in 5 s buckets: a 2.5 s tick keeps them right without busy redraws.
         self.set_interval(5.0 if self.low_bandwidth else 2.5, self._tick_status)
+
+    def _start_hub(self) -> None:
+        if not self.runtime.hub.started:
+            self.runtime.hub.start()
 
     def _attach_provisioning(self) -> None:
         """Ansible runs are a source of their own (not one of the six panes): shown on demand."""
