@@ -27,7 +27,6 @@ from cockpit.snapshot import Snapshot, Status
 from screens import interaction
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
 from screens.messages import say
-from screens.modals import ActionMenu, DetailScreen, HelpScreen, detail_renderable
 from screens.pane import SourceTable, render_module
 
 if TYPE_CHECKING:
@@ -236,6 +235,8 @@ class CockpitApp(App[int]):
 
     # -- keys -------------------------------------------------------------------------------------
     def action_help(self) -> None:
+        from screens.modals import HelpScreen  # not on the first frame (it pulls in rich.syntax and pygments)
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(dict(self.runtime.loaded.config.cockpit.keymap), self._row_action_help()))
@@ -401,6 +402,8 @@ class CockpitApp(App[int]):
         return getattr(importlib.import_module(module_name), cls_name)
 
     def action_detail(self) -> None:
+        from screens.modals import DetailScreen, detail_renderable  # modals are not on the first frame
+
         table = self.dashboard.focused_table()
         if table is None:
             return
@@ -426,6 +429,8 @@ class CockpitApp(App[int]):
             self.action_detail()
 
     def action_row_actions(self) -> None:
+        from screens.modals import ActionMenu  # modals are not on the first frame
+
         table = self.dashboard.focused_table()
         if table is None:
             self.say(self._unconfigured_text(self.dashboard.current, "no rows to act on"), "warning")
