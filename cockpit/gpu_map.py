@@ -29,6 +29,11 @@ from cockpit.snapshot import Snapshot
 # SLURM and Kubernetes states in which a job or pod holds its GPUs.
 _HOLDING_JOB_STATES = frozenset({"RUNNING", "SUSPENDED", "COMPLETING", "STOPPED"})
 _HOLDING_POD_PHASES = frozenset({"Running", "Pending"})
+# Sources whose snapshots the GPU map reads for allocation and use: a new snapshot of any of them
+# can change which GPUs are allocated-but-idle.
+USE_SOURCES = frozenset({"gpus", "vms", "slurm", "kubernetes"})
+# The gpus snapshot section naming the allocated-but-idle GPUs (keys), for the GPU table.
+IDLE_SECTION = "allocated_idle"
 # Link relations in the order a chain reads: gpu -> vm -> node -> job/pod -> run.
 CHAIN_ORDER = ("passed_to", "is_node", "allocated_to", "logs_to")
 
@@ -137,6 +142,25 @@ class GpuMap:
             seen |= frontier
         return sorted(out, key=lambda lk: CHAIN_ORDER.index(lk.relation))
 
+    def chain_through(self, ref: Ref) -> list[Link]:
+        """Every link of the chains an item (a VM, node, job, pod or run) lies on: the chains of
+        the GPUs that reach it, plus its own job/pod -> run links (a run followed back without a
+        GPU), in chain order, each link once."""
+        if ref.source == "gpus" and ref.section is None:
+            return self.chain(ref.key)
+        out: list[Link] = []  # links hold a dict of attrs: not hashable, kept in a list
+        for use in self.gpus:
+            chain = self.chain(use.gpu)
+            if any(lk.dst == ref for lk in chain):
+                out.extend(lk for lk in chain if lk not in out)
+        out.extend(lk for lk in self.links
+                   if lk.relation == "logs_to" and ref in (lk.src, lk.dst) and lk not in out)
+        return sorted(out, key=lambda lk: CHAIN_ORDER.index(lk.relation))
+
+    def idle_gpus(self) -> frozenset[str]:
+        """Keys of the GPUs allocated to a job or pod and under the idle threshold now."""
+        return frozenset(g.gpu for g in self.gpus if g.idle(self.policy))
+
     def as_json(self) -> dict[str, Any]:
         return {
             "links": [lk.as_json() for lk in self.links],
@@ -144,6 +168,12 @@ class GpuMap:
                         "idle_basis": "current reading (the duration needs history)",
                         "gpus": [g.as_json(self.policy) for g in self.gpus]},
         }
+
+
+def policy_of(config: Any) -> IdlePolicy:
+    """The idle threshold of the config (cockpit.gpus.idle_below_pct / idle_for_min)."""
+    gpus = config.cockpit.gpus
+    return IdlePolicy(below_pct=gpus.idle_below_pct, for_s=gpus.idle_for_min * 60)
 
 
 def vm_places(config: Any) -> dict[str, NodePlace]:
@@ -285,6 +315,16 @@ def build_gpu_map(snapshots: Mapping[str, Snapshot], places: Mapping[str, NodePl
         for rkey in pod_runs(pod):
             links.append(Link(Ref("kubernetes", pkey), Ref("mlflow", rkey), "logs_to", "run tags k8s_pod, k8s_namespace"))
     return GpuMap(gpus=tuple(rows), links=tuple(links), policy=policy)
+
+
+def gpus_with_idle(snapshots: Mapping[str, Snapshot], config: Any) -> Snapshot | None:
+    """The gpus snapshot with the allocated-but-idle GPU keys as its IDLE_SECTION (the GPU table
+    shows them); None when there is no gpus snapshot."""
+    gpus = snapshots.get("gpus")
+    if gpus is None:
+        return None
+    idle = build_gpu_map(snapshots, vm_places(config), policy_of(config)).idle_gpus()
+    return gpus.evolve(sections={**gpus.sections, IDLE_SECTION: idle})
 
 
 def link_targets_exist(links: Iterable[Link], snapshots: Mapping[str, Snapshot]) -> list[Link]:

@@ -22,6 +22,7 @@ from textual.widgets import Input
 
 from cockpit.actions import Actor, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
+from cockpit.gpu_map import USE_SOURCES, gpus_with_idle
 from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status
 from screens import interaction
@@ -190,7 +191,9 @@ class CockpitApp(App[int]):
 
     def _show_all(self) -> None:
         for snap in self.runtime.hub.snapshots().values():
-            self._show(snap)
+            if snap.source != "gpus":  # drawn below, with the GPU map's idle flag
+                self._show(snap)
+        self._show_gpu_use()
         # Start on the first pane with a table; with every source unconfigured, on the first pane
         # (it takes focus itself), so tab, 1-5 and the pane's keys still work.
         for pane_id in self._pane_ids():
@@ -208,7 +211,26 @@ class CockpitApp(App[int]):
             await self.runtime.close()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        self._show(message.snapshot)
+        snap = message.snapshot
+        if snap.source != "gpus":
+            self._show(snap)
+        if snap.source in USE_SOURCES:
+            self._show_gpu_use(snap if snap.source == "gpus" else None)
+
+    def _show_gpu_use(self, arrived: Snapshot | None = None) -> None:
+        """Draw the GPU table with the allocated-but-idle flag of the GPU map (which GPUs a job or
+        pod holds comes from the other sources' snapshots); `arrived`: a gpus snapshot just in."""
+        snapshots = self.runtime.hub.snapshots()
+        if arrived is not None:
+            snapshots = {**snapshots, "gpus": arrived}
+        try:
+            gpus = gpus_with_idle(snapshots, self.runtime.config)
+        except Exception as exc:  # a map bug must not take the screen down: the table without the flag
+            with contextlib.suppress(NoMatches):
+                self.say(f"GPU map: {exc}", "error")
+            gpus = snapshots.get("gpus")
+        if gpus is not None:
+            self._show(gpus)
 
     def _show(self, snap: Snapshot) -> None:
         pane_id = PANE_OF_SOURCE.get(snap.source)
@@ -370,6 +392,27 @@ class CockpitApp(App[int]):
             target.focus()
         else:  # a pane just shown is laid out on the next refresh: focus it then
             self.call_after_refresh(target.focus)
+
+    def jump_to(self, source: str, section: str | None, key: str) -> bool:
+        """Focus the pane holding `source` (its `section` table, if any) with the cursor on the row
+        of `key` (the GPU map's jump key); says why when the row is not shown."""
+        pane_id = PANE_OF_SOURCE.get(source)
+        if pane_id is None or self.screen is not self.dashboard:
+            return False
+        try:
+            table = self.dashboard.pane(pane_id).table(source, section)
+        except NoMatches:
+            self.say(f"{source}: no table for {section or 'its rows'} on screen", "warning")
+            return False
+        self.dashboard.show_pane(pane_id)
+        found = table.select_key(key)
+        if not found:
+            self.say(f"{source} {key}: not shown (gone, or hidden by the filter)", "warning")
+        if table.region.area:
+            table.focus()
+        else:  # a pane just shown is laid out on the next refresh: focus it then
+            self.call_after_refresh(table.focus)
+        return found
 
     def _current_pane_index(self) -> int:
         ids = self._pane_ids()

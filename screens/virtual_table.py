@@ -234,6 +234,15 @@ class VirtualTable(ScrollView, can_focus=True):
             self.scroll_to(x=end - self.scrollable_content_region.width, animate=False)
         self.refresh()
 
+    def select_key(self, key: str) -> bool:
+        """Put the cursor on the row of `key`; False when no such row is shown (gone, filtered)."""
+        try:
+            row = self.keys.index(key)
+        except ValueError:
+            return False
+        self.move_cursor(row)
+        return True
+
     def move_cursor(self, row: int) -> None:
         if self.keys:
             self.cursor_row = max(0, min(row, len(self.keys) - 1))

@@ -1,6 +1,7 @@
 """Columns of the GPU table: who holds which GPU, its live numbers with a short history, and
 what is wrong with the assignment."""
 
+import functools
 from typing import Any
 
 from cockpit.values import size
@@ -55,6 +56,23 @@ COLUMNS = [
     Column("FROM", telemetry_source),
     Column("CONFLICTS", conflicts, sort=lambda i: len(i.conflicts), priority=8),
 ]
+
+
+def columns_for_snapshot(snapshot: Any) -> list[Column]:
+    """COLUMNS, with an IDLE column after UTIL while some allocated GPU is idle (the set is the
+    gpus snapshot's `allocated_idle` section, from cockpit.gpu_map: the app adds it)."""
+    idle = snapshot.sections.get("allocated_idle") if snapshot is not None else None
+    return _idle_columns(frozenset(idle)) if idle else COLUMNS
+
+
+@functools.lru_cache(maxsize=8)
+def _idle_columns(idle: frozenset[str]) -> list[Column]:
+    """The same Column objects for the same idle set, so the table's per-row cache survives updates."""
+    flag = Column("IDLE", lambda i: "idle" if i.key() in idle else "-", priority=7)
+    at = [c.title for c in COLUMNS].index("UTIL") + 1
+    return [*COLUMNS[:at], flag, *COLUMNS[at:]]
+
+
 # A GPU with an assignment conflict reads yellow.
 ROW_STYLE = RowStyle(lambda i: "conflict" if i.conflicts else None, {"conflict": "yellow"})
 

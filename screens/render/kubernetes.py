@@ -79,6 +79,8 @@ SECTION_COLUMNS = {"nodes": NODE_COLUMNS, "training_jobs": JOB_COLUMNS, "inferen
 ROW_ACTIONS = [
     ("D", "kube.pod.delete", "Delete pod", lambda item: {"namespace": item.namespace, "name": item.name}),
 ]
+# `m`: the GPU map through this pod: the GPUs it holds, their VMs and node, the run it logs to.
+ROW_SCREENS = [("m", "screens.gpu_chain:PodChainScreen", "map: GPUs, VMs, node, run")]
 
 DETAIL_SCREEN = "screens.kube_pod:PodScreen"
 JOB_DETAIL_SCREEN = "screens.kube_job:JobScreen"

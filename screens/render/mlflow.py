@@ -75,6 +75,9 @@ ROW_ACTIONS = [
     ("R", "mlflow.register_model", "Register model",
      lambda item: {"run_id": _get(item, "run_id"), "model_name": _get(item, "experiment"), "artifact_path": "model"}),
 ]
+# The GPU map through this run (its job or pod, their GPUs, VMs and node). `G`, not `m`: on this
+# pane `m` opens the model registry.
+ROW_SCREENS = [("G", "screens.gpu_chain:RunChainScreen", "map: job/pod, GPUs, VMs, node")]
 
 
 def detail(item: Any) -> str:

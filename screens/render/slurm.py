@@ -135,6 +135,8 @@ ROW_ACTIONS = [
     ("l", "slurm.release", "release", _job_ref),
     ("R", "slurm.requeue", "requeue", _job_ref),
 ]
+# `m`: the GPU map through this job: the GPUs it holds, their VMs and nodes, the run it logs to.
+ROW_SCREENS = [("m", "screens.gpu_chain:JobChainScreen", "map: GPUs, VMs, node, run")]
 # Keys for the nodes table of the pane.
 NODE_ACTIONS = [
     ("d", "slurm.drain", "drain", lambda n: {"node": _get(n, "name")}),

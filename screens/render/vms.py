@@ -30,6 +30,8 @@ ROW_ACTIONS = [
     ("S", "vm.shutdown", "Shut down", lambda vm: {"name": vm.name, "host": vm.host}),
     ("F", "vm.force_off", "Force off", lambda vm: {"name": vm.name, "host": vm.host}),
 ]
+# `m`: the GPU map through this VM: its GPUs, the node it is, the job or pod, the run (read-only).
+ROW_SCREENS = [("m", "screens.gpu_chain:VmChainScreen", "map: GPUs, node, job/pod, run")]
 
 # enter: the full VM detail (XML, devices, IPs via vm.describe).
 DETAIL_SCREEN = "screens.vms_detail:VmDetailScreen"

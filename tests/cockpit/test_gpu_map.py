@@ -165,3 +165,21 @@ def test_expand_indices() -> None:
     assert expand_indices("0-1,3") == {0, 1, 3}
     assert expand_indices("2") == {2}
     assert expand_indices("x,1") == {1}
+
+
+async def test_gpus_with_idle_names_allocated_gpus_under_the_threshold(host_snapshots) -> None:
+    from backends.gpus.models import NvmlReading
+
+    from cockpit.gpu_map import IDLE_SECTION, gpus_with_idle
+
+    loaded, snapshots = host_snapshots
+    gpus = dict(snapshots["gpus"].items)
+    for key, pct in (("workstation/0000:01:00.0", 3), ("workstation/0000:41:00.0", 60)):
+        gpus[key] = gpus[key].model_copy(update={"nvml": NvmlReading(utilization_pct=pct, source="guest-nvidia-smi")})
+    snapshots = {**snapshots, "gpus": snapshots["gpus"].evolve(items=gpus)}
+    # Without the SLURM queue nothing is allocated: a GPU at 3% is free, not idle.
+    assert gpus_with_idle(snapshots, loaded.config).sections[IDLE_SECTION] == frozenset()
+    shown = gpus_with_idle({**snapshots, "slurm": slurm_snapshot()}, loaded.config)
+    assert shown.sections[IDLE_SECTION] == frozenset({"workstation/0000:01:00.0"})  # job 4 holds both; 41:00.0 works
+    assert shown.items == snapshots["gpus"].items
+    assert gpus_with_idle({}, loaded.config) is None
