@@ -28,7 +28,6 @@ from cockpit.snapshot import Snapshot, Status
 from screens import interaction
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
 from screens.messages import say
-from screens.modals import ActionMenu, DetailScreen, HelpScreen, detail_renderable
 from screens.pane import SourceTable, render_module
 
 if TYPE_CHECKING:
@@ -156,10 +155,17 @@ class CockpitApp(App[int]):
         self._unsubscribe = hub.subscribe_all(lambda snap: self.post_message(SnapshotArrived(snap)))
         self._unwatch = [c.watch() for c in hub.collectors.values()]
         if self.owns_hub and not hub.started:
-            hub.start()
+            # After the first frame: the collectors' first fetches (imports of libvirt and the
+            # other clients, decoding in worker threads) would otherwise hold the GIL while the
+            # empty dashboard is being drawn, and delay it.
+            self.call_after_refresh(self._start_hub)
         self.call_after_refresh(self._show_all)
         # Ages are shown in 5 s buckets: a 2.5 s tick keeps them right without busy redraws.
         self.set_interval(5.0 if self.low_bandwidth else 2.5, self._tick_status)
+
+    def _start_hub(self) -> None:
+        if not self.runtime.hub.started:
+            self.runtime.hub.start()
 
     def _attach_provisioning(self) -> None:
         """Ansible runs are a source of their own (not one of the six panes): shown on demand."""
@@ -251,6 +257,8 @@ class CockpitApp(App[int]):
 
     # -- keys -------------------------------------------------------------------------------------
     def action_help(self) -> None:
+        from screens.modals import HelpScreen  # not on the first frame (it pulls in rich.syntax and pygments)
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen(dict(self.runtime.loaded.config.cockpit.keymap), self._row_action_help()))
@@ -437,6 +445,8 @@ class CockpitApp(App[int]):
         return getattr(importlib.import_module(module_name), cls_name)
 
     def action_detail(self) -> None:
+        from screens.modals import DetailScreen, detail_renderable  # modals are not on the first frame
+
         table = self.dashboard.focused_table()
         if table is None:
             return
@@ -462,6 +472,8 @@ class CockpitApp(App[int]):
             self.action_detail()
 
     def action_row_actions(self) -> None:
+        from screens.modals import ActionMenu  # modals are not on the first frame
+
         table = self.dashboard.focused_table()
         if table is None:
             self.say(self._unconfigured_text(self.dashboard.current, "no rows to act on"), "warning")
