@@ -5,22 +5,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from textual.app import App
 from textual.widgets import Static
 
 from cockpit.gpu_map import build_gpu_map, vm_places
 from screens.gpu_chain import GpuChainScreen, chain_text
 from screens.render import gpus as gpu_render
 from tests.cockpit.test_gpu_map import host_snapshots, run, slurm_snapshot, snap  # noqa: F401
-
-
-class Host(App[None]):
-    def __init__(self, screen) -> None:
-        super().__init__()
-        self._first = screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self._first)
+from tests.screens.host_app import Host
 
 
 def test_m_is_a_gpu_row_key() -> None:

@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from textual.app import App
 from textual.widgets import Static
 
 from cockpit.config import load_config
@@ -16,15 +15,7 @@ from screens.gpu_detail import GpuDetailScreen, history_line
 from screens.render import gpus as gpu_render
 from tests.cockpit.test_gpu_map import host_snapshots  # noqa: F401 - the demo host's real snapshots
 from tests.fixtures_prometheus import exporter, needs_prometheus, prometheus  # noqa: F401 - fixtures
-
-
-class Host(App[None]):
-    def __init__(self, screen) -> None:
-        super().__init__()
-        self._first = screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self._first)
+from tests.screens.host_app import Host
 
 
 def test_enter_on_a_gpu_row_opens_it() -> None:

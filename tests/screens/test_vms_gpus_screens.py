@@ -3,7 +3,6 @@ confirm button is enabled), on the libvirt test driver."""
 
 from __future__ import annotations
 
-from textual.app import App
 from textual.widgets import Button, OptionList, Static
 
 from backends.gpus.models import GpuItem, NvmlReading
@@ -14,6 +13,7 @@ from screens.render import gpus as gpu_render
 from screens.render import vms as vm_render
 from screens.vms_detail import VmDetailScreen
 from tests.backends.libvirt.conftest import lab_uri  # noqa: F401
+from tests.screens.host_app import Host
 
 
 def test_gpu_columns_bars_and_sparkline() -> None:
@@ -28,15 +28,6 @@ def test_gpu_columns_bars_and_sparkline() -> None:
     assert "⚠ x" in gpu_render.detail(item)
     bare = item.model_copy(update={"nvml": None, "util_history": (), "conflicts": ()})
     assert {c.title: c.cell(bare) for c in gpu_render.COLUMNS}["UTIL"] == "-"
-
-
-class Host(App[None]):
-    def __init__(self, screen) -> None:
-        super().__init__()
-        self._first = screen
-
-    def on_mount(self) -> None:
-        self.push_screen(self._first)
 
 
 def runtime_for(uri: str, tmp_path):
