@@ -629,19 +629,30 @@ def load_for_resume(state_path: Path, *, plan_path: str | None, overrides: dict[
                     registry: Any = None) -> tuple[RunState, LoadedPlan]:
     """The state and the exact plan text it ran; a plan file given again must be unchanged."""
     state = RunState.load(Path(state_path))
+    missing = [name for name in state.secret_overrides if name not in overrides]
+    if missing:
+        raise ConfigError(str(state_path), [
+            f"--var {name}: a secret variable is not kept in the state file; give it again "
+            f"(--var {name}=...)" for name in missing])
+    # The run's variables as they started: the plain ones from the state, the secret ones given again.
+    started = {**state.overrides, **{name: overrides[name] for name in state.secret_overrides}}
     if plan_path is not None:
         try:
             text = Path(plan_path).read_text()
         except OSError as exc:
             raise ConfigError(str(plan_path), [f"cannot read: {exc}"]) from None
-        merged = {**state.overrides, **overrides}
+        merged = {**started, **overrides}
         if plan_digest(text, merged) != state.plan_sha256:
             raise ConfigError(str(state_path), [
                 f"plan: {plan_path} (or its --var values) changed since run {state.run_id} started; "
                 "resume with the same plan, or start a new run"])
-    elif overrides and any(state.overrides.get(k) != v for k, v in overrides.items()):
+    elif overrides and any(started.get(k) != v for k, v in overrides.items()):
         raise ConfigError(str(state_path), ["--var: a resumed run keeps the variables it started with"])
-    loaded = parse_plan(state.plan_text, state.plan_source, overrides=state.overrides, registry=registry)
+    elif state.secret_overrides and plan_digest(state.plan_text, started) != state.plan_sha256:
+        raise ConfigError(str(state_path), [
+            "--var: the secret values given differ from the ones the run started with"])
+    state.overrides = started
+    loaded = parse_plan(state.plan_text, state.plan_source, overrides=started, registry=registry)
     if set(state.steps) != {s.id for s in loaded.plan.steps}:
         raise ConfigError(str(state_path), ["steps: the state file does not match its plan"])
     return state, loaded

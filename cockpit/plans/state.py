@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from cockpit.errors import ConfigError
-from cockpit.redact import scrub, scrub_values
+from cockpit.redact import is_secret_key, scrub, scrub_values
 from cockpit.snapshot import utcnow
 
 STATE_FORMAT = 1
@@ -77,16 +77,24 @@ class RunState:
     seq: int = 0
     last_event: dict[str, Any] | None = None
     report_dir: str | None = None
+    # Names of --var values that look secret (HF_TOKEN, vault_pw, ...): their values are never
+    # written here; a resume asks for them again.
+    secret_overrides: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"format": STATE_FORMAT, **{k: getattr(self, k) for k in self.__dataclass_fields__}}
 
     def save(self, path: Path) -> None:
         """Written with registered secrets, JWTs and URL passwords scrubbed from everything but
-        the plan's own text and its --var overrides (a resume needs both as they were)."""
+        the plan's own text (a resume needs it as it was). Secret-looking --var values are left
+        out entirely: only their names are kept, and a resume must be given them again."""
         self.updated_at = utcnow().isoformat()
+        self.secret_overrides = sorted({*self.secret_overrides, *(
+            k for k, v in self.overrides.items() if is_secret_key(k) or scrub_values(v) != v)})
         doc = self.to_json()
-        kept = {k: doc.pop(k) for k in ("plan_text", "overrides")}
+        plain = {k: v for k, v in self.overrides.items() if k not in self.secret_overrides}
+        kept = {"plan_text": doc.pop("plan_text"), "overrides": plain}
+        doc.pop("overrides")
         atomic_write(path, _dumps({**scrub_values(doc), **kept}) + "\n", sync_dir=False)
 
     @classmethod

@@ -63,3 +63,34 @@ def test_log_records_are_scrubbed(caplog):
     with caplog.at_level(logging.DEBUG, logger="test.redact"):
         logger.debug("tracking uri %s", "http://bob:hunter2pw@127.0.0.1:5000")
     assert "hunter2pw" not in caplog.text and "bob:***@" in caplog.text
+
+
+def test_a_secret_var_is_not_kept_in_the_state_file_and_a_resume_asks_for_it(tmp_path, capsys):
+    cfg = tmp_path / "cockpit.yaml"
+    cfg.write_text(f"cockpit:\n  audit_log: {tmp_path / 'audit.jsonl'}\n")
+    plan = tmp_path / "var.yaml"
+    plan.write_text("""
+plan: var
+vars:
+  hf_token: unset
+steps:
+  - id: check
+    assert: {vm: {name: "${hf_token}", state: running}}
+""")
+    report = tmp_path / "report"
+    rc = main(["--config", str(cfg), "--run", str(plan), "--var", f"hf_token={TOKEN}", "--report-dir", str(report)])
+    assert rc == 1
+    state_file = report / "state.json"
+    state = state_file.read_text()
+    assert TOKEN not in state
+    assert '"secret_overrides": [\n    "hf_token"' in state or '"secret_overrides": ["hf_token"]' in state
+    capsys.readouterr()
+    rc = main(["--config", str(cfg), "--resume", str(state_file)])
+    assert rc == 2
+    assert "--var hf_token: a secret variable is not kept in the state file" in capsys.readouterr().err
+    rc = main(["--config", str(cfg), "--resume", str(state_file), "--var", "hf_token=another-value-1"])
+    assert rc == 2
+    assert "differ from the ones the run started with" in capsys.readouterr().err
+    rc = main(["--config", str(cfg), "--resume", str(state_file), "--var", f"hf_token={TOKEN}"])
+    assert rc != 2, capsys.readouterr().err
+    assert TOKEN not in state_file.read_text()
