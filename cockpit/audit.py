@@ -131,10 +131,6 @@ def _alive(pid: Any, host: Any) -> bool:
         return False
     if pid == os.getpid():
         return False  # our own pid from an earlier life (containers reuse pid 1)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    from cockpit.procs import pid_alive
+
+    return pid_alive(pid)

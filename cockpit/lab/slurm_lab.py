@@ -28,6 +28,7 @@ from typing import Callable
 
 import yaml
 
+from cockpit.procs import pid_alive
 from cockpit.lab.slurm_conf import LabLayout, Ports, gres_conf, slurm_conf, slurmdbd_conf
 
 DEFAULT_ROOT = Path("/tmp/cockpit-slurm-lab")
@@ -174,21 +175,6 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str, layout: LabL
     raise LabError(f"{what} within {timeout:g} s (logs: {layout.log}){tail}")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours counts as gone.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _read_pid(path: Path) -> int | None:
     try:
         return int(path.read_text().split()[0])
@@ -203,7 +189,7 @@ def lab_processes(layout: LabLayout) -> list[int]:
     if layout.pids.is_dir():
         for pid_file in layout.pids.glob("*.pid"):
             pid = _read_pid(pid_file)
-            if pid and _alive(pid):
+            if pid and pid_alive(pid):
                 found.add(pid)
     marker = f"SLURM_CONF={layout.conf}".encode()
     me = os.getpid()
@@ -224,7 +210,7 @@ def lab_processes(layout: LabLayout) -> list[int]:
             continue
         if comm in DAEMONS or any(v.startswith(b"SLURM_JOB_ID=") for v in environ):
             found.add(int(entry.name))
-    return sorted(p for p in found if _alive(p))
+    return sorted(p for p in found if pid_alive(p))
 
 
 # -- up ------------------------------------------------------------------------------------------
@@ -508,7 +494,7 @@ def down(root: Path = DEFAULT_ROOT, *, config_path: Path | None = None, timeout:
     pids = lab_processes(layout)
     if pids and layout.conf.exists():
         ctld = _read_pid(layout.pids / "slurmctld.pid")
-        if ctld and _alive(ctld):
+        if ctld and pid_alive(ctld):
             jobs = _run(["squeue", "-h", "-o", "%i"], layout, check=False, timeout=10).stdout.split()
             if jobs:
                 _run(["scancel", *jobs], layout, check=False, timeout=10)
@@ -591,7 +577,7 @@ def status(root: Path = DEFAULT_ROOT) -> dict:
     if layout.pids.is_dir():
         for pid_file in sorted(layout.pids.glob("*.pid")):
             pid = _read_pid(pid_file)
-            daemons[pid_file.stem] = {"pid": pid, "alive": bool(pid and _alive(pid))}
+            daemons[pid_file.stem] = {"pid": pid, "alive": bool(pid and pid_alive(pid))}
     procs = lab_processes(layout)
     nodes = None
     if procs and layout.conf.exists():
