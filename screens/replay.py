@@ -7,6 +7,7 @@ home / end the first / last moment. The runtime is read-only: every action is re
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from textual.app import ComposeResult
@@ -66,6 +67,14 @@ class ReplayApp(CockpitApp):
 
     def _update_title(self) -> None:
         self.sub_title = f"{self.controller.position()}  [read-only]"
+        self._tick_status()  # data ages count from the moment shown, which just moved
+
+    def view_now(self) -> datetime:
+        """The recorded moment: what replay shows at T is what the live screen showed at T."""
+        return datetime.fromtimestamp(self.controller.stepper.now, timezone.utc)
+
+    def record_command(self, args: list[str]) -> None:
+        self.say("record: replay reads a recording and writes none", "warning")
 
     def action_replay_step(self, by: int) -> None:
         if not self.controller.step(by):
