@@ -8,6 +8,7 @@ from typing import Any
 from cockpit.job_efficiency import efficiency_lines, job_efficiency
 from cockpit.slurm_queue import FIELDS as QUEUE_FIELDS
 from cockpit.slurm_queue import job_order
+from cockpit.slurm_priority import ordinal
 from cockpit.slurm_reasons import explain, what_to_do, why_waiting
 from cockpit.values import duration, plain, sort_key, when
 from screens.render import Column, attr, bar
@@ -181,6 +182,15 @@ def _time_limit(seconds: Any) -> str:
     return "UNLIMITED" if seconds is None else duration(seconds)
 
 
+def _priority(j: dict[str, Any]) -> Any:
+    """4294901753 (2nd of 3 pending in debug): the value, and where it puts the job."""
+    rank, of = j.get("priority_rank"), j.get("priority_rank_of")
+    if not rank or not of:
+        return j.get("priority")
+    where = f" in {j['partition']}" if j.get("partition") else ""
+    return f"{j.get('priority')} ({ordinal(rank)} of {of} pending{where})"
+
+
 def detail(item: Any, nodes: Any = None) -> str:
     """A job in human terms: why it waits first, then who, where, when and how long; no None."""
     j = _fields(item)
@@ -196,7 +206,7 @@ def detail(item: Any, nodes: Any = None) -> str:
         rows.append(("what to do", what_to_do(j)))
     rows += [
         ("user", j.get("user")), ("account", j.get("account")), ("partition", j.get("partition")),
-        ("qos", j.get("qos")), ("priority", j.get("priority")),
+        ("qos", j.get("qos")), ("priority", _priority(j)),
     ]
     placed = j.get("nodes")
     resources = []
