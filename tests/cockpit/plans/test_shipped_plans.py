@@ -106,7 +106,7 @@ def _snapshot_models() -> dict[str, dict[str | None, type[BaseModel]]]:
     """Item model of each source's items (None) and of its list sections: the JSON contract."""
     from backends.beegfs.models import ClientMount, ServiceState, StorageNode, StorageTarget
     from backends.gpus.models import GpuItem
-    from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem
+    from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem, WorkloadItem
     from backends.libvirt.models import VmItem
     from backends.mlflow.models import ExperimentItem, RegisteredModelItem, RunItem
     from backends.slurm.models import Job, Node, Partition
@@ -117,7 +117,7 @@ def _snapshot_models() -> dict[str, dict[str | None, type[BaseModel]]]:
         "slurm": {None: Job, "nodes": Node, "partitions": Partition},
         "storage": {None: StorageTarget, "nodes": StorageNode, "mounts": ClientMount, "services": ServiceState},
         "kubernetes": {None: PodItem, "nodes": NodeItem, "training_jobs": TrainingJobItem,
-                       "inference_services": InferenceServiceItem},
+                       "inference_services": InferenceServiceItem, "workloads": WorkloadItem},
         "mlflow": {None: RunItem, "experiments": ExperimentItem, "registered_models": RegisteredModelItem},
     }
 
