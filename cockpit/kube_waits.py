@@ -203,7 +203,7 @@ def explain_admission(admission: Any) -> Wait | None:
     if reason == "Inadmissible" or queue:
         if queue:
             kind, qname, state = queue.groups()
-            short = f"{kind} {qname} {'missing' if 'exist' in state or 'missing' in state else state.split()[-1]}"
+            label = f"{kind} {qname} {'missing' if 'exist' in state or 'missing' in state else state.split()[-1]}"
             if kind == "LocalQueue" and ("exist" in state or "missing" in state):
                 action = (f"create LocalQueue {qname} in the job's namespace (spec.clusterQueue naming a ClusterQueue), "
                           "or fix the job's kueue.x-k8s.io/queue-name label")
@@ -213,7 +213,7 @@ def explain_admission(admission: Any) -> Wait | None:
                 action = f"resume {kind} {qname} (spec.stopPolicy: None)"
             else:
                 action = f"kubectl describe {kind.lower()} {qname} says why it is inactive (a missing ResourceFlavor or admission check)"
-            return Wait(f"Kueue: {short}", f"Kueue cannot queue it: {message}", action)
+            return Wait(f"Kueue: {label}", f"Kueue cannot queue it: {message}", action)
         return Wait("Kueue: inadmissible", f"Kueue cannot queue it: {message or reason}", inspect)
     short = _SHORT_BY.findall(message)
     if short:

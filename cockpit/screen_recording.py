@@ -21,9 +21,9 @@ class ScreenRecorderError(Exception):
 
 
 class ScreenRecorder:
-    def __init__(self, hub: Any, limits: Limits = Limits()) -> None:
+    def __init__(self, hub: Any, limits: Limits | None = None) -> None:
         self.hub = hub
-        self.limits = limits
+        self.limits = limits or Limits()  # the defaults: a 48 h window, a 64 MiB cap
         self.path: Path | None = None
         self._recording: Recording | None = None
         self._tap: HubTap | None = None

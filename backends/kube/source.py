@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -152,8 +153,9 @@ class KubeSource:
         notes = [f"{plural} ({' or '.join(r.api_version for r in CANDIDATES[plural])}) not installed"
                  for plural, v in crds.items() if v is None and plural not in ("localqueues", "workloads")]
         # Kueue's Workloads, and on each job or pod the admission of the Workload it owns
-        workloads = sorted((self._cached("workload", o, lambda o=o: WorkloadItem.from_api(o))
-                            for o in objects.get("workloads", {}).values()), key=lambda w: w.key())
+        workloads: list[WorkloadItem] = sorted(
+            (self._cached("workload", o, partial(WorkloadItem.from_api, o)) for o in objects.get("workloads", {}).values()),
+            key=lambda w: w.key())
         jobs, pod_items = with_admissions(workloads, jobs, pods)
         return FetchResult(items=pod_items, sections={
             "nodes": nodes, "training_jobs": jobs, "inference_services": isvcs, "workloads": workloads,
