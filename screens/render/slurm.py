@@ -191,8 +191,9 @@ def _priority(j: dict[str, Any]) -> Any:
     return f"{j.get('priority')} ({ordinal(rank)} of {of} pending{where})"
 
 
-def detail(item: Any, nodes: Any = None) -> str:
-    """A job in human terms: why it waits first, then who, where, when and how long; no None."""
+def detail(item: Any, nodes: Any = None, now: Any = None) -> str:
+    """A job in human terms: why it waits first, then who, where, when and how long; no None.
+    `now`: the moment shown (replay: the recorded one), from which "(3m ago)" counts."""
     j = _fields(item)
     lines = [f"job {j.get('display_id') or j.get('job_id')}  {j.get('name') or ''}  ({j.get('state')}"
              + (f", {', '.join(j['state_flags'])}" if j.get("state_flags") else "") + ")"]
@@ -222,8 +223,8 @@ def detail(item: Any, nodes: Any = None) -> str:
     elif j.get("array_tasks"):
         rows.append(("array", f"tasks {j['array_tasks']} still pending"))
     rows += [
-        ("submitted", when(j.get("submit_time"))), ("started", when(j.get("start_time"))),
-        ("ended", when(j.get("end_time"))),
+        ("submitted", when(j.get("submit_time"), now)), ("started", when(j.get("start_time"), now)),
+        ("ended", when(j.get("end_time"), now)),
         ("time used", duration(j.get("time_used_s")) if j.get("start_time") or j.get("time_used_s") else None),
         ("time limit", _time_limit(j.get("time_limit_s"))),
         ("exit code", j.get("exit_code") if j.get("state") not in ("PENDING", "RUNNING") else None), ("batch host", j.get("batch_host")), ("work dir", j.get("work_dir")),

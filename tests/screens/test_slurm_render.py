@@ -40,3 +40,16 @@ def test_a_pending_job_shows_its_place_in_the_partition_queue():
     assert "4294901753 (2nd of 2 pending in debug)" in text
     held = [line.split() for line in detail(jobs[8]).splitlines() if line.startswith("priority")]
     assert held == [["priority", "0"]]  # held: priority 0 competes with nobody, no place given
+
+
+def test_detail_times_count_from_the_moment_shown():
+    """Replay passes the recorded moment: 'submitted ... (2m ago)' is what the live detail said then."""
+    from datetime import timedelta
+
+    from screens.render.slurm import detail
+
+    (job,) = [j for j in parse.parse_jobs(json.loads((FIXTURES / "recorded/22.05/squeue.json").read_text()))
+              if j.job_id == 7]
+    then = job.submit_time + timedelta(minutes=2)
+    submitted = next(line for line in detail(job, now=then).splitlines() if line.startswith("submitted"))
+    assert submitted.endswith("(2m ago)")
