@@ -29,30 +29,34 @@ def _competes(job: Any) -> bool:
     return str(_get(job, "state") or "").upper() == "PENDING" and isinstance(priority, int) and priority > 0
 
 
-def priority_ranks(jobs: Iterable[Any]) -> dict[str, tuple[int, int]]:
-    """job key -> (rank, pending jobs ranked in its partition); rank 1 goes first."""
-    by_partition: dict[str, list[Any]] = defaultdict(list)
-    for job in jobs:
+def _ranks(jobs: list[Any]) -> list[tuple[int, int] | None]:
+    """(rank, pending jobs ranked in its partition) per job, in the jobs' order; rank 1 goes first."""
+    by_partition: dict[str, list[int]] = defaultdict(list)
+    for index, job in enumerate(jobs):
         if _competes(job):
-            by_partition[str(_get(job, "partition") or "")].append(job)
-    ranks: dict[str, tuple[int, int]] = {}
+            by_partition[str(_get(job, "partition") or "")].append(index)
+    out: list[tuple[int, int] | None] = [None] * len(jobs)
     for pending in by_partition.values():
-        pending.sort(key=lambda j: _get(j, "priority"), reverse=True)
+        pending.sort(key=lambda i: _get(jobs[i], "priority"), reverse=True)
         rank, previous = 0, None
-        for position, job in enumerate(pending, start=1):
-            if _get(job, "priority") != previous:  # equal priorities share a rank
-                rank, previous = position, _get(job, "priority")
-            ranks[str(_get(job, "job_id"))] = (rank, len(pending))
-    return ranks
+        for position, index in enumerate(pending, start=1):
+            if _get(jobs[index], "priority") != previous:  # equal priorities share a rank
+                rank, previous = position, _get(jobs[index], "priority")
+            out[index] = (rank, len(pending))
+    return out
+
+
+def priority_ranks(jobs: Iterable[Any]) -> dict[str, tuple[int, int]]:
+    """job id -> (rank, pending jobs ranked in its partition); rank 1 goes first."""
+    listed = list(jobs)
+    return {str(_get(job, "job_id")): found for job, found in zip(listed, _ranks(listed)) if found is not None}
 
 
 def with_priority_ranks(jobs: list[J]) -> list[J]:
     """The jobs with `priority_rank` and `priority_rank_of` set on the pending ones that compete
     (models are frozen: a ranked job is a copy, the others are the same objects)."""
-    ranks = priority_ranks(jobs)
     out: list[J] = []
-    for job in jobs:
-        found = ranks.get(str(_get(job, "job_id")))
+    for job, found in zip(jobs, _ranks(jobs)):
         if found is not None and hasattr(job, "model_copy"):
             job = job.model_copy(update={"priority_rank": found[0], "priority_rank_of": found[1]})
         out.append(job)
