@@ -37,6 +37,11 @@ class ScreenRecorder:
     def frames(self) -> int:
         return self._tap.frames if self._tap is not None else 0
 
+    @property
+    def error(self) -> str | None:
+        """The last write that failed (a full disk): the recording goes on trying."""
+        return self._tap.error if self._tap is not None else None
+
     async def start(self, path: str | Path) -> Path:
         """Record from now on: what the hub holds now, then every snapshot it publishes."""
         if self.active or self._opening:

@@ -265,6 +265,7 @@ class CockpitApp(App[int]):
     def _tick_status(self) -> None:
         if not self.dashboard.is_mounted:
             return
+        self._check_recording()
         for name, collector in self.runtime.hub.collectors.items():
             pane_id = PANE_OF_SOURCE.get(name)
             if pane_id:
@@ -721,6 +722,15 @@ class CockpitApp(App[int]):
         self._show_recording()
         if path is not None:
             self.say(f"recording stopped: {frames} frames in {path}; cockpit replay {path} plays it back")
+
+    _said_record_error: str | None = None
+
+    def _check_recording(self) -> None:
+        """A recording that cannot write (a full disk) says so once per new error; it goes on trying."""
+        error = self.recorder.error if self.recorder is not None and self.recorder.active else None
+        if error and error != self._said_record_error:
+            self.say(f"record: writing {self.recorder.path} failed ({error}); free space or :record stop", "error")
+        self._said_record_error = error
 
     def _show_recording(self) -> None:
         recording = self.recorder is not None and self.recorder.active

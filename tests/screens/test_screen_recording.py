@@ -97,3 +97,22 @@ async def test_ssh_viewers_cannot_record(fixed_runtime, tmp_path: Path) -> None:
         await wait_for(pilot, lambda: "record:" in message(app))
         assert "not over SSH" in message(app) and "REC" not in app.sub_title
     assert not out.exists()
+
+
+async def test_a_recording_that_cannot_write_says_so(fixed_runtime, tmp_path: Path) -> None:
+    out = tmp_path / "full.sqlite"
+    app = CockpitApp(fixed_runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        app.run_command(f"record {out}")
+        await wait_for(pilot, lambda: "REC" in app.sub_title)
+        await wait_for(pilot, lambda: app.recorder.frames > 0)
+
+        def full(*_args, **_kwargs):
+            raise OSError(28, "No space left on device")
+
+        app.recorder._recording.record = full  # the disk fills up under the recording
+        fixed_runtime.hub["vms"].refresh()
+        await wait_for(pilot, lambda: app.recorder.error is not None)
+        app._tick_status()
+        assert "No space left on device" in message(app) and str(out) in message(app)
+        assert "REC" in app.sub_title  # it goes on trying until stopped
