@@ -26,10 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-# The pinned release; scripts/setup.sh installs exactly this into .venv-kserve.
-KSERVE_VERSION = "0.21.0"
-
-
 class ModelDirError(ValueError):
     """DIR does not hold a model this server can load (the message says what is missing)."""
 
