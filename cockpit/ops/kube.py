@@ -263,6 +263,7 @@ async def inference_check(ctx: ActionContext, p: CheckParams) -> dict[str, Any]:
     from backends.kube import inference, operations as ops
     from backends.kube.models import InferenceServiceItem
 
+    base: str | None
     if p.url and p.protocol and p.gpus is not None:
         # Everything the service would tell is given (the lab's local predictor, a port-forward):
         # no Kubernetes API is needed.
