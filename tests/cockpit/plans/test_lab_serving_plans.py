@@ -88,6 +88,11 @@ def _served_row(rows: list[str], text: str) -> str:
     return next(r for r in rows if text in r)
 
 
+def _figures(plan: str, load: dict[str, Any]) -> None:
+    print(f"{plan}: {load['ok']}/{load['requests']} answered, p50 {load['p50_ms']} ms, p95 {load['p95_ms']} ms, "
+          f"{load['req_per_s']} req/s")
+
+
 def test_mlops_5_1_then_mlops_4_lab_profiles(slurm_lab, tmp_path, kube_lab, kserve_python):
     """5.1 trains (digits, CPU) through SLURM, registers version 1 (alias candidate), serves it with
     the KServe ModelServer and checks p95; then mlops-4 serves `candidate` from the same store and
@@ -100,6 +105,7 @@ def test_mlops_5_1_then_mlops_4_lab_profiles(slurm_lab, tmp_path, kube_lab, kser
     assert state.verdict == "passed"
     serve = state.steps["serve"]["outputs"]
     infer = state.steps["infer"]["outputs"]
+    _figures("mlops-5.1", infer)
     assert serve["predictor"] == "local KServe ModelServer process (not a pod)" and serve["version"] == "1"
     assert infer["url"] == f"{serve['url']}/v2/models/mnist-e2e/infer" and infer["errors"] == 0
     assert infer["ok"] == 200 and 0 < infer["p50_ms"] <= infer["p95_ms"] < 500
@@ -128,6 +134,7 @@ def test_mlops_5_1_then_mlops_4_lab_profiles(slurm_lab, tmp_path, kube_lab, kser
                                       env={"KUBECONFIG": str(kubeconfig)})
     assert state4.verdict == "passed"
     serve4, load4 = state4.steps["serve"]["outputs"], state4.steps["load"]["outputs"]
+    _figures("mlops-4", load4)
     assert serve4["version"] == "1" and serve4["model_dir"] == serve["model_dir"]
     assert load4["ok"] == 500 and load4["errors"] == 0 and load4["p95_ms"] < 500 and load4["req_per_s"] > 0
     assert [i["metadata"]["name"] for i in lab.created] == ["mnist-e2e", "mnist"] and lab.isvcs() == []
@@ -153,5 +160,6 @@ def test_mlops_4_lab_profile_without_a_kubernetes_api(slurm_lab, tmp_path, kserv
         assert state.steps[step]["status"] == "skipped", (step, state.steps[step])
     assert "cannot run here" in state.steps["deploy"]["reason"] and "kubernetes" in state.steps["deploy"]["reason"]
     assert state.steps["load"]["outputs"]["errors"] == 0
+    _figures("mlops-4 (no Kubernetes API)", state.steps["load"]["outputs"])
     rows = _seed_rows((report / "summary.md").read_text())
     assert "✅ passed" in _served_row(rows, "p95")
