@@ -9,7 +9,8 @@ with a URL, shaped like KServe's status (pkg/apis/serving/v1beta1/inference_serv
 tests/backends/kube/test_inference_services.py). The requests never go to that URL: the lab's
 predictor is the local process, and the reports say so.
 
-Reports go to $COCKPIT_PLAN_ARTIFACTS/<plan>/ like the other lab plans.
+Reports go to $COCKPIT_PLAN_ARTIFACTS/<plan>/ like the other lab plans (the runs with the fake
+apiserver come last, so theirs are the ones kept).
 """
 
 from __future__ import annotations
@@ -93,6 +94,24 @@ def _figures(plan: str, load: dict[str, Any]) -> None:
           f"{load['req_per_s']} req/s")
 
 
+def test_mlops_4_lab_profile_without_a_kubernetes_api(slurm_lab, tmp_path, kserve_python):
+    """What `cockpit lab up` alone gives (no Kubernetes API): the model is still served by the local
+    KServe ModelServer and checked; the InferenceService steps read "not checked: cannot run here"."""
+    # a model version for it: mlops-5.1's lab run without Kubernetes either
+    first, _, _ = run_lab_plan("mlops-5.1", slurm_lab, tmp_path, env={"KUBECONFIG": None})
+    assert first.steps["deploy"]["status"] == "skipped" and first.steps["serve"]["status"] == "passed"
+    state, report, _ = run_lab_plan("mlops-4", slurm_lab, tmp_path / "serve", store=tmp_path,
+                                    env={"KUBECONFIG": None})
+    assert state.verdict == "passed"
+    for step in ("deploy", "ready", "kube_api"):
+        assert state.steps[step]["status"] == "skipped", (step, state.steps[step])
+    assert "cannot run here" in state.steps["deploy"]["reason"] and "kubernetes" in state.steps["deploy"]["reason"]
+    assert state.steps["load"]["outputs"]["errors"] == 0
+    _figures("mlops-4 (no Kubernetes API)", state.steps["load"]["outputs"])
+    rows = _seed_rows((report / "summary.md").read_text())
+    assert "✅ passed" in _served_row(rows, "p95")
+
+
 def test_mlops_5_1_then_mlops_4_lab_profiles(slurm_lab, tmp_path, kube_lab, kserve_python):
     """5.1 trains (digits, CPU) through SLURM, registers version 1 (alias candidate), serves it with
     the KServe ModelServer and checks p95; then mlops-4 serves `candidate` from the same store and
@@ -145,21 +164,3 @@ def test_mlops_5_1_then_mlops_4_lab_profiles(slurm_lab, tmp_path, kube_lab, kser
     assert "✅ passed" in _served_row(rows4, "p95")
     gpu_row = _served_row(rows4, "MLOPS-4.2: throughput")
     assert "⏭ not checked" in gpu_row, gpu_row
-
-
-def test_mlops_4_lab_profile_without_a_kubernetes_api(slurm_lab, tmp_path, kserve_python):
-    """What `cockpit lab up` alone gives (no Kubernetes API): the model is still served by the local
-    KServe ModelServer and checked; the InferenceService steps read "not checked: cannot run here"."""
-    # a model version for it: mlops-5.1's lab run without Kubernetes either
-    first, _, _ = run_lab_plan("mlops-5.1", slurm_lab, tmp_path, env={"KUBECONFIG": None})
-    assert first.steps["deploy"]["status"] == "skipped" and first.steps["serve"]["status"] == "passed"
-    state, report, _ = run_lab_plan("mlops-4", slurm_lab, tmp_path / "serve", store=tmp_path,
-                                    env={"KUBECONFIG": None})
-    assert state.verdict == "passed"
-    for step in ("deploy", "ready", "kube_api"):
-        assert state.steps[step]["status"] == "skipped", (step, state.steps[step])
-    assert "cannot run here" in state.steps["deploy"]["reason"] and "kubernetes" in state.steps["deploy"]["reason"]
-    assert state.steps["load"]["outputs"]["errors"] == 0
-    _figures("mlops-4 (no Kubernetes API)", state.steps["load"]["outputs"])
-    rows = _seed_rows((report / "summary.md").read_text())
-    assert "✅ passed" in _served_row(rows, "p95")
