@@ -6,12 +6,12 @@ import asyncio
 import contextlib
 import os
 import shlex
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
-import signal
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from textual.app import App
@@ -24,6 +24,7 @@ from textual.widgets import Input
 from cockpit.actions import Actor, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
 from cockpit.gpu_map import USE_SOURCES, gpus_with_idle
+from cockpit.idle_clock import IdleClock
 from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status, utcnow
 from screens import interaction
@@ -94,6 +95,8 @@ class CockpitCommands(Provider):
 
 
 PROMPT_COMMANDS = ("command", "filter")
+# How often the GPU table's idle flags are looked at again while some GPU is idle (seconds).
+IDLE_RECHECK_S = 30.0
 
 
 class CockpitApp(App[int]):
@@ -129,6 +132,8 @@ class CockpitApp(App[int]):
         # `:record FILE` / `--record FILE`: the screen's snapshots into a recording (see cockpit.screen_recording)
         self.recorder: Any = None
         self._record_to = record_to
+        # Since when each allocated GPU has been idle: the GPU table flags it after idle_for_min.
+        self.idle_clock = IdleClock()
 
     def view_now(self) -> datetime:
         """The moment the screen shows: now (replay shows a recorded moment instead); the status
@@ -164,6 +169,8 @@ class CockpitApp(App[int]):
         hub = self.runtime.hub
         # Ansible runs are not on the first frame: attach their source once the screen is up.
         self.set_timer(1.0, self._attach_provisioning)
+        # An idle GPU's readings may not change for minutes: look again, so its flag comes on time.
+        self.set_interval(IDLE_RECHECK_S, self._recheck_idle)
         self._unsubscribe = hub.subscribe_all(lambda snap: self.post_message(SnapshotArrived(snap)))
         self._unwatch = [c.watch() for c in hub.collectors.values()]
         if self.owns_hub and not hub.started:
@@ -240,13 +247,17 @@ class CockpitApp(App[int]):
         if arrived is not None:
             snapshots = {**snapshots, "gpus": arrived}
         try:
-            gpus = gpus_with_idle(snapshots, self.runtime.config)
+            gpus = gpus_with_idle(snapshots, self.runtime.config, self.idle_clock, self.view_now().timestamp())
         except Exception as exc:  # a map bug must not take the screen down: the table without the flag
             with contextlib.suppress(NoMatches):
                 self.say(f"GPU map: {exc}", "error")
             gpus = snapshots.get("gpus")
         if gpus is not None:
             self._show(gpus)
+
+    def _recheck_idle(self) -> None:
+        if self.idle_clock.durations(self.view_now().timestamp()):
+            self._show_gpu_use()
 
     def _show(self, snap: Snapshot) -> None:
         pane_id = PANE_OF_SOURCE.get(snap.source)
