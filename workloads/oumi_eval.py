@@ -38,7 +38,9 @@ def read_rows(data_path: str, max_rows: int) -> list[list[dict[str, str]]]:
 
 
 @register_evaluation_function(TASK_NAME)
-def heldout_perplexity(config: Any, data_path: str, max_rows: int = 0) -> dict[str, float]:
+def heldout_perplexity(config: Any, task_params: Any, data_path: str) -> dict[str, float]:
+    """Oumi fills `config` (the EvaluationConfig) and `task_params` (the task, whose num_samples
+    caps the rows); `data_path` comes from the task's eval_kwargs."""
     import torch
 
     from oumi.builders import build_model, build_tokenizer
@@ -51,11 +53,11 @@ def heldout_perplexity(config: Any, data_path: str, max_rows: int = 0) -> dict[s
     nll, tokens = 0.0, 0
     started = time.perf_counter()
     with torch.no_grad():
-        for messages in read_rows(data_path, max_rows):
+        for messages in read_rows(data_path, task_params.num_samples or 0):
             prompt = tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
             full = tokenizer.apply_chat_template(messages, tokenize=False)
             prompt_len = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
-            ids = tokenizer(full, add_special_tokens=False)["input_ids"][:max_length]
+            ids = tokenizer(full, add_special_tokens=False, truncation=True, max_length=max_length)["input_ids"]
             if len(ids) - prompt_len < 1:
                 continue  # the answer was cut off entirely by max_length
             input_ids = torch.tensor([ids], device=device)

@@ -9,7 +9,8 @@ then reads the trainer_state.json Oumi saves in the config's output_dir: the fir
 training loss (loss_drop = first - last), train_runtime, samples/s and the Oumi version go to MLflow.
 evaluate: runs `oumi evaluate -c` once per config and logs every numeric result Oumi saved
 (<output_dir>/*/task_result.json) prefixed by the config's name after `eval-` (eval-base.yaml ->
-base_perplexity); with exactly two configs, <metric>_drop = first - second as well.
+base_perplexity); with exactly two configs, perplexity_drop and mean_nll_drop = first - second
+as well (lower is better for both).
 
 The `oumi` executable is the one beside this Python (its venv), else the first on PATH.
 Exit status: 0 ok, 1 Oumi failed, 2 bad input.
@@ -33,6 +34,8 @@ from workloads.common.cli import add_common_args
 from workloads.common.device import WorkloadError
 from workloads.common.tracking import Tracker
 
+DROP_METRICS = ("perplexity", "mean_nll")  # workloads/oumi_eval.py's quality figures, lower is better
+
 
 def oumi_executable() -> str:
     beside = Path(sys.executable).with_name("oumi")
@@ -55,6 +58,7 @@ def read_config(path: Path) -> dict[str, Any]:
 def run_oumi(verb: str, config: Path) -> float:
     """`oumi VERB -c CONFIG`, its output passed through; returns the wall time."""
     env = dict(os.environ)
+    env.setdefault("DO_NOT_TRACK", "1")  # Oumi's usage telemetry (PostHog) off unless asked for
     deps = config.with_name("oumi-extra-deps.txt")
     if deps.is_file():  # written by workloads.oumi_prepare: loads the cockpit's custom evaluation
         env.setdefault("OUMI_EXTRA_DEPS_FILE", str(deps))
@@ -148,7 +152,7 @@ def evaluate(args: argparse.Namespace, tracker: Tracker) -> None:
         print(f"oumi evaluate {name}: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(figures.items())))
     if len(per_config) == 2:
         first, second = per_config
-        drops = {f"{k}_drop": first[k] - second[k] for k in first.keys() & second.keys() if k != "eval_wall_s"}
+        drops = {f"{k}_drop": first[k] - second[k] for k in DROP_METRICS if k in first and k in second}
         tracker.log_metrics(drops)
         print("oumi evaluate: " + ", ".join(f"{k}={v:.4g}" for k, v in sorted(drops.items())))
 
