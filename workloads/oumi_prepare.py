@@ -58,10 +58,10 @@ def conversations(text: str, *, min_chars: int = 80, max_chars: int = 600) -> li
 
 
 def split_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    if len(rows) < 2 * HELDOUT_EVERY:  # at least two held-out rows
+        raise WorkloadError(f"the corpus gives only {len(rows)} usable paragraphs; need at least {2 * HELDOUT_EVERY}")
     train = [r for i, r in enumerate(rows) if i % HELDOUT_EVERY]
     heldout = [r for i, r in enumerate(rows) if not i % HELDOUT_EVERY]
-    if len(train) < 8 or len(heldout) < 2:
-        raise WorkloadError(f"the corpus gives only {len(rows)} usable paragraphs; need at least 16")
     return train, heldout
 
 
