@@ -274,3 +274,16 @@ def test_mlops_3_2_lab_profile(slurm_lab, tmp_path):
     assert job_out.count("oumi evaluate -c") == 2 and "cockpit_heldout_perplexity" in job_out
     rows = _seed_rows((report / "summary.md").read_text())
     assert len(rows) == 3 and all("✅ passed" in r for r in rows), rows
+
+
+def test_mlops_3_1_without_oumi_reads_not_checked_with_the_reason(slurm_lab, tmp_path):
+    """Where `oumi_python` has no Oumi, the probe job fails and says why; every seed check reads
+    "not checked: cannot run here", none passed, and no training job is submitted."""
+    missing = tmp_path / "no-oumi" / "bin" / "python"
+    state, report, _ = run_lab_plan("mlops-3.1", slurm_lab, tmp_path, "--var", f"oumi_python={missing}")
+    assert state.steps["oumi_here"]["status"] == "skipped"
+    reason = state.steps["oumi_here"]["reason"]
+    assert reason.startswith("cannot run here: ") and f"{missing}: No such file or directory" in reason, reason
+    assert all(state.steps[s]["status"] == "skipped" for s in ("prepare", "train", "targets"))
+    rows = _seed_rows((report / "summary.md").read_text())
+    assert len(rows) == 4 and all("⏭ not checked" in r and "cannot run here" in r for r in rows), rows
