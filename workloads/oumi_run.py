@@ -30,7 +30,6 @@ from typing import Any, Sequence
 
 import yaml
 
-from workloads.common.cli import add_common_args
 from workloads.common.device import WorkloadError
 from workloads.common.tracking import Tracker
 
@@ -163,7 +162,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("verb", choices=("train", "evaluate"))
     p.add_argument("-c", "--config", type=Path, action="append", required=True,
                    help="Oumi config (train: one TrainingConfig; evaluate: one or two EvaluationConfigs)")
-    add_common_args(p, device=False)
+    # The tracking options every workload has (workloads/common/cli.py); Oumi's configs decide the rest.
+    g = p.add_argument_group("tracking")
+    g.add_argument("--mlflow-uri", default=os.environ.get("MLFLOW_TRACKING_URI"),
+                   help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else MLflow's own default)")
+    g.add_argument("--experiment", default=os.environ.get("MLFLOW_EXPERIMENT_NAME"),
+                   help="MLflow experiment (default: $MLFLOW_EXPERIMENT_NAME, else cockpit-oumi-<verb>)")
+    g.add_argument("--run-name", default=None, help="MLflow run name")
+    g.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+    g.add_argument("--metrics-json", type=Path, default=None, help="also write the figures to this file")
     return p
 
 
@@ -180,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workload = f"oumi_{args.verb}"
     try:
         with Tracker(workload, enabled=not args.no_mlflow, tracking_uri=args.mlflow_uri, experiment=args.experiment,
-                     run_name=args.run_name) as tracker:
+                     run_name=args.run_name, metrics_path=args.metrics_json) as tracker:
             (train if args.verb == "train" else evaluate)(args, tracker)
     except WorkloadError as exc:
         print(f"oumi_run: error: {exc}", file=sys.stderr)

@@ -55,10 +55,14 @@ def test_without_an_oumi_executable_it_says_so_and_exits_2(tmp_path, run_wl):
     config.write_text(yaml.safe_dump({"model": {"model_name": "some/model"},
                                       "data": {"train": {"datasets": [{"dataset_name": "text_sft_jsonl"}]}},
                                       "training": {"trainer_type": "TRL_SFT", "output_dir": str(state_dir)}}))
-    proc = run_wl("oumi_run", ["train", "-c", str(config), "--no-mlflow"])
+    metrics = tmp_path / "metrics.json"
+    proc = run_wl("oumi_run", ["train", "-c", str(config), "--no-mlflow", "--metrics-json", str(metrics)])
     assert proc.returncode == 2, proc.stderr
     assert "no `oumi` executable beside" in proc.stderr and "install the oumi package" in proc.stderr
     assert not state_dir.exists()
+    doc = json.loads(metrics.read_text())
+    assert doc["status"] == "FAILED" and "no `oumi` executable" in doc["info"]["error"]
+    assert doc["params"]["validated_by"] == "structure" and doc["params"]["trainer_type"] == "TRL_SFT"
 
 
 def test_bad_arguments_exit_2_with_the_reason(tmp_path, run_wl):
