@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
 
 from backends.slurm import parse
 from backends.slurm.hostlist import expand_hostlist
+from backends.slurm.queue_reader import JobsReader
 from backends.slurm.transport import (CliTransport, LocalRunner, NotSupported, RestTransport, SlurmError,
                                       SshRunner, gc_paused, read_token_file)
 from cockpit.source_types import NotConfigured, env_value
@@ -42,25 +43,25 @@ class SlurmSource:
         self._history: dict[str, Any] | None = None
         self._history_at = 0.0
         self.last_fetch_s: float | None = None
+        self._jobs = JobsReader()  # reuses the items of jobs unchanged since the last fetch
 
     # -- reading --------------------------------------------------------------------------------
     async def fetch(self) -> FetchResult:
         started = time.perf_counter()
         t = self.transport
-        jobs_doc, nodes_doc = await asyncio.gather(t.jobs_doc(), t.nodes_doc())
+        jobs_reply, nodes_doc = await asyncio.gather(t.jobs_reply(), t.nodes_doc())
         now = datetime.now(timezone.utc)
-        jobs, nodes = await asyncio.to_thread(self._parse_queue, jobs_doc, nodes_doc, now)
+        jobs, nodes = await asyncio.to_thread(self._parse_queue, jobs_reply, nodes_doc, now)
         partitions = await t.partitions(nodes)
         accounting = await self._accounting()
         self.last_fetch_s = time.perf_counter() - started
         cluster = {"transport": t.kind, "endpoint": t.label, "slurm_version": t.slurm_version,
-                   "api_version": t.api_version or parse.api_version(jobs_doc)}
+                   "api_version": t.api_version or parse.api_version(jobs_reply)}
         return FetchResult.of(jobs, nodes=nodes, partitions=partitions, accounting=accounting, cluster=cluster)
 
-    @staticmethod
-    def _parse_queue(jobs_doc: Any, nodes_doc: Any, now: datetime) -> tuple[list[Any], list[Any]]:
+    def _parse_queue(self, jobs_reply: Any, nodes_doc: Any, now: datetime) -> tuple[list[Any], list[Any]]:
         with gc_paused():
-            return parse.parse_jobs(jobs_doc, now), parse.parse_nodes(nodes_doc)
+            return self._jobs.read(jobs_reply, now), parse.parse_nodes(nodes_doc)
 
     async def _accounting(self) -> dict[str, Any]:
         if self._history is not None and time.monotonic() - self._history_at < self.history_interval:

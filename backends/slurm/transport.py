@@ -25,6 +25,7 @@ import orjson
 
 from backends.slurm.parse import MalformedReply, api_version, partitions_from_scontrol, parse_partitions
 from backends.slurm.models import Node, Partition
+from backends.slurm.queue_reader import decode_jobs_reply
 
 REST_VERSIONS = ("v0.0.45", "v0.0.44", "v0.0.43", "v0.0.42", "v0.0.41", "v0.0.40", "v0.0.39", "v0.0.38")
 
@@ -63,7 +64,7 @@ def decode_json(text: str | bytes, what: str) -> Any:
         raise MalformedReply(f"{what} returned malformed JSON ({exc.msg} at char {exc.pos}): {snippet!r}") from None
 
 
-def decode_body(content: bytes) -> Any:
+def decode_body(content: bytes, what: str = "reply") -> Any:
     with gc_paused():
         return orjson.loads(content)
 
@@ -182,18 +183,24 @@ class CliTransport:
             self.slurm_version = done.stdout.strip().split()[-1] if done.stdout.strip() else "unknown"
         return slurm_version_tuple(self.slurm_version) or (0, 0)
 
-    async def _json(self, argv: Sequence[str]) -> Any:
+    async def _json(self, argv: Sequence[str], decode: Callable[[str, str], Any] = decode_json) -> Any:
         done = await self._ok(argv)
-        doc = await asyncio.to_thread(decode_json, done.stdout, " ".join(argv[:2]))
+        doc = await asyncio.to_thread(decode, done.stdout, " ".join(argv[:2]))
         reported_errors(doc, f"{' '.join(argv[:2])} on {self.label}")
         self.api_version = api_version(doc) or self.api_version
         return doc
 
+    # From 23.02 `squeue --json` applies squeue's default state filter (finished jobs vanish at
+    # once); 22.05 ignores it. --states=all lists what slurmctld still holds, as slurmrestd does
+    # (tests/fixtures/slurm/recorded/*/squeue_all.json).
+    SQUEUE = ("squeue", "--json", "--states=all")
+
     async def jobs_doc(self) -> Any:
-        # From 23.02 `squeue --json` applies squeue's default state filter (finished jobs vanish
-        # at once); 22.05 ignores it. --states=all lists what slurmctld still holds, as slurmrestd
-        # does (tests/fixtures/slurm/recorded/*/squeue_all.json).
-        return await self._json(["squeue", "--json", "--states=all"])
+        return await self._json(self.SQUEUE)
+
+    async def jobs_reply(self) -> Any:
+        """The queue with each job left as raw JSON, for queue_reader.JobsReader."""
+        return await self._json(self.SQUEUE, decode=decode_jobs_reply)
 
     async def nodes_doc(self) -> Any:
         # 24.05 turned `sinfo --json` into grouped records; scontrol has JSON from 23.02.
@@ -321,7 +328,7 @@ class RestTransport:
         return f"{self.label} answered HTTP {status}"
 
     async def request(self, method: str, path: str, *, json_body: Any = None, params: Any = None,
-                      allow_404: bool = False) -> Any:
+                      allow_404: bool = False, decode: Callable[[bytes, str], Any] | None = None) -> Any:
         import httpx
 
         try:
@@ -335,7 +342,7 @@ class RestTransport:
         body: Any = None
         if response.content:
             try:
-                body = await asyncio.to_thread(decode_body, response.content)
+                body = await asyncio.to_thread(decode or decode_body, response.content, path)
             except ValueError:
                 if response.is_success:
                     raise MalformedReply(f"{self.label} returned malformed JSON for {path}: "
@@ -375,6 +382,10 @@ class RestTransport:
 
     async def jobs_doc(self) -> Any:
         return await self._get("slurm", "jobs")
+
+    async def jobs_reply(self) -> Any:
+        """The queue with each job left as raw JSON, for queue_reader.JobsReader."""
+        return await self._get("slurm", "jobs", decode=decode_jobs_reply)
 
     async def nodes_doc(self) -> Any:
         return await self._get("slurm", "nodes")
