@@ -87,27 +87,35 @@ def job_fields(raw: bytes) -> dict[str, Any]:
 
 class JobsReader:
     """Jobs replies -> Job items, reusing the items of jobs whose raw JSON did not change since
-    the previous reply. One per source (it remembers that reply's jobs: their raw bytes, about
-    the size of the reply's job records, and their items)."""
+    the previous reply. One per source: it remembers the raw bytes of that reply's jobs (about
+    the size of the reply's job records) and, in `read`, their items."""
 
     def __init__(self) -> None:
-        self._previous: dict[bytes, Job] = {}
+        self._index: dict[bytes, int] = {}  # raw job of the previous reply -> its position there
+        self._jobs: list[Job] = []
         self.reused = 0  # jobs reused in the last read (for benchmarks and tests)
 
-    def read(self, reply: Any, now: datetime) -> list[Job]:
+    def changes(self, reply: Any, now: datetime) -> list[Job | int]:
+        """One entry per job of the reply: a new Job, or the position of the same raw job in
+        the previous reply (`reuse` turns these into items)."""
         raws = require_list(reply, "jobs", "jobs reply")
-        previous, current = self._previous, {}
-        jobs: list[Job] = []
-        reused = 0
-        for raw in raws:
+        index, current = self._index, {}
+        entries: list[Job | int] = []
+        for position, raw in enumerate(raws):
             data = bytes(raw)
-            job = previous.get(data)
-            if job is None:
-                job = parse_job(job_fields(data), now)
-            else:
-                job = job_seen_at(job, now)
-                reused += 1
-            current[data] = job
-            jobs.append(job)
-        self._previous, self.reused = current, reused
-        return jobs
+            before = index.get(data)
+            entries.append(parse_job(job_fields(data), now) if before is None else before)
+            current[data] = position
+        self._index = current  # only once every job parsed: a bad reply leaves the last good one
+        self.reused = sum(isinstance(e, int) for e in entries)
+        return entries
+
+    def read(self, reply: Any, now: datetime) -> list[Job]:
+        self._jobs = reuse(self.changes(reply, now), self._jobs, now)
+        return self._jobs
+
+
+def reuse(entries: list[Job | int], previous: list[Job], now: datetime) -> list[Job]:
+    """The items of JobsReader.changes: positions taken from the previous reply's items, seen at
+    `now` (a running job has run longer)."""
+    return [job_seen_at(previous[e], now) if isinstance(e, int) else e for e in entries]
