@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
 
 from backends.slurm import parse
 from backends.slurm.hostlist import expand_hostlist
-from backends.slurm.queue_reader import JobsReader
+from backends.slurm.queue_worker import QueueWorker
 from backends.slurm.transport import (CliTransport, LocalRunner, NotSupported, RestTransport, SlurmError,
                                       SshRunner, gc_paused, read_token_file)
 from cockpit.source_types import NotConfigured, env_value
@@ -32,7 +32,7 @@ class SlurmSource:
     name = "slurm"
 
     def __init__(self, transport: Any, *, control: Any = None, history_hours: float = 24.0,
-                 history_interval: float = 30.0, tail_via: Any = None) -> None:
+                 history_interval: float = 30.0, tail_via: Any = None, worker_process: bool = True) -> None:
         self.transport = transport
         # Where control operations go when the reading transport cannot do them (slurmrestd
         # v0.0.38 has no hold/drain): the CLI, when one is configured.
@@ -43,25 +43,32 @@ class SlurmSource:
         self._history: dict[str, Any] | None = None
         self._history_at = 0.0
         self.last_fetch_s: float | None = None
-        self._jobs = JobsReader()  # reuses the items of jobs unchanged since the last fetch
+        # Decodes and parses the queue off the event loop's GIL (a worker process unless
+        # worker_process is False), reusing the items of jobs unchanged since the last fetch.
+        self._queue = QueueWorker(process=worker_process)
 
     # -- reading --------------------------------------------------------------------------------
     async def fetch(self) -> FetchResult:
         started = time.perf_counter()
         t = self.transport
-        jobs_reply, nodes_doc = await asyncio.gather(t.jobs_reply(), t.nodes_doc())
+        (jobs_data, what), nodes_doc = await asyncio.gather(t.jobs_raw(), t.nodes_doc())
         now = datetime.now(timezone.utc)
-        jobs, nodes = await asyncio.to_thread(self._parse_queue, jobs_reply, nodes_doc, now)
+        head, jobs = await self._queue.read(jobs_data, what, now)
+        t.note_reply(head, what)  # Slurm's own errors, in the transport's words
+        if jobs is None:
+            raise parse.MalformedReply(f"{what}: the reply carries errors Slurm did not describe")
+        nodes = await asyncio.to_thread(self._parse_nodes, nodes_doc)
         partitions = await t.partitions(nodes)
         accounting = await self._accounting()
         self.last_fetch_s = time.perf_counter() - started
         cluster = {"transport": t.kind, "endpoint": t.label, "slurm_version": t.slurm_version,
-                   "api_version": t.api_version or parse.api_version(jobs_reply)}
+                   "api_version": t.api_version or parse.api_version(head)}
         return FetchResult.of(jobs, nodes=nodes, partitions=partitions, accounting=accounting, cluster=cluster)
 
-    def _parse_queue(self, jobs_reply: Any, nodes_doc: Any, now: datetime) -> tuple[list[Any], list[Any]]:
+    @staticmethod
+    def _parse_nodes(nodes_doc: Any) -> list[Any]:
         with gc_paused():
-            return self._jobs.read(jobs_reply, now), parse.parse_nodes(nodes_doc)
+            return parse.parse_nodes(nodes_doc)
 
     async def _accounting(self) -> dict[str, Any]:
         if self._history is not None and time.monotonic() - self._history_at < self.history_interval:
@@ -168,6 +175,7 @@ class SlurmSource:
         return await asyncio.to_thread(read_tail, path, lines)
 
     async def close(self) -> None:
+        self._queue.close()
         for t in {id(self.transport): self.transport, id(self.control_transport): self.control_transport}.values():
             if t is not None:
                 await t.close()

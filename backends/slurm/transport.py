@@ -25,7 +25,6 @@ import orjson
 
 from backends.slurm.parse import MalformedReply, api_version, partitions_from_scontrol, parse_partitions
 from backends.slurm.models import Node, Partition
-from backends.slurm.queue_reader import decode_jobs_reply
 
 REST_VERSIONS = ("v0.0.45", "v0.0.44", "v0.0.43", "v0.0.42", "v0.0.41", "v0.0.40", "v0.0.39", "v0.0.38")
 
@@ -64,7 +63,7 @@ def decode_json(text: str | bytes, what: str) -> Any:
         raise MalformedReply(f"{what} returned malformed JSON ({exc.msg} at char {exc.pos}): {snippet!r}") from None
 
 
-def decode_body(content: bytes, what: str = "reply") -> Any:
+def decode_body(content: bytes) -> Any:
     with gc_paused():
         return orjson.loads(content)
 
@@ -78,7 +77,7 @@ def slurm_version_tuple(text: str) -> tuple[int, int] | None:
 class Completed:
     argv: tuple[str, ...]
     exit_status: int
-    stdout: str
+    stdout: str  # bytes when a LocalRunner was asked for raw output and the command succeeded
     stderr: str
 
 
@@ -98,7 +97,8 @@ class LocalRunner:
             env["SLURM_CONF"] = self.conf
         return env
 
-    async def run(self, argv: Sequence[str], input: str | None = None) -> Completed:
+    async def run(self, argv: Sequence[str], input: str | None = None, *, raw: bool = False) -> Completed:
+        """raw: stdout stays bytes (a 10,000-job reply is not decoded on the event loop)."""
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
@@ -118,7 +118,8 @@ class LocalRunner:
                 proc.kill()
                 await proc.wait()
             raise
-        return Completed(tuple(argv), proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
+        stdout = out if raw and proc.returncode == 0 else out.decode(errors="replace")
+        return Completed(tuple(argv), proc.returncode or 0, stdout, err.decode(errors="replace"))
 
 
 class SshRunner:
@@ -128,7 +129,8 @@ class SshRunner:
         self.pool, self.target, self.conf, self.timeout = pool, target, conf, timeout
         self.label = f"ssh {target.label()}"
 
-    async def run(self, argv: Sequence[str], input: str | None = None) -> Completed:
+    async def run(self, argv: Sequence[str], input: str | None = None, *, raw: bool = False) -> Completed:
+        """raw is accepted for LocalRunner's sake: asyncssh hands over text."""
         from backends.ssh.pool import SshError
 
         command = shlex.join(argv)
@@ -171,8 +173,8 @@ class CliTransport:
         self.api_version: str | None = None
         self._accounting: tuple[bool, str | None] | None = None
 
-    async def _ok(self, argv: Sequence[str], input: str | None = None) -> Completed:
-        done = await self.runner.run(argv, input)
+    async def _ok(self, argv: Sequence[str], input: str | None = None, raw: bool = False) -> Completed:
+        done = await self.runner.run(argv, input, raw=raw)
         if done.exit_status != 0:
             raise _failure(done, self.label)
         return done
@@ -183,12 +185,17 @@ class CliTransport:
             self.slurm_version = done.stdout.strip().split()[-1] if done.stdout.strip() else "unknown"
         return slurm_version_tuple(self.slurm_version) or (0, 0)
 
-    async def _json(self, argv: Sequence[str], decode: Callable[[str, str], Any] = decode_json) -> Any:
+    async def _json(self, argv: Sequence[str]) -> Any:
         done = await self._ok(argv)
-        doc = await asyncio.to_thread(decode, done.stdout, " ".join(argv[:2]))
-        reported_errors(doc, f"{' '.join(argv[:2])} on {self.label}")
-        self.api_version = api_version(doc) or self.api_version
+        what = " ".join(argv[:2])
+        doc = await asyncio.to_thread(decode_json, done.stdout, what)
+        self.note_reply(doc, what)
         return doc
+
+    def note_reply(self, doc: Any, what: str) -> None:
+        """Slurm's errors in a decoded reply (or its envelope) raise; its data parser version is noted."""
+        reported_errors(doc, f"{what} on {self.label}")
+        self.api_version = api_version(doc) or self.api_version
 
     # From 23.02 `squeue --json` applies squeue's default state filter (finished jobs vanish at
     # once); 22.05 ignores it. --states=all lists what slurmctld still holds, as slurmrestd does
@@ -198,9 +205,10 @@ class CliTransport:
     async def jobs_doc(self) -> Any:
         return await self._json(self.SQUEUE)
 
-    async def jobs_reply(self) -> Any:
-        """The queue with each job left as raw JSON, for queue_reader.JobsReader."""
-        return await self._json(self.SQUEUE, decode=decode_jobs_reply)
+    async def jobs_raw(self) -> tuple[bytes | str, str]:
+        """(the queue reply undecoded, what it is): decoded by queue_worker, checked by note_reply."""
+        done = await self._ok(self.SQUEUE, raw=True)
+        return done.stdout, " ".join(self.SQUEUE[:2])
 
     async def nodes_doc(self) -> Any:
         # 24.05 turned `sinfo --json` into grouped records; scontrol has JSON from 23.02.
@@ -328,7 +336,8 @@ class RestTransport:
         return f"{self.label} answered HTTP {status}"
 
     async def request(self, method: str, path: str, *, json_body: Any = None, params: Any = None,
-                      allow_404: bool = False, decode: Callable[[bytes, str], Any] | None = None) -> Any:
+                      allow_404: bool = False, raw: bool = False) -> Any:
+        """The decoded reply (None for an allowed 404); with raw, a successful reply's bytes undecoded."""
         import httpx
 
         try:
@@ -339,10 +348,12 @@ class RestTransport:
             raise SlurmError(f"{self.label} is unreachable: {exc or type(exc).__name__}") from None
         if response.status_code == 404 and allow_404:
             return None
+        if raw and response.is_success and response.content:
+            return response.content
         body: Any = None
         if response.content:
             try:
-                body = await asyncio.to_thread(decode or decode_body, response.content, path)
+                body = await asyncio.to_thread(decode_body, response.content)
             except ValueError:
                 if response.is_success:
                     raise MalformedReply(f"{self.label} returned malformed JSON for {path}: "
@@ -383,10 +394,15 @@ class RestTransport:
     async def jobs_doc(self) -> Any:
         return await self._get("slurm", "jobs")
 
-    async def jobs_reply(self) -> Any:
-        """The queue with each job left as raw JSON, for queue_reader.JobsReader."""
-        return await self._get("slurm", "jobs", decode=decode_jobs_reply)
+    async def jobs_raw(self) -> tuple[bytes, str]:
+        """(the queue reply undecoded, what it is): decoded by queue_worker, checked by note_reply."""
+        path = f"/slurm/{await self.version()}/jobs"
+        return await self.request("GET", path, raw=True), path
 
+    def note_reply(self, doc: Any, what: str) -> None:
+        """Slurm's errors in a decoded reply (or its envelope) raise; the Slurm release is noted."""
+        reported_errors(doc, f"{self.label} {what}")
+        self._note_meta(doc)
     async def nodes_doc(self) -> Any:
         return await self._get("slurm", "nodes")
 
