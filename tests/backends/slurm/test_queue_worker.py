@@ -119,6 +119,8 @@ async def test_close_stops_the_worker(worker):
 async def test_the_source_reads_the_cli_queue_through_the_worker(tmp_path, monkeypatch):
     """squeue/scontrol stubs print what Slurm 24.11 printed, scaled to 60 jobs (benchmarks/keypress_latency.py)."""
     monkeypatch.setenv("PATH", f"{slurm_stubs(tmp_path, 60)}{os.pathsep}{os.environ['PATH']}")
+    # The stubs alternate between two generations every 2 s; answer the first one both times.
+    (tmp_path / "squeue.1.json").write_bytes((tmp_path / "squeue.0.json").read_bytes())
     source = SlurmSource(CliTransport(LocalRunner(None)))
     try:
         first = await source.fetch()
