@@ -4,6 +4,7 @@ what is wrong with the assignment."""
 import functools
 from typing import Any
 
+from cockpit.cgroup_owner import owner_text
 from cockpit.values import size
 from screens.render import Column, attr, bar
 from screens.render.colours import RowStyle
@@ -108,7 +109,9 @@ def detail(item: Any) -> str:
         lines.append(f"telemetry    {telemetry_source(item)}: " + "  ".join(p for p in parts if p and p != "-"))
         for proc in n.processes:
             used = size(proc.used_memory_mib * 2**20) if proc.used_memory_mib is not None else "memory unknown"
-            lines.append(f"  pid {proc.pid}  {used}")
+            owner = f"  {owner_text(proc.owner_kind, proc.owner_id, proc.owner_detail)}" if proc.owner_kind else ""
+            cgroup = f"  cgroup {proc.cgroup}" if proc.cgroup and not proc.owner_kind else ""
+            lines.append(f"  pid {proc.pid}  {proc.command or '?'}  {used}{owner}{cgroup}")
     else:
         lines.append("telemetry    none (no host NVML for it, and no guest answered)")
     if item.conflicts:

@@ -144,6 +144,18 @@ async def test_watch_pushes_changes_into_the_collector(fake, kubeconfig):
         await collector.stop()
 
 
+async def test_a_one_off_list_leaves_the_watch_pod_index_alone(fake, kubeconfig):
+    """A fetch that lists while the watch runs must not replace the watch's pods with its own
+    (possibly older) list: the next push then showed a pod state the watch had moved past."""
+    populate(fake)
+    source = KubeSource(kubeconfig)
+    watch_index = source._pods
+    snap = await source.fetch()
+    assert len(snap.items) == 3
+    assert source._pods is watch_index and source._pods == {}
+    await source.close()
+
+
 async def test_unreachable_apiserver_is_a_pane_error(fake, tmp_path):
     kc = fake.write_kubeconfig(tmp_path / "kc", server="http://127.0.0.1:1")
     collector = Collector(KubeSource(kc), Timing(timeout=10))

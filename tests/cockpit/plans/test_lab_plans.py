@@ -25,13 +25,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.needs_root]
 
 
 def run_lab_plan(name: str, slurm_lab, tmp_path: Path, *extra: str, timeout: float = 300,
-                 store: Path | None = None) -> tuple[RunState, Path, str]:
+                 store: Path | None = None, env: dict[str, str | None] | None = None) -> tuple[RunState, Path, str]:
     """Run one plan with --var profile=lab; returns its state, report dir and stdout. The MLflow
-    store is <store or tmp_path>/mlflow.db."""
+    store is <store or tmp_path>/mlflow.db; `env` adds variables (None: removes one)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     report = tmp_path / "report"
     tracking_uri = f"sqlite:///{store or tmp_path}/mlflow.db"
-    env = _lab_env(tmp_path, slurm_lab.config_path, tracking_uri)
+    extra_env = env or {}
+    env = {k: v for k, v in {**_lab_env(tmp_path, slurm_lab.config_path, tracking_uri), **extra_env}.items()
+           if v is not None}
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "cockpit", "--run", str(PLANS / f"{name}.yaml"), "--var", "profile=lab",
