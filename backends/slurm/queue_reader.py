@@ -7,7 +7,7 @@ Three steps, each cheaper than decoding the whole reply into Python objects:
 2. `JobsReader` keeps the jobs it built last time keyed by those raw bytes: a job whose JSON did
    not change since the last reply is reused (only a running job's time_used_s moves on,
    through parse.job_seen_at), so a refresh where 5% of the queue changed parses 5% of it.
-3. A new or changed job is decoded with `JOB_FIELDS`, a schema of only the fields
+3. A new or changed job is decoded with `JobFields`, a schema of only the fields
    parse.parse_job reads: msgspec skips the rest (job_resources' per-core allocation, the
    dozens of fields the cockpit does not show) without building them. The result is a plain
    dict, parsed by the one parser every other path uses (parse.parse_job).
@@ -19,7 +19,7 @@ parsed the same way, so an unknown Slurm release costs time, never a job.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypedDict, Union
+from typing import Any, Mapping, TypedDict, Union
 
 import msgspec
 import orjson
@@ -36,20 +36,49 @@ class JobResources(TypedDict, total=False):
     nodes: Union[str, JobResourceNodes, None]  # v0.0.38-v0.0.40: the node list as a string
 
 
-# Every field of a job record parse.parse_job reads (tests/backends/slurm/test_queue_reader.py
-# checks this against what it really reads on every recorded reply). Values stay `Any`: each
-# Slurm release spells them differently, and parse.py knows every spelling.
-_JOB_FIELD_NAMES = (
-    "job_id", "job_state", "name", "user_name", "user", "account", "partition", "qos", "state_reason",
-    "nodes", "node_count", "cpus", "tasks", "sockets_per_node", "priority", "batch_host",
-    "array_job_id", "array_task_id", "array_task_string", "submit_time", "start_time", "end_time", "time_limit",
-    "tres_per_node", "tres_per_job", "tres_per_task", "tres_per_socket", "tres_alloc_str", "tres_req_str",
-    "gres_detail", "exit_code", "derived_exit_code", "current_working_directory",
-    "standard_output", "standard_error", "stdout_expanded", "stderr_expanded",
-)
-JOB_FIELDS = TypedDict(  # type: ignore[misc]
-    "JOB_FIELDS", {**{name: Any for name in _JOB_FIELD_NAMES}, "job_resources": Union[JobResources, None]},
-    total=False)
+class JobFields(TypedDict, total=False):
+    """Every field of a job record parse.parse_job reads (tests/backends/slurm/test_queue_reader.py
+    checks this against what it really reads on every recorded reply). Values stay `Any`: each
+    Slurm release spells them differently, and parse.py knows every spelling."""
+
+    job_id: Any
+    job_state: Any
+    name: Any
+    user_name: Any
+    user: Any
+    account: Any
+    partition: Any
+    qos: Any
+    state_reason: Any
+    nodes: Any
+    node_count: Any
+    cpus: Any
+    tasks: Any
+    sockets_per_node: Any
+    priority: Any
+    batch_host: Any
+    array_job_id: Any
+    array_task_id: Any
+    array_task_string: Any
+    submit_time: Any
+    start_time: Any
+    end_time: Any
+    time_limit: Any
+    tres_per_node: Any
+    tres_per_job: Any
+    tres_per_task: Any
+    tres_per_socket: Any
+    tres_alloc_str: Any
+    tres_req_str: Any
+    gres_detail: Any
+    exit_code: Any
+    derived_exit_code: Any
+    current_working_directory: Any
+    standard_output: Any
+    standard_error: Any
+    stdout_expanded: Any
+    stderr_expanded: Any
+    job_resources: Union[JobResources, None]
 
 
 class JobsReply(TypedDict, total=False):
@@ -60,10 +89,10 @@ class JobsReply(TypedDict, total=False):
 
 
 _REPLY = msgspec.json.Decoder(JobsReply)
-_JOB = msgspec.json.Decoder(JOB_FIELDS)
+_JOB = msgspec.json.Decoder(JobFields)
 
 
-def decode_jobs_reply(data: bytes | str, what: str) -> dict[str, Any]:
+def decode_jobs_reply(data: bytes | str, what: str) -> JobsReply:
     """The reply as a dict whose `jobs` are raw JSON (msgspec.Raw); MalformedReply naming `what`
     when it is not JSON or not an object with a `jobs` list."""
     try:
@@ -76,9 +105,9 @@ def decode_jobs_reply(data: bytes | str, what: str) -> dict[str, Any]:
         raise MalformedReply(f"{what} returned malformed JSON ({exc}): {snippet!r}") from None
 
 
-def job_fields(raw: bytes) -> dict[str, Any]:
+def job_fields(raw: bytes) -> Mapping[str, Any]:
     """The fields parse_job reads from one raw job record; the whole record when its shape is
-    not the one JOB_FIELDS expects."""
+    not the one JobFields expects."""
     try:
         return _JOB.decode(raw)
     except msgspec.ValidationError:

@@ -52,7 +52,7 @@ def read_reply(reader_id: str, base_token: str | None, data: bytes | str, what: 
         reader = JobsReader()
     with gc_paused():
         reply = decode_jobs_reply(data, what)
-        head = {key: reply[key] for key in ("meta", "errors", "warnings") if key in reply}
+        head: dict[str, Any] = {key: value for key, value in reply.items() if key != "jobs"}
         if head.get("errors"):
             return None, head, None
         entries = reader.changes(reply, now)

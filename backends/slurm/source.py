@@ -202,7 +202,7 @@ def _ssh_runner(settings: "SlurmSettings") -> tuple[SshRunner, Any]:
 
 
 def build_from_settings(settings: "SlurmSettings", env: Mapping[str, str | None]) -> SlurmSource:
-    common = {"history_hours": settings.history_hours, "history_interval": settings.history_interval}
+    common: dict[str, Any] = {"history_hours": settings.history_hours, "history_interval": settings.history_interval}
     conf = settings.conf or env.get("SLURM_CONF")
     if settings.transport == "pyslurm":
         try:

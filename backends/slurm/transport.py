@@ -77,8 +77,9 @@ def slurm_version_tuple(text: str) -> tuple[int, int] | None:
 class Completed:
     argv: tuple[str, ...]
     exit_status: int
-    stdout: str  # bytes when a LocalRunner was asked for raw output and the command succeeded
+    stdout: str
     stderr: str
+    raw_stdout: bytes | None = None  # instead of stdout ("") when a LocalRunner was asked for it
 
 
 # -- command runners: where the Slurm CLI runs ----------------------------------------------------
@@ -118,8 +119,9 @@ class LocalRunner:
                 proc.kill()
                 await proc.wait()
             raise
-        stdout = out if raw and proc.returncode == 0 else out.decode(errors="replace")
-        return Completed(tuple(argv), proc.returncode or 0, stdout, err.decode(errors="replace"))
+        if raw and proc.returncode == 0:
+            return Completed(tuple(argv), 0, "", err.decode(errors="replace"), raw_stdout=out)
+        return Completed(tuple(argv), proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
 
 
 class SshRunner:
@@ -208,7 +210,7 @@ class CliTransport:
     async def jobs_raw(self) -> tuple[bytes | str, str]:
         """(the queue reply undecoded, what it is): decoded by queue_worker, checked by note_reply."""
         done = await self._ok(self.SQUEUE, raw=True)
-        return done.stdout, " ".join(self.SQUEUE[:2])
+        return done.stdout if done.raw_stdout is None else done.raw_stdout, " ".join(self.SQUEUE[:2])
 
     async def nodes_doc(self) -> Any:
         # 24.05 turned `sinfo --json` into grouped records; scontrol has JSON from 23.02.

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from backends.slurm import parse
-from backends.slurm.queue_reader import JOB_FIELDS, JobsReader, decode_jobs_reply, job_fields
+from backends.slurm.queue_reader import JobFields, JobsReader, decode_jobs_reply, job_fields
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slurm"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
@@ -76,14 +76,14 @@ class Reads(dict):
 
 
 def test_the_schema_holds_every_field_parse_job_reads():
-    """If parse_job starts reading a new field, JOB_FIELDS must name it, or the fast path would
+    """If parse_job starts reading a new field, JobFields must name it, or the fast path would
     silently see it missing."""
     seen: set[str] = set()
     for path in REPLIES:
         for raw in json.loads(path.read_text())["jobs"]:
             parse.parse_job(Reads(raw, seen), NOW)
     top = {key for key in seen if "." not in key}
-    assert top <= set(JOB_FIELDS.__annotations__), top - set(JOB_FIELDS.__annotations__)
+    assert top <= set(JobFields.__annotations__), top - set(JobFields.__annotations__)
     nested = {key for key in seen if "." in key and not key.startswith(("exit_code.", "derived_exit_code."))}
     # Nested reads may only be the ones the typed job_resources schema keeps; number structs
     # ({"set", "infinite", "number"}) and exit code records are kept whole (typed Any).
