@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gc
 import json
 import os
 import re
 import shlex
+import signal
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,25 +105,33 @@ class LocalRunner:
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=self.env())
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=self.env(), start_new_session=True)
         except FileNotFoundError:
             raise SlurmError(f"{argv[0]} is not installed here (install slurm-client, or use transport ssh/rest)") from None
         try:
             out, err = await asyncio.wait_for(proc.communicate(input.encode() if input is not None else None),
                                               self.timeout)
         except asyncio.TimeoutError:
-            proc.kill()
-            await proc.wait()
+            await _stop(proc)
             raise SlurmError(f"{shlex.join(argv[:3])} gave no answer within {self.timeout:g} s "
                              f"(is slurmctld reachable from {self.label}?)") from None
         except asyncio.CancelledError:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+            await _stop(proc)
             raise
         if raw and proc.returncode == 0:
             return Completed(tuple(argv), 0, "", err.decode(errors="replace"), raw_stdout=out)
         return Completed(tuple(argv), proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """Kill a command whose answer is no longer wanted and read what it still had to say: asyncio
+    counts a process as finished only once its pipes closed, and a pipe whose unread output
+    filled the buffer (a big `squeue --json`) never does, so a bare wait() could hang forever."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: whatever it started goes too
+    with contextlib.suppress(asyncio.TimeoutError, OSError):
+        await asyncio.wait_for(proc.communicate(), 5)
 
 
 class SshRunner:
