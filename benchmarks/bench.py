@@ -100,7 +100,7 @@ def slurm(quick: bool) -> list[Row]:
             f"decoding all of the same {m['json_mb']:.0f} MB: orjson {ms(m['orjson_decode_ms'])} (+ parse_jobs "
             f"{ms(m['parse_all_ms'])} = {ms(before)}, the cockpit before), `json.loads` {ms(m['stdlib_decode_ms'])}"),
         Row("10,000 Slurm jobs: JSON decode + parse, the first reply (every job new)",
-            f"{ms(m['cold_ms'])}; in the worker process {ms(m['worker_cold_ms'])} with its start",
+            f"{ms(m['cold_ms'])}; through QueueWorker {ms(m['worker_cold_ms'])} (read in a thread, the worker starts after)",
             "(once per source)", None, "later replies reuse the jobs whose JSON did not change"),
     ]
 

@@ -116,8 +116,10 @@ def serve(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
 
 class QueueWorker:
-    """One per SLURM source: reads its jobs replies in a worker process (started on the first
-    read), or in a thread with `process=False`. Holds the items of the last reply."""
+    """One per SLURM source: reads its first jobs reply in a thread (a one-shot `cockpit
+    snapshot` never waits for a worker to start) and the following ones in a worker process,
+    started after that first read (or restarted after it died: that read is in a thread again);
+    only in threads with `process=False`. Holds the items of the last reply."""
 
     def __init__(self, process: bool = True) -> None:
         self.process = process
@@ -139,7 +141,7 @@ class QueueWorker:
         """One request to the worker and its answer (blocking: runs in a thread)."""
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
-                self._proc = self._start()
+                self._proc = self._start()  # died since the last read: a new one, which parses afresh
             proc = self._proc
             assert proc.stdin is not None and proc.stdout is not None
             raw = data.encode() if isinstance(data, str) else data
@@ -157,7 +159,7 @@ class QueueWorker:
 
     async def read(self, data: bytes | str, what: str, now: datetime) -> tuple[dict[str, Any], list[Job] | None]:
         """(envelope, jobs); jobs is None when the envelope carries Slurm's errors."""
-        if self.process:
+        if self._proc is not None:
             token, head, entries = await asyncio.to_thread(self._exchange, data, what, self._token, now)
         else:
             token, head, entries = await asyncio.to_thread(read_reply, self._id, self._token, data, what, now)
@@ -166,7 +168,16 @@ class QueueWorker:
         jobs = await asyncio.to_thread(reuse, entries, self._jobs, now)
         self._token, self._jobs = token, jobs
         self.reused = sum(isinstance(e, int) for e in entries)
+        if self.process and self._proc is None:
+            await asyncio.to_thread(self._start_worker)
         return head, jobs
+
+    def _start_worker(self) -> None:
+        """From the next read on, in the worker (which starts with no memory of this reply)."""
+        with self._lock:
+            if self._proc is None:
+                self._proc = self._start()
+                forget(self._id)
 
     def _stop(self) -> None:
         proc, self._proc, self._token = self._proc, None, None

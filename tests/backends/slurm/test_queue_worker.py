@@ -37,10 +37,13 @@ async def worker():
                                            ("26.05", "rest_slurm_v0.0.45_jobs.json")])
 async def test_the_worker_gives_what_the_parser_gives_and_reuses_unchanged_jobs(worker, release, name):
     data = reply(release, name)
-    head, jobs = await worker.read(data, "squeue --json", NOW)
+    head, jobs = await worker.read(data, "squeue --json", NOW)  # in a thread; the worker starts after
     assert jobs == parse.parse_jobs(json.loads(data), NOW)
     assert parse.api_version(head) == parse.api_version(json.loads(data)) and "jobs" not in head
     pid = worker._proc.pid
+    head, in_worker = await worker.read(data, "squeue --json", NOW)
+    assert in_worker == jobs and worker.reused == 0  # the worker starts with no memory of the first reply
+    assert parse.api_version(head) == parse.api_version(json.loads(data)) and "jobs" not in head
     later = NOW + timedelta(minutes=3)
     _, again = await worker.read(data, "squeue --json", later)
     assert again == parse.parse_jobs(json.loads(data), later)
@@ -49,6 +52,7 @@ async def test_the_worker_gives_what_the_parser_gives_and_reuses_unchanged_jobs(
 
 async def test_a_changed_job_comes_back_new_and_the_rest_are_the_same_items(worker):
     doc = json.loads(reply("24.11"))
+    await worker.read(json.dumps(doc).encode(), "squeue", NOW)  # in a thread, then the worker starts
     _, first = await worker.read(json.dumps(doc).encode(), "squeue", NOW)
     doc["jobs"][1]["job_state"] = ["CANCELLED"]
     _, second = await worker.read(json.dumps(doc).encode(), "squeue", NOW)
@@ -60,6 +64,7 @@ async def test_a_changed_job_comes_back_new_and_the_rest_are_the_same_items(work
 
 async def test_an_answer_the_cockpit_never_took_makes_the_worker_start_afresh(worker):
     data = reply("26.05")
+    await worker.read(data, "squeue", NOW)
     await worker.read(data, "squeue", NOW)
     # A fetch cancelled after the worker answered: the worker moved on, the items did not.
     worker._exchange(data, "squeue", worker._token, NOW)
@@ -81,15 +86,18 @@ async def test_a_worker_that_dies_while_reading_is_reported_then_replaced(worker
     # A worker that takes a few bytes and exits, as one killed mid-read would.
     monkeypatch.setattr(worker, "_start", lambda: subprocess.Popen(
         [sys.executable, "-c", "import sys; sys.stdin.buffer.read(8)"], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+    await worker.read(reply("22.05"), "squeue --json", NOW)  # in a thread; then that worker starts
     with pytest.raises(RuntimeError, match="the worker process reading squeue --json stopped.*restarts on the next refresh"):
         await worker.read(reply("22.05"), "squeue --json", NOW)
     assert worker._proc is None
     monkeypatch.setattr(worker, "_start", start)
-    _, jobs = await worker.read(reply("22.05"), "squeue --json", NOW)
-    assert len(jobs) == len(json.loads(reply("22.05"))["jobs"])
+    _, jobs = await worker.read(reply("22.05"), "squeue --json", NOW)  # in a thread again
+    assert jobs == parse.parse_jobs(json.loads(reply("22.05")), NOW) and worker._proc is not None
 
 
 async def test_bad_replies_come_back_as_malformed_replies_naming_them(worker):
+    await worker.read(reply("22.05"), "squeue --json", NOW)  # the next ones go to the worker
+    assert worker._proc is not None
     with pytest.raises(parse.MalformedReply, match="squeue --json returned malformed JSON"):
         await worker.read(b'{"jobs": [', "squeue --json", NOW)
     with pytest.raises(parse.MalformedReply, match="a job without job_id"):
@@ -103,8 +111,10 @@ async def test_reading_in_a_thread_gives_the_same_jobs():
     data = reply("24.11")
     in_thread = QueueWorker(process=False)
     try:
-        _, jobs = await in_thread.read(data, "squeue", NOW)
-        assert jobs == parse.parse_jobs(json.loads(data), NOW) and in_thread._proc is None
+        for _ in range(2):
+            _, jobs = await in_thread.read(data, "squeue", NOW)
+            assert jobs == parse.parse_jobs(json.loads(data), NOW) and in_thread._proc is None
+        assert in_thread.reused == len(jobs)
     finally:
         in_thread.close()
 
@@ -123,9 +133,10 @@ async def test_the_source_reads_the_cli_queue_through_the_worker(tmp_path, monke
     (tmp_path / "squeue.1.json").write_bytes((tmp_path / "squeue.0.json").read_bytes())
     source = SlurmSource(CliTransport(LocalRunner(None)))
     try:
-        first = await source.fetch()
-        second = await source.fetch()
-        assert len(first.items) == len(second.items) == 60
+        first = await source.fetch()  # in a thread
+        await source.fetch()  # in the worker, started after the first
+        third = await source.fetch()
+        assert len(first.items) == len(third.items) == 60 and source._queue._proc is not None
         assert source._queue.reused == 60
         assert first.sections["cluster"]["api_version"] == "v0.0.42" and first.sections["nodes"]
     finally:
