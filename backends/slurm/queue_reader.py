@@ -6,7 +6,10 @@ Three steps, each cheaper than decoding the whole reply into Python objects:
    job as its raw JSON bytes (msgspec.Raw): one pass over the text that builds no job objects.
 2. `JobsReader` keeps the jobs it built last time keyed by those raw bytes: a job whose JSON did
    not change since the last reply is reused (only a running job's time_used_s moves on,
-   through parse.job_seen_at), so a refresh where 5% of the queue changed parses 5% of it.
+   through parse.job_seen_at), so a refresh where 5% of the queue changed parses 5% of it. A
+   job whose JSON changed only where the parser does not look (a pending job's
+   `last_sched_evaluation`, rewritten at every scheduling pass) is reused too, by the fields
+   of step 3.
 3. A new or changed job is decoded with `JobFields`, a schema of only the fields
    parse.parse_job reads: msgspec skips the rest (job_resources' per-core allocation, the
    dozens of fields the cockpit does not show) without building them. The result is a plain
@@ -90,6 +93,7 @@ class JobsReply(TypedDict, total=False):
 
 _REPLY = msgspec.json.Decoder(JobsReply)
 _JOB = msgspec.json.Decoder(JobFields)
+_KEY = msgspec.json.Encoder().encode  # a job's fields, as compact bytes to compare
 
 
 def decode_jobs_reply(data: bytes | str, what: str) -> JobsReply:
@@ -115,27 +119,42 @@ def job_fields(raw: bytes) -> Mapping[str, Any]:
 
 
 class JobsReader:
-    """Jobs replies -> Job items, reusing the items of jobs whose raw JSON did not change since
-    the previous reply. One per source: it remembers the raw bytes of that reply's jobs (about
-    the size of the reply's job records) and, in `read`, their items."""
+    """Jobs replies -> Job items, reusing the items of jobs that did not change since the
+    previous reply: first by their raw JSON; then, for a job whose JSON changed, by the fields
+    parse_job reads (Slurm rewrites a pending job's `last_sched_evaluation` at every scheduling
+    pass: its JSON changes, its item does not). One per source: it remembers the raw bytes of the
+    previous reply's jobs (about the size of its job records) and, in `read`, their items."""
 
     def __init__(self) -> None:
-        self._index: dict[bytes, int] = {}  # raw job of the previous reply -> its position there
+        # Of the previous reply: raw job -> (its position, its fields' key), fields' key -> position.
+        self._index: dict[bytes, tuple[int, bytes]] = {}
+        self._by_fields: dict[bytes, int] = {}
         self._jobs: list[Job] = []
         self.reused = 0  # jobs reused in the last read (for benchmarks and tests)
 
     def changes(self, reply: Any, now: datetime) -> list[Job | int]:
-        """One entry per job of the reply: a new Job, or the position of the same raw job in
-        the previous reply (`reuse` turns these into items)."""
+        """One entry per job of the reply: a new Job, or the position in the previous reply of
+        a job with the same raw JSON or the same fields (`reuse` turns these into items)."""
         raws = require_list(reply, "jobs", "jobs reply")
-        index, current = self._index, {}
+        index, by_fields = self._index, self._by_fields
+        current: dict[bytes, tuple[int, bytes]] = {}
+        current_fields: dict[bytes, int] = {}
         entries: list[Job | int] = []
         for position, raw in enumerate(raws):
             data = bytes(raw)
-            before = index.get(data)
-            entries.append(parse_job(job_fields(data), now) if before is None else before)
-            current[data] = position
-        self._index = current  # only once every job parsed: a bad reply leaves the last good one
+            known = index.get(data)
+            if known is not None:
+                before, key = known
+                entries.append(before)
+            else:
+                fields = job_fields(data)
+                key = _KEY(fields)
+                found = by_fields.get(key)
+                entries.append(parse_job(fields, now) if found is None else found)
+            current[data] = (position, key)
+            current_fields[key] = position
+        # Only once every job parsed: a bad reply leaves the memory of the last good one.
+        self._index, self._by_fields = current, current_fields
         self.reused = sum(isinstance(e, int) for e in entries)
         return entries
 

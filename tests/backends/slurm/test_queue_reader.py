@@ -153,3 +153,16 @@ def test_errors_in_the_reply_and_a_missing_jobs_list_are_malformed():
         reader.read(decode_jobs_reply(b'{"meta": {}}', "squeue"), NOW)
     with pytest.raises(parse.MalformedReply, match="a job without job_id"):
         reader.read(decode_jobs_reply(b'{"jobs": [{"name": "x"}]}', "squeue"), NOW)
+
+
+def test_a_real_refresh_where_slurm_rewrote_only_last_sched_evaluation_reuses_every_job():
+    """Two `squeue --json` of a real 22.05 lab 31 s apart (tests/fixtures/slurm/refresh/22.05)."""
+    folder = FIXTURES / "refresh" / "22.05"
+    first, later = (folder / "squeue_all.first.json").read_bytes(), (folder / "squeue_all.31s_later.json").read_bytes()
+    pending_changed = [a for a, b in zip(json.loads(first)["jobs"], json.loads(later)["jobs"]) if a != b]
+    assert pending_changed and all(j["job_state"] == "PENDING" for j in pending_changed)
+    reader = JobsReader()
+    reader.read(decode_jobs_reply(first, "squeue"), NOW)
+    jobs = reader.read(decode_jobs_reply(later, "squeue"), NOW + timedelta(seconds=31))
+    assert reader.reused == len(jobs) == 41
+    assert jobs == parse.parse_jobs(json.loads(later), NOW + timedelta(seconds=31))
