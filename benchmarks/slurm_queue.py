@@ -5,7 +5,8 @@
 Figures (medians of --repeat runs, in ms): the decode + parse of each reply
 (backends/slurm/queue_reader.py: the reply's envelope decoded with each job left raw, unchanged
 jobs reused, changed ones decoded with the fields parse_job reads and parsed), on a refresh where
-5% of the jobs changed and on the first reply (every job new), measured in this process; the same
+5% of the jobs changed state and every pending one its last_sched_evaluation (as a real
+slurmctld's scheduling pass does) and on the first reply (every job new), measured in this process; the same
 through the worker process the cockpit runs it in (backends/slurm/queue_worker.py): wall time,
 and the CPU time it leaves in the cockpit's own process (sending the reply, taking the answer).
 Beside them the whole reply decoded by orjson and by the standard library's json, and
@@ -28,6 +29,7 @@ from backends.slurm.parse import parse_jobs
 from backends.slurm.queue_reader import JobsReader, decode_jobs_reply
 from backends.slurm.queue_worker import QueueWorker
 from backends.slurm.transport import decode_json, gc_paused
+from benchmarks.keypress_latency import rescheduled
 from cockpit.slurm_queue import filter_jobs, job_order
 from screens.render.slurm import COLUMNS
 
@@ -43,6 +45,8 @@ def scaled(n: int, generation: int) -> str:
         job["job_id"] = 1000 + i
         job["name"] = f"{job['name']}-{i % 97}"
         job["user_name"] = f"user{i % 23}"
+        if generation and job["job_state"] == "PENDING":
+            rescheduled(job)  # as slurmctld does at each scheduling pass
         if generation and i % 20 == 0:  # 5% changed since the previous fetch
             job["job_state"] = "RUNNING" if job["job_state"] == "PENDING" else "COMPLETED"
             job["state_reason"] = "None"
