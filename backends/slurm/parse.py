@@ -267,6 +267,8 @@ def time_used_s(state: str, start: datetime | None, end: datetime | None, now: d
 def job_seen_at(job: Job, now: datetime) -> Job:
     """The job parse_job would give for the same raw record at `now`: a running job's
     time_used_s moves on, everything else stays (a queue reader reuses unchanged jobs so)."""
+    if job.state not in ("RUNNING", "SUSPENDED") or job.start_time is None or job.end_time is not None:
+        return job  # time_used_s does not depend on `now` for it
     used = time_used_s(job.state, job.start_time, job.end_time, now)
     if used == job.time_used_s:
         return job
