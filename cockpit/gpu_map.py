@@ -51,9 +51,9 @@ class NodePlace:
 
 @dataclass(frozen=True)
 class IdlePolicy:
-    """Allocated-but-idle: utilisation under `below_pct` for `for_s` seconds. Only current
-    snapshots are read here, so the flag rests on the current reading; the duration needs history
-    (the flight recorder) and is reported, not checked."""
+    """Allocated-but-idle: utilisation under `below_pct` for `for_s` seconds. The map reads only
+    current snapshots, so `GpuUse.idle` rests on the current reading; a view that keeps running
+    checks the duration with an IdleClock (cockpit/idle_clock.py)."""
 
     below_pct: float = 5.0
     for_s: float = 600.0
@@ -350,13 +350,21 @@ def _process_text(proc: Any) -> str:
     return text
 
 
-def gpus_with_idle(snapshots: Mapping[str, Snapshot], config: Any) -> Snapshot | None:
-    """The gpus snapshot with the allocated-but-idle GPU keys as its IDLE_SECTION (the GPU table
-    shows them); None when there is no gpus snapshot."""
+def gpus_with_idle(snapshots: Mapping[str, Snapshot], config: Any, clock: Any = None,
+                   now: float | None = None) -> Snapshot | None:
+    """The gpus snapshot with the allocated-but-idle GPUs as its IDLE_SECTION (the GPU table shows
+    them): with an IdleClock (cockpit/idle_clock.py) and `now`, GPU key -> seconds idle, only those
+    idle for the policy's whole `for_s`; without one, the keys idle in the current reading.
+    None when there is no gpus snapshot."""
     gpus = snapshots.get("gpus")
     if gpus is None:
         return None
-    idle = build_gpu_map(snapshots, vm_places(config), policy_of(config)).idle_gpus()
+    gmap = build_gpu_map(snapshots, vm_places(config), policy_of(config))
+    idle: Any
+    if clock is not None and now is not None:
+        idle = {key: seconds for key, seconds in clock.observe(gmap, now).items() if seconds >= gmap.policy.for_s}
+    else:
+        idle = gmap.idle_gpus()
     return gpus.evolve(sections={**gpus.sections, IDLE_SECTION: idle})
 
 

@@ -4,6 +4,8 @@
 # sshd for the real-component tests) and the virtual environment in .venv.
 # Idempotent and quick when nothing changed. SETUP_SKIP_APT=1 skips the system packages;
 # SETUP_EXTRAS picks the optional Python extras (default "test,workloads"; empty for none).
+# SETUP_OUMI=1 also builds .venv-oumi (oumi beside the CPU torch, scripts/oumi/build-venv.sh; opt-in:
+# about 4.5 min and 2.4 GB), without which the Oumi plans' tests skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -51,6 +53,11 @@ if [ "$have_sha" != "$sha" ] || [ "$missing_extra" = 1 ]; then
   esac
   if [ -n "$extras" ]; then .venv/bin/pip install -q -e ".[$extras]"; else .venv/bin/pip install -q -e .; fi
   echo "$sha $extras" > "$stamp"
+fi
+
+# The Oumi venv (.venv-oumi) for the MLOPS-3.1/3.2 lab plans, only when asked: SETUP_OUMI=1.
+if [ "${SETUP_OUMI:-0}" = 1 ]; then
+  bash scripts/oumi/build-venv.sh
 fi
 
 # The lab's KServe model server (workloads/serve_kserve.py: the mlops-4 / mlops-5.1 lab profiles and

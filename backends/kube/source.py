@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from backends.kube.api import KubeApi, KubeConfigError
 from backends.kube.informer import Informer, uid_of
-from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem
+from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem, WorkloadItem
 from backends.kube.resources import CANDIDATES, JOBS, NODES, PODS, Resource, discover
 from cockpit import kube_status as ks
 from cockpit.source_types import NotConfigured, env_value
@@ -109,7 +110,7 @@ class KubeSource:
 
     def _watched(self, crds: dict[str, Resource | None]) -> dict[str, Resource]:
         out = {"pods": PODS, "nodes": NODES, "jobs": JOBS}
-        for plural in ("pytorchjobs", "mpijobs", "inferenceservices"):
+        for plural in ("pytorchjobs", "mpijobs", "inferenceservices", "workloads"):
             if crds.get(plural) is not None:
                 out[plural] = crds[plural]  # type: ignore[assignment]
         return out
@@ -150,9 +151,14 @@ class KubeSource:
                         for o in objects.get("inferenceservices", {}).values()), key=lambda i: i.key())
         crds = {plural: (res.api_version if res else None) for plural, res in (self.crds or {}).items()}
         notes = [f"{plural} ({' or '.join(r.api_version for r in CANDIDATES[plural])}) not installed"
-                 for plural, v in crds.items() if v is None and plural != "localqueues"]
-        return FetchResult(items=dict(pods), sections={
-            "nodes": nodes, "training_jobs": jobs, "inference_services": isvcs,
+                 for plural, v in crds.items() if v is None and plural not in ("localqueues", "workloads")]
+        # Kueue's Workloads, and on each job or pod the admission of the Workload it owns
+        workloads: list[WorkloadItem] = sorted(
+            (self._cached("workload", o, partial(WorkloadItem.from_api, o)) for o in objects.get("workloads", {}).values()),
+            key=lambda w: w.key())
+        jobs, pod_items = with_admissions(workloads, jobs, pods)
+        return FetchResult(items=pod_items, sections={
+            "nodes": nodes, "training_jobs": jobs, "inference_services": isvcs, "workloads": workloads,
             "context": self.api.context if self.api else self.context,
             "namespace": self.namespace, "crds": crds, "notes": notes,
         })
@@ -208,6 +214,26 @@ class KubeSource:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
             self._push = None
+
+
+def with_admissions(workloads: list[WorkloadItem], jobs: list[TrainingJobItem],
+                    pods: dict[str, PodItem]) -> tuple[list[TrainingJobItem], dict[str, PodItem]]:
+    """Jobs and pods with their Kueue Workload's admission (joined by the Workload's owner: the
+    job, or the pod for Kueue's pod integration); the same objects where there is none."""
+    if not workloads:
+        return jobs, dict(pods)
+    by_owner = {(w.namespace, w.owner_kind, w.owner_name): w.admission for w in workloads}
+    joined = []
+    for job in jobs:
+        found = by_owner.get((job.namespace, job.kind, job.name))
+        joined.append(job.model_copy(update={"admission": found}) if found is not None else job)
+    out = dict(pods)
+    if any(kind == "Pod" for _, kind, _ in by_owner):
+        for uid, pod in pods.items():
+            found = by_owner.get((pod.namespace, "Pod", pod.name))
+            if found is not None:
+                out[uid] = pod.model_copy(update={"admission": found})
+    return joined, out
 
 
 def _index_job_pod(index: dict[tuple[str, str], set[str]], item: PodItem, add: bool) -> None:

@@ -30,7 +30,7 @@ import threading
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 from backends.slurm.models import Job
 from backends.slurm.queue_reader import JobsReader, decode_jobs_reply, reuse
@@ -121,8 +121,9 @@ class QueueWorker:
     started after that first read (or restarted after it died: that read is in a thread again);
     only in threads with `process=False`. Holds the items of the last reply."""
 
-    def __init__(self, process: bool = True) -> None:
+    def __init__(self, process: bool = True, finish: Callable[[list[Job]], list[Job]] | None = None) -> None:
         self.process = process
+        self.finish = finish  # applied to the jobs of each reply, before they are kept for the next
         self._id = uuid.uuid4().hex
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()  # one exchange at a time over the pipes
@@ -165,12 +166,16 @@ class QueueWorker:
             token, head, entries = await asyncio.to_thread(read_reply, self._id, self._token, data, what, now)
         if entries is None:
             return head, None
-        jobs = await asyncio.to_thread(reuse, entries, self._jobs, now)
+        jobs = await asyncio.to_thread(self._items, entries, now)
         self._token, self._jobs = token, jobs
         self.reused = sum(isinstance(e, int) for e in entries)
         if self.process and self._proc is None:
             await asyncio.to_thread(self._start_worker)
         return head, jobs
+
+    def _items(self, entries: list[Job | int], now: datetime) -> list[Job]:
+        jobs = reuse(entries, self._jobs, now)
+        return self.finish(jobs) if self.finish is not None else jobs
 
     def _start_worker(self) -> None:
         """From the next read on, in the worker (which starts with no memory of this reply)."""

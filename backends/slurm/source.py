@@ -18,6 +18,7 @@ from backends.slurm.hostlist import expand_hostlist
 from backends.slurm.queue_worker import QueueWorker
 from backends.slurm.transport import (CliTransport, LocalRunner, NotSupported, RestTransport, SlurmError,
                                       SshRunner, gc_paused, read_token_file)
+from cockpit.slurm_priority import with_priority_ranks
 from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
 
@@ -45,7 +46,9 @@ class SlurmSource:
         self.last_fetch_s: float | None = None
         # Decodes and parses the queue off the event loop's GIL (a worker process unless
         # worker_process is False), reusing the items of jobs unchanged since the last fetch.
-        self._queue = QueueWorker(process=worker_process)
+        # Ranks pending jobs ("priority 3rd of 12 in gpu") on what it read, so a job whose rank
+        # did not change stays the same item too.
+        self._queue = QueueWorker(process=worker_process, finish=with_priority_ranks)
 
     # -- reading --------------------------------------------------------------------------------
     async def fetch(self) -> FetchResult:

@@ -63,13 +63,18 @@ def columns_for_snapshot(snapshot: Any) -> list[Column]:
     """COLUMNS, with an IDLE column after UTIL while some allocated GPU is idle (the set is the
     gpus snapshot's `allocated_idle` section, from cockpit.gpu_map: the app adds it)."""
     idle = snapshot.sections.get("allocated_idle") if snapshot is not None else None
-    return _idle_columns(frozenset(idle)) if idle else COLUMNS
+    if not idle:
+        return COLUMNS
+    if isinstance(idle, dict):  # GPU key -> seconds idle (a running screen's IdleClock)
+        return _idle_columns(frozenset((key, f"idle {int(seconds // 60)}m") for key, seconds in idle.items()))
+    return _idle_columns(frozenset((key, "idle") for key in idle))
 
 
 @functools.lru_cache(maxsize=8)
-def _idle_columns(idle: frozenset[str]) -> list[Column]:
-    """The same Column objects for the same idle set, so the table's per-row cache survives updates."""
-    flag = Column("IDLE", lambda i: "idle" if i.key() in idle else "-", priority=7)
+def _idle_columns(idle: frozenset[tuple[str, str]]) -> list[Column]:
+    """The same Column objects for the same idle cells, so the table's per-row cache survives updates."""
+    cells = dict(idle)
+    flag = Column("IDLE", lambda i: cells.get(i.key(), "-"), priority=7)
     at = [c.title for c in COLUMNS].index("UTIL") + 1
     return [*COLUMNS[:at], flag, *COLUMNS[at:]]
 

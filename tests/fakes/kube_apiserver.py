@@ -116,6 +116,7 @@ MPIJOB_V1 = ResourceType("kubeflow.org", "v1", "mpijobs", "MPIJob", custom=True)
 INFERENCESERVICE = ResourceType("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService",
                                 custom=True, short_names=("isvc",))
 LOCALQUEUE = ResourceType("kueue.x-k8s.io", "v1beta1", "localqueues", "LocalQueue", custom=True)
+WORKLOAD = ResourceType("kueue.x-k8s.io", "v1beta1", "workloads", "Workload", custom=True)
 BUILTIN = (POD, NODE, NAMESPACE, EVENT, RESOURCEQUOTA, JOB)
 
 

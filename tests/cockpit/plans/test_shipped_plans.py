@@ -27,10 +27,12 @@ from cockpit.plans.state import EventLog, RunState
 
 REPO = Path(__file__).resolve().parents[3]
 PLANS = REPO / "workloads" / "plans"
-SHIPPED = {"demo", "validate-hpc", "mlops-1.1", "mlops-1.2", "mlops-2.1", "mlops-2.2", "mlops-4", "mlops-5.1", "mlops-5.2"}
+SHIPPED = {"demo", "validate-hpc", "mlops-1.1", "mlops-1.2", "mlops-2.1", "mlops-2.2", "mlops-3.1", "mlops-3.2", "mlops-4",
+           "mlops-5.1", "mlops-5.2"}
 # The plans with a lab profile (`--var profile=lab`), each run end to end in test_lab_plans.py
 # (the serving ones, mlops-4 and mlops-5.1, in test_lab_serving_plans.py).
-LAB_PROFILED = {"validate-hpc", "mlops-1.1", "mlops-1.2", "mlops-2.1", "mlops-2.2", "mlops-4", "mlops-5.1", "mlops-5.2"}
+LAB_PROFILED = {"validate-hpc", "mlops-1.1", "mlops-1.2", "mlops-2.1", "mlops-2.2", "mlops-3.1", "mlops-3.2", "mlops-4",
+                "mlops-5.1", "mlops-5.2"}
 
 # Every action the shipped plans call, with the parameters they pass (a pin: renaming an action
 # or a parameter breaks this test before it breaks a plan in someone's CI).
@@ -65,7 +67,7 @@ def test_every_seed_plan_is_shipped_and_valid():
         assert loaded.plan.plan == name
         seeds |= set(loaded.plan.seeds)
     assert {"TASK-040", "TASK-041", "TASK-042", "TASK-043", "TASK-044", "MLOPS-1.1", "MLOPS-1.2", "MLOPS-2.1", "MLOPS-2.2",
-            "MLOPS-4.1", "MLOPS-4.2", "MLOPS-5.1", "MLOPS-5.2"} <= seeds
+            "MLOPS-3.1", "MLOPS-3.2", "MLOPS-4.1", "MLOPS-4.2", "MLOPS-5.1", "MLOPS-5.2"} <= seeds
 
 
 def test_shipped_plans_use_real_actions_with_their_parameters():
@@ -109,7 +111,7 @@ def _snapshot_models() -> dict[str, dict[str | None, type[BaseModel]]]:
     """Item model of each source's items (None) and of its list sections: the JSON contract."""
     from backends.beegfs.models import ClientMount, ServiceState, StorageNode, StorageTarget
     from backends.gpus.models import GpuItem
-    from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem
+    from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem, WorkloadItem
     from backends.libvirt.models import VmItem
     from backends.mlflow.models import ExperimentItem, RegisteredModelItem, RunItem
     from backends.slurm.models import Job, Node, Partition
@@ -120,7 +122,7 @@ def _snapshot_models() -> dict[str, dict[str | None, type[BaseModel]]]:
         "slurm": {None: Job, "nodes": Node, "partitions": Partition},
         "storage": {None: StorageTarget, "nodes": StorageNode, "mounts": ClientMount, "services": ServiceState},
         "kubernetes": {None: PodItem, "nodes": NodeItem, "training_jobs": TrainingJobItem,
-                       "inference_services": InferenceServiceItem},
+                       "inference_services": InferenceServiceItem, "workloads": WorkloadItem},
         "mlflow": {None: RunItem, "experiments": ExperimentItem, "registered_models": RegisteredModelItem},
     }
 
