@@ -163,8 +163,9 @@ def main() -> None:
     args = ap.parse_args()
     m = measure(args.jobs, args.repeat)
     n = args.jobs
-    print(f"jobs={n} json={m['json_mb']:.1f} MB, medians of {args.repeat}")
-    print(f"refresh, 5% changed   {m['refresh_ms']:8.1f} ms  (decode + parse: {m['reused']} jobs reused; "
+    print(f"jobs={n} json={m['json_mb']:.1f} MB, medians of {args.repeat}; a refresh: 5% of the jobs changed state, "
+          "every pending one was rescheduled")
+    print(f"refresh               {m['refresh_ms']:8.1f} ms  (decode + parse: {m['reused']} jobs reused; "
           f"the envelope decode alone {m['envelope_ms']:.1f} ms)")
     print(f"first reply, all new  {m['cold_ms']:8.1f} ms  (decode + parse, {m['cold_ms'] * 1000 / n:.1f} us/job)")
     print(f"in the worker process {m['worker_refresh_ms']:8.1f} ms  (refresh, wall; {m['worker_main_cpu_ms']:.1f} ms CPU in "
