@@ -39,8 +39,20 @@ RECORDED = REPO / "tests" / "fixtures" / "slurm" / "recorded" / "24.11"
 SLURM_VERSION = "24.11.5"  # tests/fixtures/slurm/recorded/24.11/README.md
 
 
+def rescheduled(job: dict) -> None:
+    """What a scheduling pass does to a pending job's JSON: slurmctld rewrites its
+    `last_sched_evaluation` (seen on a real 22.05 lab at every 2 s refresh; two such replies are
+    in tests/fixtures/slurm/refresh/22.05). A plain int before v0.0.39, a number struct after."""
+    value = job.get("last_sched_evaluation")
+    if isinstance(value, dict):
+        job["last_sched_evaluation"] = {**value, "number": (value.get("number") or 0) + 2}
+    elif isinstance(value, int):
+        job["last_sched_evaluation"] = value + 2
+
+
 def scaled_squeue(n: int, generation: int, fixture: Path = RECORDED / "squeue_all.json") -> bytes:
-    """`squeue --json` with n jobs cloned from a recorded answer; generation 1 changes 5% of them."""
+    """`squeue --json` with n jobs cloned from a recorded answer; generation 1 changes the state of
+    5% of them, and every pending job's last_sched_evaluation (as a scheduling pass does)."""
     doc = json.loads(fixture.read_text())
     seeds = doc["jobs"]
     jobs = []
@@ -51,6 +63,8 @@ def scaled_squeue(n: int, generation: int, fixture: Path = RECORDED / "squeue_al
             job["array_job_id"]["number"] = 1000 + i
         job["name"] = f"{job['name']}-{i % 97}"
         job["user_name"] = f"user{i % 23}"
+        if generation and "PENDING" in str(job["job_state"]):
+            rescheduled(job)
         if generation and i % 20 == 0:
             state = job["job_state"]
             flipped = "COMPLETED" if "RUNNING" in str(state) else "RUNNING"

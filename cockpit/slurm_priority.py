@@ -54,11 +54,13 @@ def priority_ranks(jobs: Iterable[Any]) -> dict[str, tuple[int, int]]:
 
 def with_priority_ranks(jobs: list[J]) -> list[J]:
     """The jobs with `priority_rank` and `priority_rank_of` set on the pending ones that compete
-    (models are frozen: a ranked job is a copy, the others are the same objects)."""
+    (models are frozen: a job whose rank changes is a copy; the others, and a job that already
+    carries its rank from the last refresh, are the same objects)."""
     out: list[J] = []
     for job, found in zip(jobs, _ranks(jobs)):
-        if found is not None and hasattr(job, "model_copy"):
-            job = job.model_copy(update={"priority_rank": found[0], "priority_rank_of": found[1]})
+        rank, of = found if found is not None else (None, None)
+        if hasattr(job, "model_copy") and (_get(job, "priority_rank"), _get(job, "priority_rank_of")) != (rank, of):
+            job = job.model_copy(update={"priority_rank": rank, "priority_rank_of": of})
         out.append(job)
     return out
 

@@ -160,7 +160,8 @@ def expand_output_path(pattern: str | None, job_id: int, name: str, user: str | 
     return out
 
 
-def _require_list(doc: Any, key: str, what: str) -> list[Any]:
+def require_list(doc: Any, key: str, what: str) -> list[Any]:
+    """The `key` list of a reply; MalformedReply when Slurm reported an error or the list is missing."""
     if not isinstance(doc, dict):
         raise MalformedReply(f"{what}: expected a JSON object, got {type(doc).__name__}")
     errors = [e for e in doc.get("errors") or [] if isinstance(e, dict)]
@@ -253,6 +254,31 @@ def _job_gpus(raw: Mapping[str, Any], nodes: str | None, node_count: int | None)
     return gpus, indices
 
 
+def time_used_s(state: str, start: datetime | None, end: datetime | None, now: datetime) -> int | None:
+    """Seconds a job has run: end - start once finished, now - start while it runs (so it is the
+    one field of a Job that changes with `now` alone), 0 while pending, None when unknown."""
+    if start and end:
+        return int((end - start).total_seconds())
+    if start and state in ("RUNNING", "SUSPENDED"):
+        return max(0, int((now - start).total_seconds()))
+    return 0 if state == "PENDING" else None
+
+
+def job_seen_at(job: Job, now: datetime) -> Job:
+    """The job parse_job would give for the same raw record at `now`: a running job's
+    time_used_s moves on, everything else stays (a queue reader reuses unchanged jobs so)."""
+    if job.state not in ("RUNNING", "SUSPENDED") or job.start_time is None or job.end_time is not None:
+        return job  # time_used_s does not depend on `now` for it
+    used = time_used_s(job.state, job.start_time, job.end_time, now)
+    if used == job.time_used_s:
+        return job
+    # model_copy(update=...) without its bookkeeping (time_used_s is always set): a third of
+    # the cost, for the thousands of running jobs of a big queue every refresh.
+    seen = job.__copy__()
+    seen.__dict__["time_used_s"] = used
+    return seen
+
+
 def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
     if not isinstance(raw, dict) or "job_id" not in raw:
         raise MalformedReply(f"a job without job_id: {str(raw)[:80]}")
@@ -277,12 +303,7 @@ def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
     submit = timestamp(raw.get("submit_time"))
     start = timestamp(raw.get("start_time")) if state != "PENDING" else None
     end = timestamp(raw.get("end_time")) if state in FINISHED_STATES else None
-    if start and end:
-        used = int((end - start).total_seconds())
-    elif start and state in ("RUNNING", "SUSPENDED"):
-        used = max(0, int((now - start).total_seconds()))
-    else:
-        used = 0 if state == "PENDING" else None
+    used = time_used_s(state, start, end, now)
     limit = num(raw.get("time_limit"))
     gres = next((g for g in map(text, (raw.get(k) for k in _TRES_REQUESTS)) if g), None)
     gpus, indices = _job_gpus(raw, nodes, node_count)
@@ -309,7 +330,7 @@ def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
 
 def parse_jobs(doc: Any, now: datetime | None = None) -> list[Job]:
     now = now or datetime.now(timezone.utc)
-    return [parse_job(raw, now) for raw in _require_list(doc, "jobs", "jobs reply")]
+    return [parse_job(raw, now) for raw in require_list(doc, "jobs", "jobs reply")]
 
 
 # -- nodes ----------------------------------------------------------------------------------------
@@ -336,8 +357,8 @@ def parse_node(raw: Mapping[str, Any]) -> Node:
 
 def parse_nodes(doc: Any) -> list[Node]:
     if isinstance(doc, dict) and "nodes" not in doc and "sinfo" in doc:
-        return nodes_from_sinfo(_require_list(doc, "sinfo", "sinfo reply"))
-    return [parse_node(raw) for raw in _require_list(doc, "nodes", "nodes reply")]
+        return nodes_from_sinfo(require_list(doc, "sinfo", "sinfo reply"))
+    return [parse_node(raw) for raw in require_list(doc, "nodes", "nodes reply")]
 
 
 def nodes_from_sinfo(records: list[Any]) -> list[Node]:
@@ -416,7 +437,7 @@ def parse_partition(raw: Mapping[str, Any]) -> Partition:
 
 def parse_partitions(doc: Any, nodes: Iterable[Node] = ()) -> list[Partition]:
     nodes = list(nodes)
-    return [_summarise(parse_partition(raw), nodes) for raw in _require_list(doc, "partitions", "partitions reply")]
+    return [_summarise(parse_partition(raw), nodes) for raw in require_list(doc, "partitions", "partitions reply")]
 
 
 def parse_scontrol_records(output: str) -> list[dict[str, str]]:
@@ -576,4 +597,4 @@ def parse_history_job(raw: Mapping[str, Any]) -> HistoryJob:
 
 
 def parse_history(doc: Any) -> list[HistoryJob]:
-    return [parse_history_job(raw) for raw in _require_list(doc, "jobs", "accounting reply")]
+    return [parse_history_job(raw) for raw in require_list(doc, "jobs", "accounting reply")]

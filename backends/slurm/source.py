@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Mapping
 
 from backends.slurm import parse
 from backends.slurm.hostlist import expand_hostlist
+from backends.slurm.queue_worker import QueueWorker
 from backends.slurm.transport import (CliTransport, LocalRunner, NotSupported, RestTransport, SlurmError,
                                       SshRunner, gc_paused, read_token_file)
 from cockpit.slurm_priority import with_priority_ranks
@@ -32,7 +33,7 @@ class SlurmSource:
     name = "slurm"
 
     def __init__(self, transport: Any, *, control: Any = None, history_hours: float = 24.0,
-                 history_interval: float = 30.0, tail_via: Any = None) -> None:
+                 history_interval: float = 30.0, tail_via: Any = None, worker_process: bool = True) -> None:
         self.transport = transport
         # Where control operations go when the reading transport cannot do them (slurmrestd
         # v0.0.38 has no hold/drain): the CLI, when one is configured.
@@ -43,26 +44,34 @@ class SlurmSource:
         self._history: dict[str, Any] | None = None
         self._history_at = 0.0
         self.last_fetch_s: float | None = None
+        # Decodes and parses the queue off the event loop's GIL (a worker process unless
+        # worker_process is False), reusing the items of jobs unchanged since the last fetch.
+        # Ranks pending jobs ("priority 3rd of 12 in gpu") on what it read, so a job whose rank
+        # did not change stays the same item too.
+        self._queue = QueueWorker(process=worker_process, finish=with_priority_ranks)
 
     # -- reading --------------------------------------------------------------------------------
     async def fetch(self) -> FetchResult:
         started = time.perf_counter()
         t = self.transport
-        jobs_doc, nodes_doc = await asyncio.gather(t.jobs_doc(), t.nodes_doc())
+        (jobs_data, what), nodes_doc = await asyncio.gather(t.jobs_raw(), t.nodes_doc())
         now = datetime.now(timezone.utc)
-        jobs, nodes = await asyncio.to_thread(self._parse_queue, jobs_doc, nodes_doc, now)
+        head, jobs = await self._queue.read(jobs_data, what, now)
+        t.note_reply(head, what)  # Slurm's own errors, in the transport's words
+        if jobs is None:
+            raise parse.MalformedReply(f"{what}: the reply carries errors Slurm did not describe")
+        nodes = await asyncio.to_thread(self._parse_nodes, nodes_doc)
         partitions = await t.partitions(nodes)
         accounting = await self._accounting()
         self.last_fetch_s = time.perf_counter() - started
         cluster = {"transport": t.kind, "endpoint": t.label, "slurm_version": t.slurm_version,
-                   "api_version": t.api_version or parse.api_version(jobs_doc)}
+                   "api_version": t.api_version or parse.api_version(head)}
         return FetchResult.of(jobs, nodes=nodes, partitions=partitions, accounting=accounting, cluster=cluster)
 
     @staticmethod
-    def _parse_queue(jobs_doc: Any, nodes_doc: Any, now: datetime) -> tuple[list[Any], list[Any]]:
+    def _parse_nodes(nodes_doc: Any) -> list[Any]:
         with gc_paused():
-            jobs = with_priority_ranks(parse.parse_jobs(jobs_doc, now))  # "priority 3rd of 12 in gpu"
-            return jobs, parse.parse_nodes(nodes_doc)
+            return parse.parse_nodes(nodes_doc)
 
     async def _accounting(self) -> dict[str, Any]:
         if self._history is not None and time.monotonic() - self._history_at < self.history_interval:
@@ -169,6 +178,7 @@ class SlurmSource:
         return await asyncio.to_thread(read_tail, path, lines)
 
     async def close(self) -> None:
+        self._queue.close()
         for t in {id(self.transport): self.transport, id(self.control_transport): self.control_transport}.values():
             if t is not None:
                 await t.close()
@@ -195,7 +205,7 @@ def _ssh_runner(settings: "SlurmSettings") -> tuple[SshRunner, Any]:
 
 
 def build_from_settings(settings: "SlurmSettings", env: Mapping[str, str | None]) -> SlurmSource:
-    common = {"history_hours": settings.history_hours, "history_interval": settings.history_interval}
+    common: dict[str, Any] = {"history_hours": settings.history_hours, "history_interval": settings.history_interval}
     conf = settings.conf or env.get("SLURM_CONF")
     if settings.transport == "pyslurm":
         try:

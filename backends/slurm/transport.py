@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gc
 import json
 import os
 import re
 import shlex
+import signal
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,6 +81,7 @@ class Completed:
     exit_status: int
     stdout: str
     stderr: str
+    raw_stdout: bytes | None = None  # instead of stdout ("") when a LocalRunner was asked for it
 
 
 # -- command runners: where the Slurm CLI runs ----------------------------------------------------
@@ -97,27 +100,38 @@ class LocalRunner:
             env["SLURM_CONF"] = self.conf
         return env
 
-    async def run(self, argv: Sequence[str], input: str | None = None) -> Completed:
+    async def run(self, argv: Sequence[str], input: str | None = None, *, raw: bool = False) -> Completed:
+        """raw: stdout stays bytes (a 10,000-job reply is not decoded on the event loop)."""
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=self.env())
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=self.env(), start_new_session=True)
         except FileNotFoundError:
             raise SlurmError(f"{argv[0]} is not installed here (install slurm-client, or use transport ssh/rest)") from None
         try:
             out, err = await asyncio.wait_for(proc.communicate(input.encode() if input is not None else None),
                                               self.timeout)
         except asyncio.TimeoutError:
-            proc.kill()
-            await proc.wait()
+            await _stop(proc)
             raise SlurmError(f"{shlex.join(argv[:3])} gave no answer within {self.timeout:g} s "
                              f"(is slurmctld reachable from {self.label}?)") from None
         except asyncio.CancelledError:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+            await _stop(proc)
             raise
+        if raw and proc.returncode == 0:
+            return Completed(tuple(argv), 0, "", err.decode(errors="replace"), raw_stdout=out)
         return Completed(tuple(argv), proc.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """Kill a command whose answer is no longer wanted and read what it still had to say: asyncio
+    counts a process as finished only once its pipes closed, and a pipe whose unread output
+    filled the buffer (a big `squeue --json`) never does, so a bare wait() could hang forever."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: whatever it started goes too
+    with contextlib.suppress(asyncio.TimeoutError, OSError):
+        await asyncio.wait_for(proc.communicate(), 5)
 
 
 class SshRunner:
@@ -127,7 +141,8 @@ class SshRunner:
         self.pool, self.target, self.conf, self.timeout = pool, target, conf, timeout
         self.label = f"ssh {target.label()}"
 
-    async def run(self, argv: Sequence[str], input: str | None = None) -> Completed:
+    async def run(self, argv: Sequence[str], input: str | None = None, *, raw: bool = False) -> Completed:
+        """raw is accepted for LocalRunner's sake: asyncssh hands over text."""
         from backends.ssh.pool import SshError
 
         command = shlex.join(argv)
@@ -170,8 +185,8 @@ class CliTransport:
         self.api_version: str | None = None
         self._accounting: tuple[bool, str | None] | None = None
 
-    async def _ok(self, argv: Sequence[str], input: str | None = None) -> Completed:
-        done = await self.runner.run(argv, input)
+    async def _ok(self, argv: Sequence[str], input: str | None = None, raw: bool = False) -> Completed:
+        done = await self.runner.run(argv, input, raw=raw)
         if done.exit_status != 0:
             raise _failure(done, self.label)
         return done
@@ -184,16 +199,28 @@ class CliTransport:
 
     async def _json(self, argv: Sequence[str]) -> Any:
         done = await self._ok(argv)
-        doc = await asyncio.to_thread(decode_json, done.stdout, " ".join(argv[:2]))
-        reported_errors(doc, f"{' '.join(argv[:2])} on {self.label}")
-        self.api_version = api_version(doc) or self.api_version
+        what = " ".join(argv[:2])
+        doc = await asyncio.to_thread(decode_json, done.stdout, what)
+        self.note_reply(doc, what)
         return doc
 
+    def note_reply(self, doc: Any, what: str) -> None:
+        """Slurm's errors in a decoded reply (or its envelope) raise; its data parser version is noted."""
+        reported_errors(doc, f"{what} on {self.label}")
+        self.api_version = api_version(doc) or self.api_version
+
+    # From 23.02 `squeue --json` applies squeue's default state filter (finished jobs vanish at
+    # once); 22.05 ignores it. --states=all lists what slurmctld still holds, as slurmrestd does
+    # (tests/fixtures/slurm/recorded/*/squeue_all.json).
+    SQUEUE = ("squeue", "--json", "--states=all")
+
     async def jobs_doc(self) -> Any:
-        # From 23.02 `squeue --json` applies squeue's default state filter (finished jobs vanish
-        # at once); 22.05 ignores it. --states=all lists what slurmctld still holds, as slurmrestd
-        # does (tests/fixtures/slurm/recorded/*/squeue_all.json).
-        return await self._json(["squeue", "--json", "--states=all"])
+        return await self._json(self.SQUEUE)
+
+    async def jobs_raw(self) -> tuple[bytes | str, str]:
+        """(the queue reply undecoded, what it is): decoded by queue_worker, checked by note_reply."""
+        done = await self._ok(self.SQUEUE, raw=True)
+        return done.stdout if done.raw_stdout is None else done.raw_stdout, " ".join(self.SQUEUE[:2])
 
     async def nodes_doc(self) -> Any:
         # 24.05 turned `sinfo --json` into grouped records; scontrol has JSON from 23.02.
@@ -321,7 +348,8 @@ class RestTransport:
         return f"{self.label} answered HTTP {status}"
 
     async def request(self, method: str, path: str, *, json_body: Any = None, params: Any = None,
-                      allow_404: bool = False) -> Any:
+                      allow_404: bool = False, raw: bool = False) -> Any:
+        """The decoded reply (None for an allowed 404); with raw, a successful reply's bytes undecoded."""
         import httpx
 
         try:
@@ -332,6 +360,8 @@ class RestTransport:
             raise SlurmError(f"{self.label} is unreachable: {exc or type(exc).__name__}") from None
         if response.status_code == 404 and allow_404:
             return None
+        if raw and response.is_success and response.content:
+            return response.content
         body: Any = None
         if response.content:
             try:
@@ -376,6 +406,15 @@ class RestTransport:
     async def jobs_doc(self) -> Any:
         return await self._get("slurm", "jobs")
 
+    async def jobs_raw(self) -> tuple[bytes, str]:
+        """(the queue reply undecoded, what it is): decoded by queue_worker, checked by note_reply."""
+        path = f"/slurm/{await self.version()}/jobs"
+        return await self.request("GET", path, raw=True), path
+
+    def note_reply(self, doc: Any, what: str) -> None:
+        """Slurm's errors in a decoded reply (or its envelope) raise; the Slurm release is noted."""
+        reported_errors(doc, f"{self.label} {what}")
+        self._note_meta(doc)
     async def nodes_doc(self) -> Any:
         return await self._get("slurm", "nodes")
 

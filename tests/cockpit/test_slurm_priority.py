@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -73,10 +72,37 @@ def test_ordinal() -> None:
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "101st", "111th", "112th"]
 
 
-def test_the_source_ranks_the_queue_it_fetched() -> None:
-    """Every consumer (snapshot JSON, recorder, viewers) gets the rank: the source sets it."""
-    doc = json.loads((RECORDED / "22.05" / "squeue.json").read_text())
-    jobs, _nodes = SlurmSource._parse_queue(doc, {"nodes": []}, datetime.now(timezone.utc))
-    by_id = {j.job_id: j for j in jobs}
+class RecordedQueue:
+    """A transport that answers with the lab's recorded 22.05 queue (only what fetch reads)."""
+
+    kind, label, slurm_version, api_version = "cli", "recorded", "22.05.8", None
+
+    async def jobs_raw(self):
+        return (RECORDED / "22.05" / "squeue.json").read_bytes(), "squeue --json"
+
+    async def nodes_doc(self):
+        return {"nodes": []}
+
+    def note_reply(self, doc, what):
+        pass
+
+    async def partitions(self, nodes):
+        return []
+
+    async def accounting(self):
+        return False, "not recorded"
+
+    async def close(self):
+        pass
+
+
+async def test_the_source_ranks_the_queue_it_fetched() -> None:
+    """Every consumer (snapshot JSON, recorder, viewers) gets the rank: the source sets it, and
+    a refresh keeps the ranked items of jobs that did not change."""
+    source = SlurmSource(RecordedQueue(), worker_process=False)
+    by_id = {j.job_id: j for j in (await source.fetch()).items.values()}
     assert (by_id[7].priority_rank, by_id[7].priority_rank_of) == (2, 2)
     assert by_id[7].model_dump(mode="json")["priority_rank"] == 2
+    again = {j.job_id: j for j in (await source.fetch()).items.values()}
+    assert again[7] is by_id[7]
+    await source.close()
