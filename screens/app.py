@@ -130,6 +130,11 @@ class CockpitApp(App[int]):
         return True
 
     # -- lifecycle ------------------------------------------------------------------------------
+    def get_default_screen(self) -> Dashboard:
+        """The dashboard is the bottom screen itself: no empty default screen under it to be
+        composed, laid out and drawn (then covered) before the first frame."""
+        return self.dashboard
+
     def on_mount(self) -> None:
         if self.owns_hub:
             # Quitting must not wait for a backend call that hangs in a worker thread.
@@ -145,7 +150,6 @@ class CockpitApp(App[int]):
             self.theme = cfg.theme
         except Exception:
             self.notify(f"unknown theme {cfg.theme!r}; using the default", severity="warning")
-        self.push_screen(self.dashboard)
         if self.runtime.audit_problem:
             self.notify(f"{self.runtime.audit_problem}: actions are refused until it can be written; "
                         "monitoring goes on", title="audit log", severity="error", timeout=30)
