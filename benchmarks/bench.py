@@ -154,6 +154,7 @@ def mlflow(quick: bool) -> list[Row]:
     beside = ", ".join(f"{n} {v:.2f} s" for n, v in f["beside_s"].items())
     if f["curl_s"] is not None:
         beside += f", curl {f['curl_s']:.2f} s"
+    beside += "; CPU: " + ", ".join(f"{n} {v:.2f} s" for n, v in f["cpu_s"].items())
     rows = [Row("MLflow first rows in a fresh process (50 runs)", f"{f['ours_s']:.2f} s (imports {f['imports_s']:.2f} s, "
                 f"mlflow imported: {'yes' if f['mlflow_imported'] else 'no'})", "< 0.3 s", f["ours_s"] < 0.3, beside)]
     for size, p in m["paging"].items():
