@@ -3,8 +3,10 @@
 Textual's Footer schedules a full recompose (unmount every key, mount new ones, restyle them) on
 every `bindings_updated` signal, and a screen sends several while it mounts (each screen-stack
 change, focus, every table adding its row keys): six recomposes of nine keys before the
-dashboard's first frame, and one more on every focus change afterwards. This one keeps at most
-one recompose pending and skips it when the bindings it would show are the ones on screen.
+dashboard's first frame, one more on every focus change afterwards, and two for each modal
+opened over the screen (its `:` and `/` keys go off and on again). This one keeps at most one
+recompose pending, skips it when the bindings it would show are the ones on screen, and leaves a
+covered screen's footer alone until that screen is on top again.
 """
 
 from __future__ import annotations
@@ -44,5 +46,7 @@ class Footer(TextualFooter):
 
     async def _recompose_if_changed(self) -> None:
         self._pending = False
-        if self.is_attached and self._signature() != self._shown:
+        # A screen under a modal (help, a menu) is not redrawn for bindings that hold only while it
+        # is covered: when it is on top again, Textual signals its bindings once more.
+        if self.is_attached and self.screen is self.app.screen and self._signature() != self._shown:
             await self.recompose()
