@@ -307,8 +307,7 @@ class SourceTable(VirtualTable):
             return
         bindings = merged.copy()
         for key, action, label in keys:
-            # Footer labels are short: the first two words of the label.
-            bindings.bind(key, action, " ".join(label.split()[:2]).lower())
+            bindings.bind(key, action, footer_label(label))
         self._bindings = bindings
         self.refresh_bindings()
 
@@ -316,3 +315,10 @@ class SourceTable(VirtualTable):
     def selected_item(self) -> Any:
         key = self.selected_key()
         return self.items.get(key) if key is not None else None
+
+
+def footer_label(label: str) -> str:
+    """A key's label as the footer shows it: short, so every key fits. The part before a colon
+    ("map: GPUs, VMs, node, run" -> "map"), else the first two words, without trailing commas."""
+    head = label.split(":", 1)[0] if ":" in label else " ".join(label.split()[:2])
+    return head.strip(" ,;.").lower()

@@ -109,7 +109,16 @@ def test_plan_list_shows_seeds_needs_and_profiles(capsys):
     assert listed["mlops-2.1"]["seeds"] == ["MLOPS-2.1"] and "lab" in listed["mlops-2.1"]["profiles"]
     assert {"slurm", "mlflow", "gpu"} <= set(listed["mlops-2.1"]["requires"])
     assert "kubernetes" in listed["mlops-4"]["requires"] and not any(e["problems"] for e in listed.values())
-    assert listed["mlops-4"]["profiles"] == ["lab (unavailable)"]
+    assert listed["mlops-4"]["profiles"] == ["lab"] and listed["mlops-5.1"]["profiles"] == ["lab"]
+
+
+def test_plan_list_marks_a_profile_the_plan_cannot_offer(tmp_path, capsys):
+    (tmp_path / "gpu-only.yaml").write_text(
+        'plan: gpu-only\nseeds: [X-1]\nrequires: [gpu]\nprofiles: {lab: "needs a GPU node"}\n'
+        "steps:\n  - {id: a, sleep: 0}\n")
+    rc = main(["plan", "list", "--json", str(tmp_path)])
+    listed = {e["plan"]: e for e in json.loads(capsys.readouterr().out)}
+    assert rc == 0 and listed["gpu-only"]["profiles"] == ["lab (unavailable)"]
 
 
 def test_plan_list_names_a_file_that_does_not_load(tmp_path, capsys):
