@@ -52,6 +52,8 @@ COCKPIT = r'''
 import time, json, sys, os, asyncio, resource
 T0 = time.perf_counter()
 C0 = time.process_time()
+from cockpit import gc_pause
+gc_pause.pause_for_startup()  # what `cockpit` does on its way to the TUI (cockpit/cli.py, cmd_default)
 from cockpit.config import load_config
 from cockpit.runtime import build_runtime
 from screens.app import CockpitApp
