@@ -2,12 +2,14 @@
 # The device-machine check (an NVIDIA GPU host, no network): the cockpit's NVML reader and host
 # process mapping against the real driver while a torch job uses the GPU, and Oumi's train and
 # evaluate (MLOPS-3.1/3.2) with the GPU defaults (bf16). Wheels the host lacks (pydantic, oumi and
-# its needs, Python 3.12) are carried in .whl. The NVML part lands in $OUT/nvml.tar.gz, everything in $OUT/results.tar.gz.
+# its needs, Python 3.12; protobuf 6, since the host's is 7 and wandb, which Oumi imports, needs
+# <7) are carried in .whl. The NVML part lands in $OUT/nvml.tar.gz, everything in $OUT/results.tar.gz.
 set -u
 R=/tmp/results; mkdir -p $R
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 4
 export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH HF_HUB_OFFLINE=1 DO_NOT_TRACK=1 PYTHONUNBUFFERED=1
 { nvidia-smi -L; nvidia-smi; uname -a; cat /proc/self/cgroup; } > $R/host.txt 2>&1
+if [ "${SKIP_NVML:-0}" != 1 ]; then
 python3 scripts/device/record_nvml.py > $R/nvml_h200_idle.json 2>&1
 # A GPU job: bf16 matmuls for 30 s holding ~8 GiB.
 python3 -c "
@@ -31,6 +33,7 @@ print(json.dumps({"unavailable": r.unavailable, "first_read_s": t1 - t, "second_
 PY
 wait $GPU_PID; echo "gpu job rc=$?" >> $R/host.txt
 tar -C /tmp -czf $OUT/nvml.tar.gz results  # back even if the Oumi part runs out of time
+fi
 # Oumi on the GPU (MLOPS-3.1 train, 3.2 evaluate), tiny and a larger model.
 oumi_run() {  # name, prepare args...
   local name=$1; shift; local w=/tmp/oumi-$name t0=$SECONDS

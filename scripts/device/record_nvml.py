@@ -51,7 +51,7 @@ def main() -> int:
         snap["devices"].append({
             "name": safe(nv.nvmlDeviceGetName, h), "uuid": safe(nv.nvmlDeviceGetUUID, h),
             "serial": safe(nv.nvmlDeviceGetSerial, h),
-            "pci": {"busIdLegacy": safe(lambda: pci.busIdLegacy.decode() if isinstance(pci.busIdLegacy, bytes) else pci.busIdLegacy),
+            "pci": {"busIdLegacy": safe(lambda p: p.busIdLegacy.decode() if isinstance(p.busIdLegacy, bytes) else p.busIdLegacy, pci),
                     "domain": pci.domain, "bus": pci.bus, "device": pci.device, "pciDeviceId": pci.pciDeviceId,
                     "pciSubSystemId": pci.pciSubSystemId,
                     "busId": pci.busId.decode() if isinstance(pci.busId, bytes) else pci.busId},

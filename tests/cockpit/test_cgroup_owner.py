@@ -23,6 +23,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cgroups"
     ("pod-cgroupfs.txt", CgroupOwner("pod", "12345678-1234-1234-1234-123456789abc", None)),
     ("podman-cgroupfs-this-machine.txt", CgroupOwner("container", "d6c28b15fdf5", "libpod")),
     ("this-machine-hybrid.txt", None),
+    ("gpu-host-process-h200.txt", None),
 ])
 def test_owner_from_recorded_cgroup_files(name, owner):
     assert owner_of(cgroup_path((FIXTURES / name).read_text())) == owner

@@ -74,3 +74,14 @@ def test_bad_arguments_exit_2_with_the_reason(tmp_path, run_wl):
         path.write_text("model: {model_name: m}\n")
     proc = run_wl("oumi_run", ["evaluate", "-c", str(one), "-c", str(two), "--no-mlflow"])
     assert proc.returncode == 2 and "config names must differ" in proc.stderr
+
+
+@pytest.mark.parametrize("name, steps", [("tiny", 40), ("medium", 100)])
+def test_training_figures_from_bf16_runs_on_an_h200(name, steps):
+    """Recorded on a real H200 (tests/fixtures/oumi/README.md): the same reader, GPU-sized runs."""
+    state = FIXTURES / "h200" / f"{name}-trainer_state.json"
+    figures = training_figures(state)
+    history = json.loads(state.read_text())["log_history"]
+    assert figures["logged_steps"] == steps
+    assert figures["loss_drop"] > 1 and figures["final_loss"] < figures["first_loss"]
+    assert figures["train_samples_per_second"] == pytest.approx(history[-1]["train_samples_per_second"])

@@ -50,3 +50,22 @@ def test_nvml_processes_carry_command_and_owner(tmp_path, h100_fixtures):
     (proc,) = readings["0000:00:06.0"].processes
     assert (proc.pid, proc.used_memory_mib, proc.command) == (4242, 2048, "torchrun")
     assert (proc.owner_kind, proc.owner_id) == ("pod", "d80f4a0e-576f-47a8-a0cf-69dc23dc1980")
+
+
+def test_the_fake_replaying_the_h200_recording_reads_as_the_real_driver_did(tmp_path):
+    """nvml_h200_busy.json was recorded on a real H200 under a torch job; cockpit_nvml_reader.json
+    is what NvmlReader returned there through the real pynvml. Replayed through the fake, the
+    same reader must give the same device facts and the same process (a sandbox cgroup: no owner)."""
+    h200 = Path(__file__).resolve().parents[2] / "fixtures" / "nvml-h200"
+    real = json.loads((h200 / "cockpit_nvml_reader.json").read_text())["readings"]["0000:00:06.0"]
+    recorded = json.loads((h200 / "nvml_h200_busy.json").read_text())
+    info = recorded["devices"][0]["proc_info"][0]
+    (tmp_path / "proc" / str(info["pid"])).mkdir(parents=True)
+    (tmp_path / "proc" / str(info["pid"]) / "comm").write_text(info["comm"])
+    (tmp_path / "proc" / str(info["pid"]) / "cgroup").write_text(info["cgroup"])
+    fake = FakeNVML.from_json(h200 / "nvml_h200_busy.json")
+    reading = NvmlReader(fake.module(), proc_root=str(tmp_path / "proc")).read()["0000:00:06.0"]
+    assert (reading.name, reading.uuid[:-2], reading.memory_total_mib) == (real["name"], real["uuid"][:-2], real["memory_total_mib"])
+    assert reading.utilization_pct == real["utilization_pct"] == 100
+    (proc,) = reading.processes
+    assert proc.model_dump() == real["processes"][0]

@@ -184,3 +184,13 @@ async def test_a_step_that_is_not_a_probe_still_fails_the_run(run):
     runner = await run(PROBED.replace("    probe: true\n", ""))
     assert runner.verdict == "failed" and runner.state.steps["can_do"]["status"] == "failed"
     assert runner.state.steps["uses_it"]["reason"] == "needs can_do, which failed"
+
+
+def test_a_long_or_many_line_reason_keeps_its_cause_in_the_seed_table():
+    from cockpit.plans.reports import _one_line
+
+    cause = "cannot run here: " + "/very/long/path/" * 20 + ".venv-oumi/bin/python: No such file or directory"
+    cell = _one_line(cause, 200)
+    assert len(cell) <= 200 and cell.startswith("cannot run here: /very") and cell.endswith("No such file or directory")
+    assert _one_line("step failed\n\n  Traceback ...\nOSError: disk full\n", 200) == "step failed … OSError: disk full"
+    assert _one_line("short", 200) == "short" and _one_line("", 200) == ""
