@@ -211,6 +211,9 @@ def cmd_default(args: argparse.Namespace) -> int:
             return EXIT_INVALID
         args.format, args.sources, args.timeout = "table", None, args.timeout
         return cmd_snapshot(args)
+    from cockpit import gc_pause
+
+    gc_pause.pause_for_startup()  # until the first frame (the app resumes it): see cockpit/gc_pause.py
     from screens.app import run_app
 
     loaded = load(args)

@@ -28,6 +28,9 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cockpit import gc_pause
+
+    gc_pause.pause_for_startup()  # resumed (collected once, frozen) before the first session: cockpit/gc_pause.py
     from cockpit.cli import load
     from cockpit.runtime import build_runtime
     from cockpit.sshserve import (AuthorizedKeysError, ServeOptions, SshCockpitServer, default_host_key_path,
@@ -44,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     async def serve() -> int:
         runtime = build_runtime(loaded, read_only=True if args.read_only else None)
+        gc_pause.resume()
         server = SshCockpitServer(runtime, keys, load_or_create_host_key(Path(args.host_key) if args.host_key else default_host_key_path()),
                                   ServeOptions(max_sessions=args.max_sessions, idle_timeout=args.idle_timeout,
                                                low_bandwidth=args.low_bandwidth))

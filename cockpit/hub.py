@@ -238,10 +238,16 @@ class Collector:
 
     async def stop(self) -> None:
         for task in (self._task, self._watch_task):
-            if task is not None:
+            if task is None:
+                continue
+            # Cancel until the task is really over: a cancel can be swallowed (Python 3.11's
+            # asyncio.wait_for returns the result of a fetch that completed just as it was
+            # cancelled), and the loop would then sleep on, holding up the app's exit.
+            while not task.done():
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await asyncio.wait({task}, timeout=0.5)
+            if not task.cancelled():
+                task.exception()  # retrieved: a loop that ended in an error is not logged at exit
         self._task = self._watch_task = None
         close = getattr(self.source, "close", None)
         if close is not None:

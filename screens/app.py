@@ -21,6 +21,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Input
 
+from cockpit import gc_pause
 from cockpit.actions import Actor, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
 from cockpit.gpu_map import USE_SOURCES, gpus_with_idle
@@ -149,6 +150,11 @@ class CockpitApp(App[int]):
         return True
 
     # -- lifecycle ------------------------------------------------------------------------------
+    def get_default_screen(self) -> Dashboard:
+        """The dashboard is the bottom screen itself: no empty default screen under it to be
+        composed, laid out and drawn (then covered) before the first frame."""
+        return self.dashboard
+
     def on_mount(self) -> None:
         if self.owns_hub:
             # Quitting must not wait for a backend call that hangs in a worker thread.
@@ -164,13 +170,15 @@ class CockpitApp(App[int]):
             self.theme = cfg.theme
         except Exception:
             self.notify(f"unknown theme {cfg.theme!r}; using the default", severity="warning")
-        self.push_screen(self.dashboard)
         if self.runtime.audit_problem:
             self.notify(f"{self.runtime.audit_problem}: actions are refused until it can be written; "
                         "monitoring goes on", title="audit log", severity="error", timeout=30)
         hub = self.runtime.hub
         # Ansible runs are not on the first frame: attach their source once the screen is up.
         self.set_timer(1.0, self._attach_provisioning)
+        # The collector, paused by the command line for start-up, comes back once the screen is
+        # up (cockpit/gc_pause.py); its one collection then does not delay the first frame.
+        self.set_timer(1.0, gc_pause.resume)
         # An idle GPU's readings may not change for minutes: look again, so its flag comes on time.
         self.set_interval(IDLE_RECHECK_S, self._recheck_idle)
         self._unsubscribe = hub.subscribe_all(lambda snap: self.post_message(SnapshotArrived(snap)))

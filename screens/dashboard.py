@@ -16,10 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from cockpit.commands import COMMANDS
 from cockpit.sources import panes
+from screens.footer import Footer
 from screens.messages import MessageArea
 from screens.pane import SourcePane, SourceTable
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from rich.syntax import Syntax
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from cockpit.commands import help_rows
+from screens.cached_renderable import CachedRenderable
 from cockpit.snapshot import to_jsonable
 
 MODAL_CSS = """
@@ -61,6 +61,8 @@ def detail_renderable(item: Any, render_module: Any) -> Any:
     custom = getattr(render_module, "detail", None) if render_module else None
     if custom is not None:
         return custom(item)
+    from rich.syntax import Syntax  # pygments: paid on the first detail view, not on the first help or menu
+
     return Syntax(json.dumps(to_jsonable(item), indent=2, default=str), "json", word_wrap=True, theme="ansi_dark")
 
 
@@ -84,6 +86,26 @@ class DetailScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+# The help table of each set of rows (keymap and row actions), laid out once per width for the
+# whole process: every `?` after the first, in any session, replays it.
+_HELP_TABLES: dict[tuple[tuple[str, str, str], ...], CachedRenderable] = {}
+
+
+def help_table(rows: tuple[tuple[str, str, str], ...]) -> CachedRenderable:
+    cached = _HELP_TABLES.get(rows)
+    if cached is None:
+        table = Table(box=None, show_header=True, header_style="bold")
+        table.add_column("group")
+        table.add_column("key")
+        table.add_column("what it does")
+        for group, key, description in rows:
+            table.add_row(group, key, description)
+        if len(_HELP_TABLES) >= 16:  # keymaps differ per SSH key role at most: keep it bounded anyway
+            _HELP_TABLES.clear()
+        cached = _HELP_TABLES[rows] = CachedRenderable(table)
+    return cached
+
+
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = modal_css("HelpScreen")
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Back")]
@@ -94,16 +116,10 @@ class HelpScreen(ModalScreen[None]):
         self.extra = list(extra)
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, show_header=True, header_style="bold")
-        table.add_column("group")
-        table.add_column("key")
-        table.add_column("what it does")
-        for group, key, description in [*help_rows(self.keymap), *self.extra]:
-            table.add_row(group, key, description)
         with Vertical():
             yield Static("AI-HOW Cockpit: keys", classes="title")
             with VerticalScroll():
-                yield Static(table, id="help-table")
+                yield Static(help_table(tuple([*help_rows(self.keymap), *self.extra])), id="help-table")
             yield Static("esc: back", classes="keys")
 
     def action_dismiss(self) -> None:  # type: ignore[override]

@@ -180,3 +180,41 @@ async def test_hub_wait_for_and_fetch_all():
     assert snaps["test"].status is Status.OK
     with pytest.raises(TimeoutError):
         await hub.wait_for("test", lambda s: False, timeout=0.05)
+
+
+
+@pytest.mark.parametrize("turns", [0, 1, 2, 3])
+async def test_stop_ends_the_loop_even_when_a_finishing_fetch_swallows_the_cancel(turns):
+    """The fetch completes in the same loop turn as stop() cancels the collector: Python 3.11's
+    wait_for then returns the fetch's result instead of raising, and the loop went back to sleep
+    for its whole interval, so quitting the app hung. `turns` after the fetch's answer arrives
+    walk the cancel across that window."""
+    loop = asyncio.get_running_loop()
+    gate = loop.create_future()
+
+    class Gated:
+        name = "gated"
+
+        async def fetch(self):
+            await gate
+            return FetchResult.of([])
+
+    collector = Collector(Gated(), Timing(interval=60, min_interval=0, timeout=30), always=True)
+    collector.start()
+    for _ in range(5):
+        await asyncio.sleep(0)  # the loop is in fetch_once, waiting on the gate
+    gate.set_result(None)
+    for _ in range(turns):
+        await asyncio.sleep(0)
+    task = collector._task
+    me = asyncio.current_task()
+    guard = loop.call_later(2.0, me.cancel)  # a hung stop() must not hang the test run
+    started = loop.time()
+    try:
+        await collector.stop()  # runs in this task: its cancel lands in this very turn
+    except asyncio.CancelledError:
+        pass
+    finally:
+        guard.cancel()
+    assert task.done(), "the collector's loop was still running after stop()"
+    assert loop.time() - started < 1.5
