@@ -79,11 +79,12 @@ async def test_screen_arrives_and_resize_redraws(server, keys):
     await viewer.wait_for("hpc-compute-01")
     session = next(iter(server.sessions))
     assert session.driver._app.size == (140, 45)
+    # Counted before the resize: the redraw can reach the client before this loop sees the size.
+    drawn = len(viewer.screen)
     viewer.process.change_terminal_size(100, 30)
     async with asyncio.timeout(10):
         while session.driver._app.size != (100, 30):
             await asyncio.sleep(0.05)
-    drawn = len(viewer.screen)
     async with asyncio.timeout(10):  # the redraw at the new size reaches the client
         while "VMs and GPU assignment" not in plain(viewer.screen[drawn:]):
             await asyncio.sleep(0.05)
