@@ -22,11 +22,12 @@ from textual.widgets import Input
 
 from cockpit.actions import Actor, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
-from cockpit.gpu_map import USE_SOURCES, gpus_with_idle
+from cockpit.gpu_map import USE_SOURCES
 from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status
 from screens import interaction
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
+from screens.gpu_use import GpuUse
 from screens.messages import say
 from screens.pane import SourceTable, render_module
 
@@ -119,6 +120,7 @@ class CockpitApp(App[int]):
         self.owns_hub = owns_hub
         self._unsubscribe: Callable[[], None] | None = None
         self._unwatch: list[Callable[[], None]] = []
+        self._gpu_use = GpuUse(runtime.hub.snapshots, lambda: runtime.config, self._show, self._say_gpu_map)
         self.dashboard = Dashboard(frozenset(name for name, c in runtime.hub.collectors.items() if not c.configured))
         read_only = runtime.read_only or self.actor.role == "viewer"
         self.sub_title = f"{runtime.loaded.config.metadata.name}{'  [read-only]' if read_only else ''}"
@@ -207,6 +209,7 @@ class CockpitApp(App[int]):
             self._unsubscribe()
         for unwatch in self._unwatch:
             unwatch()
+        self._gpu_use.close()
         if self.owns_hub:
             await self.runtime.close()
 
@@ -219,18 +222,14 @@ class CockpitApp(App[int]):
 
     def _show_gpu_use(self, arrived: Snapshot | None = None) -> None:
         """Draw the GPU table with the allocated-but-idle flag of the GPU map (which GPUs a job or
-        pod holds comes from the other sources' snapshots); `arrived`: a gpus snapshot just in."""
-        snapshots = self.runtime.hub.snapshots()
-        if arrived is not None:
-            snapshots = {**snapshots, "gpus": arrived}
-        try:
-            gpus = gpus_with_idle(snapshots, self.runtime.config)
-        except Exception as exc:  # a map bug must not take the screen down: the table without the flag
-            with contextlib.suppress(NoMatches):
-                self.say(f"GPU map: {exc}", "error")
-            gpus = snapshots.get("gpus")
-        if gpus is not None:
-            self._show(gpus)
+        pod holds comes from the other sources' snapshots), built in a worker thread
+        (screens/gpu_use.py); `arrived`: a gpus snapshot just in."""
+        if self._gpu_use.arrived(arrived):
+            self.run_worker(self._gpu_use.run(), group="gpu-use", exclusive=False)
+
+    def _say_gpu_map(self, text: str) -> None:
+        with contextlib.suppress(NoMatches):
+            self.say(text, "error")
 
     def _show(self, snap: Snapshot) -> None:
         pane_id = PANE_OF_SOURCE.get(snap.source)
