@@ -27,6 +27,7 @@ from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status
 from screens import interaction
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
+from screens.gc_tuning import freeze_startup, tune_for_latency
 from screens.gpu_use import GpuUse
 from screens.messages import say
 from screens.pane import SourceTable, render_module
@@ -162,6 +163,10 @@ class CockpitApp(App[int]):
             # empty dashboard is being drawn, and delay it.
             self.call_after_refresh(self._start_hub)
         self.call_after_refresh(self._show_all)
+        # Fewer, cheaper garbage collections (screens/gc_tuning.py); what start-up built is
+        # frozen after the first frame.
+        tune_for_latency()
+        self.call_after_refresh(freeze_startup)
         # Ages are shown in 5 s buckets: a 2.5 s tick keeps them right without busy redraws.
         self.set_interval(5.0 if self.low_bandwidth else 2.5, self._tick_status)
 
