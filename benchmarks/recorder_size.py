@@ -1,6 +1,6 @@
 """Flight-recorder size per hour at 1,000 SLURM jobs, and the disk cap holding.
 
-    PYTHONPATH=. python benchmarks/recorder_size.py [--jobs 1000] [--hours 1] [--cap-mib 8]
+    PYTHONPATH=. python benchmarks/recorder_size.py [--jobs 1000] [--hours 1] [--cap-mib 0.5]
 
 The queue is the real squeue --json fixture (Slurm 22.05, tests/fixtures/slurm/v0.0.38) parsed
 by the real parser and scaled to --jobs. It is polled every 5 s (the slurm source's default
@@ -92,7 +92,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1000)
     ap.add_argument("--hours", type=float, default=1.0, help="recorded hours for the size-per-hour figure")
     ap.add_argument("--turnover", type=float, default=500.0, help="jobs finishing (and arriving) per hour")
-    ap.add_argument("--cap-mib", type=float, default=2.0)
+    ap.add_argument("--cap-mib", type=float, default=0.5, help="a cap the --cap-hours recording outgrows")
     ap.add_argument("--cap-hours", type=float, default=2.0)
     args = ap.parse_args()
 
@@ -108,7 +108,7 @@ def main() -> None:
           f"record median {statistics.median(times):.1f} ms, p95 {sorted(times)[int(len(times) * .95)]:.1f} ms per poll; "
           f"rebuild a moment {rebuild_ms:.0f} ms")
     print(f"at this rate the default 64 MiB cap holds {64 * 2**20 / per_hour:.1f} h (the 48 h window needs "
-          f"{48 * per_hour / 2**20:.1f} MiB)")
+          f"{48 * per_hour / 2**20:.1f} MiB): the window {'fits' if 48 * per_hour <= 64 * 2**20 else 'does NOT fit'}")
 
     cap = int(args.cap_mib * 2**20)
     path, times, sizes, rebuild_ms, closed = record(args.jobs, args.cap_hours, args.turnover, Limits(max_bytes=cap))

@@ -107,7 +107,7 @@ async def measure(sizes: tuple[int, ...] = (1_000, 10_000), echo: bool = True) -
     async with app.run_test(size=(160, 48)) as pilot:
         table = app.query_one(SourceTable)
         for n in sizes:
-            first, changed = jobs(n), jobs(n, 1)
+            first = jobs(n)
             fill, _, _ = await _update(app, table, Snapshot(source="slurm", status=Status.OK, fetched_at=utcnow(),
                                                             items=first))
             await pilot.pause()
@@ -120,7 +120,7 @@ async def measure(sizes: tuple[int, ...] = (1_000, 10_000), echo: bool = True) -
             row = table.cursor_row
             t0 = time.perf_counter()
             app.post_message(events.Key("pagedown", None))
-            page = await _until(app, lambda _s, r: r > row) - t0
+            page = await _until(app, lambda _s, r, before=row: r > before) - t0
             table.select_key("100")
             await pilot.pause()
             figures[n] = {"first_fill_ms": 1000 * fill, "changed_ms": 1000 * once, "page_down_ms": 1000 * page}

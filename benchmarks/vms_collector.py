@@ -49,7 +49,7 @@ async def run(vms: int, ticks: int, interval: float) -> None:
         rows_ms, table_ms = [], []
         cpu0 = time.process_time()
         wall0 = time.perf_counter()
-        for tick in range(ticks):
+        for _tick in range(ticks):
             started = time.perf_counter()
             for name, collector in collectors.items():
                 t = time.perf_counter()

@@ -194,6 +194,9 @@ def interactive() -> bool:
 
 
 def cmd_default(args: argparse.Namespace) -> int:
+    if getattr(args, "record", None) and (args.run or args.resume):
+        _print_err("--record: a plan run records on its own (recording.sqlite next to its reports)")
+        return EXIT_INVALID
     if args.run or args.resume:
         try:
             plan_cli = importlib.import_module("cockpit.cli_plan")
@@ -201,13 +204,17 @@ def cmd_default(args: argparse.Namespace) -> int:
             _print_err("plans are not available in this build")
             return EXIT_FAIL
         return int(plan_cli.run_plan_command(args))
+    record_to = getattr(args, "record", None)
     if not interactive():
+        if record_to:
+            _print_err("--record: the screen records only in a terminal; headless: cockpit record --out FILE")
+            return EXIT_INVALID
         args.format, args.sources, args.timeout = "table", None, args.timeout
         return cmd_snapshot(args)
     from screens.app import run_app
 
     loaded = load(args)
-    return run_app(loaded, read_only=args.read_only)
+    return run_app(loaded, read_only=args.read_only, record_to=record_to)
 
 
 def add_global_options(parser: argparse.ArgumentParser, default: Any = None) -> None:
@@ -247,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--resume", metavar="STATE", help="continue a killed run from its state file")
     plan.add_argument("--report-dir", metavar="DIR", help="where the JSONL, JUnit XML and Markdown reports go")
     plan.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="set a plan variable")
+    parser.add_argument("--record", metavar="FILE",
+                        help="record the screen's snapshots into FILE while you work (● REC in the title; "
+                             ":record stop ends it; cockpit replay FILE plays it back)")
     parser.set_defaults(func=cmd_default)
 
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=SubcommandParser)

@@ -64,12 +64,14 @@ async def serve(loaded: object, host: str, port: int) -> int:
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
     from backends.libvirt.connection import forget_connections
+    from cockpit.gpu_map import vm_places
     from cockpit.metrics_export import SnapshotCollector
     from cockpit.runtime import build_runtime
 
     runtime = build_runtime(loaded, read_only=True, always=True)  # type: ignore[arg-type]
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SnapshotCollector(runtime.hub.snapshots))
+    # the cluster config's VM -> node naming lets GPU series name the job or pod on each GPU
+    registry.register(SnapshotCollector(runtime.hub.snapshots, vm_places(runtime.config)))
 
     async def metrics(_request: web.Request) -> web.Response:
         body = generate_latest(registry)

@@ -165,7 +165,9 @@ def cmd_snapshot_at(args: argparse.Namespace) -> int:
     else:
         from screens.text_table import render_snapshots
 
-        text = f"recorded at {fmt_time(moment)} in {args.recording}\n" + scrub(render_snapshots(snapshots), assignments=False)
+        shown_at = datetime.fromtimestamp(moment, timezone.utc)  # ages count from the recorded moment
+        table = render_snapshots(snapshots, now=shown_at)
+        text = f"recorded at {fmt_time(moment)} in {args.recording}\n" + scrub(table, assignments=False)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return EXIT_OK
 

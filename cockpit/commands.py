@@ -46,7 +46,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 # Words the `:` line understands besides action names (see screens.app.CockpitApp.run_command).
-COMMAND_WORDS = ("quit", "help", "refresh", "pane", "filter", "plan", "provisioning", "zoom")
+COMMAND_WORDS = ("quit", "help", "refresh", "pane", "filter", "plan", "provisioning", "zoom", "record")
 
 
 def command_words() -> list[str]:

@@ -3,6 +3,8 @@
     GPU (host PCI address, UUID) -> VM it is passed to -> SLURM node / Kubernetes node that VM is
     -> SLURM job holding that GRES index there / pod given every GPU of that node
     -> MLflow run that job or pod logs to (link tags `slurm_job_id`, `k8s_pod` + `k8s_namespace`)
+    GPU left on the host -> the processes NVML lists on it -> the SLURM job or pod their cgroup
+    names (cockpit/cgroup_owner.py) -> MLflow run
 
 Every link is a fact read from the snapshots and the cluster config; a link that cannot be read
 is absent, never guessed. Two joins rest on a stated rule, written into the link's `basis`:
@@ -23,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from cockpit.cgroup_owner import owner_text
 from cockpit.clusters import config_vms
 from cockpit.snapshot import Snapshot
 
@@ -48,9 +51,9 @@ class NodePlace:
 
 @dataclass(frozen=True)
 class IdlePolicy:
-    """Allocated-but-idle: utilisation under `below_pct` for `for_s` seconds. Only current
-    snapshots are read here, so the flag rests on the current reading; the duration needs history
-    (the flight recorder) and is reported, not checked."""
+    """Allocated-but-idle: utilisation under `below_pct` for `for_s` seconds. The map reads only
+    current snapshots, so `GpuUse.idle` rests on the current reading; a view that keeps running
+    checks the duration with an IdleClock (cockpit/idle_clock.py)."""
 
     below_pct: float = 5.0
     for_s: float = 600.0
@@ -97,6 +100,8 @@ class GpuUse:
     jobs: tuple[str, ...] = ()  # SLURM job ids holding it
     pods: tuple[str, ...] = ()  # pod UIDs holding it
     runs: tuple[str, ...] = ()  # MLflow run ids of those jobs and pods
+    # Host processes using a GPU that stays on the host: "pid command (owner)" each.
+    processes: tuple[str, ...] = ()
     utilization_pct: int | None = None
     memory_used_mib: int | None = None
     memory_total_mib: int | None = None
@@ -118,7 +123,7 @@ class GpuUse:
         return {
             "gpu": self.gpu, "pci_address": self.pci_address, "uuid": self.uuid, "vm": self.vm, "node": self.node,
             "gres_index": self.gres_index, "jobs": list(self.jobs), "pods": list(self.pods), "runs": list(self.runs),
-            "utilization_pct": self.utilization_pct, "memory_used_mib": self.memory_used_mib,
+            "processes": list(self.processes), "utilization_pct": self.utilization_pct, "memory_used_mib": self.memory_used_mib,
             "memory_total_mib": self.memory_total_mib, "power_w": self.power_w,
             "allocated": self.allocated, "idle": self.idle(policy),
         }
@@ -267,6 +272,25 @@ def build_gpu_map(snapshots: Mapping[str, Snapshot], places: Mapping[str, NodePl
                        memory_total_mib=nvml.memory_total_mib, power_w=nvml.power_w)
         found = vm_by_name.get((gpu.host, gpu.assigned_to)) if gpu.assigned_to else None
         if found is None:
+            # On the host: the processes NVML lists, and the job or pod their cgroups name.
+            host_jobs: list[str] = []
+            host_pods: list[str] = []
+            host_runs: list[str] = []
+            procs: list[str] = []
+            for proc in (getattr(nvml, "processes", None) or ()) if gpu.assigned_to is None else ():
+                procs.append(_process_text(proc))
+                kind, oid = getattr(proc, "owner_kind", None), str(getattr(proc, "owner_id", None) or "")
+                basis = f"host process {proc.pid} cgroup {getattr(proc, 'cgroup', '')}"
+                if kind == "slurm_job" and oid in jobs and oid not in host_jobs:
+                    host_jobs.append(oid)
+                    links.append(Link(Ref("gpus", gkey), Ref("slurm", oid), "allocated_to", basis, {"pid": proc.pid}))
+                    host_runs.extend(job_runs(oid))
+                elif kind == "pod" and oid in pods and oid not in host_pods:
+                    host_pods.append(oid)
+                    links.append(Link(Ref("gpus", gkey), Ref("kubernetes", oid), "allocated_to", basis, {"pid": proc.pid}))
+                    host_runs.extend(pod_runs(pods[oid]))
+            row.update(jobs=tuple(host_jobs), pods=tuple(host_pods), runs=tuple(dict.fromkeys(host_runs)),
+                       processes=tuple(procs))
             rows.append(GpuUse(**row))
             continue
         vkey, vm = found
@@ -317,13 +341,30 @@ def build_gpu_map(snapshots: Mapping[str, Snapshot], places: Mapping[str, NodePl
     return GpuMap(gpus=tuple(rows), links=tuple(links), policy=policy)
 
 
-def gpus_with_idle(snapshots: Mapping[str, Snapshot], config: Any) -> Snapshot | None:
-    """The gpus snapshot with the allocated-but-idle GPU keys as its IDLE_SECTION (the GPU table
-    shows them); None when there is no gpus snapshot."""
+def _process_text(proc: Any) -> str:
+    """'4242 python (SLURM job 42 step 0)': a host process as the map shows it."""
+    text = f"{proc.pid} {getattr(proc, 'command', None) or '?'}"
+    kind = getattr(proc, "owner_kind", None)
+    if kind:
+        text += f" ({owner_text(kind, getattr(proc, 'owner_id', None), getattr(proc, 'owner_detail', None))})"
+    return text
+
+
+def gpus_with_idle(snapshots: Mapping[str, Snapshot], config: Any, clock: Any = None,
+                   now: float | None = None) -> Snapshot | None:
+    """The gpus snapshot with the allocated-but-idle GPUs as its IDLE_SECTION (the GPU table shows
+    them): with an IdleClock (cockpit/idle_clock.py) and `now`, GPU key -> seconds idle, only those
+    idle for the policy's whole `for_s`; without one, the keys idle in the current reading.
+    None when there is no gpus snapshot."""
     gpus = snapshots.get("gpus")
     if gpus is None:
         return None
-    idle = build_gpu_map(snapshots, vm_places(config), policy_of(config)).idle_gpus()
+    gmap = build_gpu_map(snapshots, vm_places(config), policy_of(config))
+    idle: Any
+    if clock is not None and now is not None:
+        idle = {key: seconds for key, seconds in clock.observe(gmap, now).items() if seconds >= gmap.policy.for_s}
+    else:
+        idle = gmap.idle_gpus()
     return gpus.evolve(sections={**gpus.sections, IDLE_SECTION: idle})
 
 

@@ -16,13 +16,19 @@ Pure functions over the strings Kubernetes itself writes; sources (kubernetes/ku
   to non-empty scheduling gates"; Kueue's pod integration gates with "kueue.x-k8s.io/admission";
 - the ResourceQuota admission plugin (staging/src/k8s.io/apiserver/pkg/admission/plugin/
   resourcequota/controller.go): 'exceeded quota: <name>, requested: <r>, used: <u>, limited: <l>',
-  which reaches a person as a refused create or a controller's FailedCreate event.
+  which reaches a person as a refused create or a controller's FailedCreate event;
+- Kueue (kubernetes-sigs/kueue), a Workload's QuotaReserved / Admitted conditions: reason Pending
+  with the flavor assigner's "couldn't assign flavors to pod set <name>: insufficient unused quota
+  for <resource> in flavor <flavor>, <n> more needed" (pkg/scheduler/flavorassigner), reason
+  Inadmissible with "LocalQueue <q> doesn't exist" / "... is inactive" / "ClusterQueue <q> ..."
+  (pkg/controller/core/workload_controller.go); see tests/fixtures/kueue/README.md.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 KUEUE_GATE = "kueue.x-k8s.io/admission"
 
@@ -146,10 +152,14 @@ def gates_in_message(message: str) -> list[str]:
     return [g.strip() for g in match.group(1).split(",") if g.strip()] if match else []
 
 
-def explain_training_job(state: str, queue: str | None) -> Wait | None:
+def explain_training_job(state: str, queue: str | None, admission: Any = None) -> Wait | None:
     """A training or batch job that Kueue holds: Kueue creates (or keeps) a queued job suspended
     (spec.suspend, condition Suspended) until its Workload is admitted, so a suspended job with a
-    kueue.x-k8s.io/queue-name waits for admission; None for any other job."""
+    kueue.x-k8s.io/queue-name waits for admission; None for any other job. With its Workload's
+    `admission` (read from Kueue), Kueue's own reason is said instead of the general one."""
+    if admission is not None:
+        # Kueue's word: admitted (and about to be resumed) is not waiting for admission
+        return explain_admission(admission) if state in ("Suspended", "Pending", "Created", "") else None
     if not queue or state != "Suspended":
         return None
     return Wait("waits for Kueue admission",
@@ -157,3 +167,67 @@ def explain_training_job(state: str, queue: str | None) -> Wait | None:
                 "ClusterQueue behind it yet)",
                 "wait for other workloads of the queue to finish, lower its request, or raise the ClusterQueue's "
                 "nominal quota (kubectl get workloads -n NAMESPACE shows why)")
+
+
+_SHORT_BY = re.compile(r"insufficient unused quota for (\S+) in flavor (\S+), (\S+) more needed")
+_OVER_ALL = re.compile(r"insufficient quota for (\S+) in flavor (\S+) in ClusterQueue")
+_QUEUE = re.compile(r"^(LocalQueue|ClusterQueue) (\S+) (doesn't exist|is inactive|is stopped|is terminating or missing)")
+_INSPECT = "kubectl get workload WORKLOAD -n NAMESPACE -o yaml shows Kueue's conditions"
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def explain_admission(admission: Any) -> Wait | None:
+    """Why Kueue has not admitted a workload, from its Workload's conditions (a KueueAdmission of
+    the kubernetes source, or its JSON); None once it is admitted."""
+    if _field(admission, "admitted"):
+        return None
+    name = _field(admission, "workload") or "its workload"
+    inspect = _INSPECT.replace("WORKLOAD", name)
+    message = str(_field(admission, "message") or "")
+    reason = str(_field(admission, "reason") or "")
+    evicted = str(_field(admission, "evicted") or "")
+    earlier = f" (evicted before: {evicted})" if evicted else ""
+    if _field(admission, "quota_reserved"):
+        where = _field(admission, "cluster_queue") or "its ClusterQueue"
+        return Wait("Kueue: admission checks",
+                    f"quota reserved in {where}; Kueue waits for its admission checks{': ' + message if message else ''}",
+                    f"wait for the ClusterQueue's admission checks (provisioning, MultiKueue); {inspect}")
+    if _field(admission, "quota_reserved") is None:
+        return Wait("Kueue: not tried yet",
+                    f"Kueue has not tried to admit {name} yet (a StrictFIFO ClusterQueue tries only its head)",
+                    f"wait for the workloads ahead of it in the queue; {inspect}")
+    queue = _QUEUE.match(message)
+    if reason == "Inadmissible" or queue:
+        if queue:
+            kind, qname, state = queue.groups()
+            label = f"{kind} {qname} {'missing' if 'exist' in state or 'missing' in state else state.split()[-1]}"
+            if kind == "LocalQueue" and ("exist" in state or "missing" in state):
+                action = (f"create LocalQueue {qname} in the job's namespace (spec.clusterQueue naming a ClusterQueue), "
+                          "or fix the job's kueue.x-k8s.io/queue-name label")
+            elif "exist" in state or "missing" in state:
+                action = f"create ClusterQueue {qname}, or point the LocalQueue at one that exists"
+            elif "stopped" in state:
+                action = f"resume {kind} {qname} (spec.stopPolicy: None)"
+            else:
+                action = f"kubectl describe {kind.lower()} {qname} says why it is inactive (a missing ResourceFlavor or admission check)"
+            return Wait(f"Kueue: {label}", f"Kueue cannot queue it: {message}", action)
+        return Wait("Kueue: inadmissible", f"Kueue cannot queue it: {message or reason}", inspect)
+    short = _SHORT_BY.findall(message)
+    if short:
+        needs = ", ".join(f"{more} more {res} in flavor {flavor}" for res, flavor, more in short)
+        head_res, head_flavor, head_more = short[0]
+        return Wait(f"Kueue quota: {head_more} more {head_res}",
+                    f"no free quota in its ClusterQueue: needs {needs}{earlier}",
+                    f"wait for admitted workloads of the queue to finish, ask for less {head_res}, or raise the "
+                    f"ClusterQueue's nominalQuota for {head_res} in flavor {head_flavor} (or let it borrow from its cohort)")
+    over = _OVER_ALL.findall(message)
+    if over:
+        res, flavor = over[0]
+        return Wait(f"Kueue: over the whole {res} quota",
+                    f"asks for more {res} than the ClusterQueue's whole quota in flavor {flavor}: it can never be admitted as it is{earlier}",
+                    f"ask for at most the ClusterQueue's quota of {res}, or raise its nominalQuota for {res} in flavor {flavor}")
+    return Wait("waits for Kueue admission", f"Kueue has not admitted it: {message or reason or 'no reason given'}{earlier}",
+                inspect)

@@ -6,7 +6,9 @@ families; nothing here fetches (nvitop-exporter style: a scrape never reaches a 
 
 Labels join across systems (gpu = PCI address, vm, node, job, pod, run) and stay bounded:
 per-job, per-pod and per-run series exist only for running work, capped at `SERIES_CAP` each
-(largest GPU count first); what the cap leaves out is counted in `cockpit_series_capped`.
+(largest GPU count first); what the cap leaves out is counted in `cockpit_series_capped`. A GPU's
+series also name the SLURM job and the pod the GPU map links it to (`job`, `pod`, `namespace`;
+empty when none): still one series per GPU, whatever runs on it.
 The metric table is in README ("Prometheus metrics").
 """
 
@@ -19,13 +21,14 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from cockpit.gpu_map import NodePlace, build_gpu_map
 from cockpit.snapshot import Snapshot, Status, utcnow
 
 # Most per-job / per-pod / per-run series one scrape carries for each such metric.
 SERIES_CAP = 100
 MIB = 1024 * 1024
 
-GPU_LABELS = ("gpu", "host", "vm", "model")
+GPU_LABELS = ("gpu", "host", "vm", "model", "job", "pod", "namespace")
 
 
 def _gauge(name: str, doc: str, labels: Iterable[str]) -> GaugeMetricFamily:
@@ -35,6 +38,13 @@ def _gauge(name: str, doc: str, labels: Iterable[str]) -> GaugeMetricFamily:
 def _ok(snap: Snapshot | None) -> bool:
     """Has this source ever delivered data (stale data still counts: it is what the screen shows)?"""
     return snap is not None and snap.status != Status.UNCONFIGURED and snap.fetched_at is not None
+
+
+def _section(snap: Snapshot, name: str) -> list[Any]:
+    """A snapshot section's entries: the sources give lists (SLURM and Kubernetes nodes); a
+    mapping (keyed entries) gives its values."""
+    value = snap.sections.get(name) or ()
+    return list(value.values()) if isinstance(value, Mapping) else list(value)
 
 
 def _capped(rows: list[Any], size: Callable[[Any], tuple[Any, ...]]) -> tuple[list[Any], int]:
@@ -63,9 +73,29 @@ def source_families(snapshots: Mapping[str, Snapshot], now: datetime) -> Iterato
 
 
 # -- GPUs ---------------------------------------------------------------------------------------
-def gpu_families(snap: Snapshot | None) -> Iterator[Metric]:
-    info = _gauge("cockpit_gpu_info", "One series per GPU: where it is and which VM holds it (vm empty: none)",
-                  [*GPU_LABELS, "driver"])
+def gpu_work(snapshots: Mapping[str, Snapshot], places: Mapping[str, NodePlace] | None) -> dict[str, tuple[str, str, str]]:
+    """gpus item key -> (job, pod, namespace) the GPU map links it to, "" where none. Several on
+    one GPU (shared) are joined with ",", so a GPU stays one series. Without the cluster config's
+    places no VM is a node, and nothing is linked."""
+    if not places:
+        return {}
+    jobs = snapshots["slurm"].items if "slurm" in snapshots else {}
+    pods = snapshots["kubernetes"].items if "kubernetes" in snapshots else {}
+    out: dict[str, tuple[str, str, str]] = {}
+    for use in build_gpu_map(snapshots, places).gpus:
+        if not use.allocated:
+            continue
+        job = ",".join(sorted(str(getattr(jobs.get(k), "display_id", None) or k) for k in use.jobs))
+        held = [pods[k] for k in use.pods if k in pods]
+        pod = ",".join(sorted(str(getattr(p, "name", "")) for p in held))
+        namespace = ",".join(sorted({str(getattr(p, "namespace", "")) for p in held}))
+        out[use.gpu] = (job, pod, namespace)
+    return out
+
+
+def gpu_families(snap: Snapshot | None, work: Mapping[str, tuple[str, str, str]] | None = None) -> Iterator[Metric]:
+    info = _gauge("cockpit_gpu_info", "One series per GPU: where it is, which VM holds it (vm empty: none) and the "
+                  "SLURM job or pod the GPU map links it to (empty: none)", [*GPU_LABELS, "driver"])
     assigned = _gauge("cockpit_gpu_assigned", "1 when the GPU is passed through to a VM", ["gpu", "host", "vm"])
     util = _gauge("cockpit_gpu_utilization_ratio", "GPU utilisation, 0..1 (NVML on the host or in the guest)",
                   GPU_LABELS)
@@ -78,11 +108,12 @@ def gpu_families(snap: Snapshot | None) -> Iterator[Metric]:
         yield from families
         return
     assert snap is not None
-    for gpu in snap.items.values():
+    work = work or {}
+    for key, gpu in snap.items.items():
         reading = gpu.nvml
         vm = gpu.assigned_to or ""
         model = (reading.name if reading is not None and reading.name else gpu.name) or ""
-        labels = [gpu.pci_address, gpu.host, vm, model]
+        labels = [gpu.pci_address, gpu.host, vm, model, *work.get(key, ("", "", ""))]
         info.add_metric([*labels, gpu.host_driver or ""], 1.0)
         assigned.add_metric([gpu.pci_address, gpu.host, vm], 1.0 if gpu.assigned_to else 0.0)
         if reading is None:
@@ -145,7 +176,7 @@ def slurm_families(snap: Snapshot | None, capped: GaugeMetricFamily) -> Iterator
     for job in shown:
         job_gpus.add_metric([job.display_id, job.user or "", job.partition or ""], float(job.gpus))
     capped.add_metric(["cockpit_slurm_job_gpus"], float(left_out))
-    for node in (snap.sections.get("nodes") or {}).values():
+    for node in _section(snap, "nodes"):
         node_state.add_metric([node.name, node.state_label], 1.0)
         node_gpus.add_metric([node.name], float(node.gpus))
         node_gpus_alloc.add_metric([node.name], float(node.gpus_used))
@@ -198,7 +229,7 @@ def kube_families(snap: Snapshot | None, capped: GaugeMetricFamily) -> Iterator[
     for pod in shown:
         pod_gpus.add_metric([pod.name, pod.namespace, pod.node or ""], float(pod.gpus))
     capped.add_metric(["cockpit_kube_pod_gpus"], float(left_out))
-    for node in (snap.sections.get("nodes") or {}).values():
+    for node in _section(snap, "nodes"):
         node_cap.add_metric([node.name], float(node.gpu_allocatable))
         node_alloc.add_metric([node.name], float(node.gpu_allocated))
     yield from families
@@ -225,13 +256,16 @@ def mlflow_families(snap: Snapshot | None, capped: GaugeMetricFamily) -> Iterato
     yield from families
 
 
-def metric_families(snapshots: Mapping[str, Snapshot], now: datetime | None = None) -> list[Metric]:
-    """Every family for one scrape, from the snapshots as they are (no fetch)."""
+def metric_families(snapshots: Mapping[str, Snapshot], now: datetime | None = None,
+                    places: Mapping[str, NodePlace] | None = None) -> list[Metric]:
+    """Every family for one scrape, from the snapshots as they are (no fetch); `places` (VM ->
+    the node it is, cockpit.gpu_map.vm_places of the config) lets GPU series name their job or pod."""
     now = now or utcnow()
     capped = _gauge("cockpit_series_capped", f"Series left out of a metric by the {SERIES_CAP}-series cap",
                     ["metric"])
     out: list[Metric] = [*source_families(snapshots, now)]
-    out += gpu_families(snapshots.get("gpus"))
+    gpus = snapshots.get("gpus")
+    out += gpu_families(gpus, gpu_work(snapshots, places) if _ok(gpus) else None)
     out += vm_families(snapshots.get("vms"))
     out += slurm_families(snapshots.get("slurm"), capped)
     out += storage_families(snapshots.get("storage"))
@@ -244,8 +278,10 @@ def metric_families(snapshots: Mapping[str, Snapshot], now: datetime | None = No
 class SnapshotCollector(Collector):
     """A prometheus_client collector over a callable returning the hub's current snapshots."""
 
-    def __init__(self, snapshots: Callable[[], Mapping[str, Snapshot]]) -> None:
+    def __init__(self, snapshots: Callable[[], Mapping[str, Snapshot]],
+                 places: Mapping[str, NodePlace] | None = None) -> None:
         self._snapshots = snapshots
+        self._places = places
 
     def collect(self) -> Iterable[Metric]:
-        return metric_families(self._snapshots())
+        return metric_families(self._snapshots(), places=self._places)

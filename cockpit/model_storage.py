@@ -11,11 +11,16 @@ URI is the tracking server's artifact proxy, which KServe does not speak: it map
 `--artifacts-destination` when the cockpit is told what that is. A local path or file:// URI lives
 on the machine that logged the model, out of the cluster's reach. Credentials: KServe reads the
 storage secret attached to the predictor's service account (cockpit.kubernetes.inference.service_account).
+
+The one exception is the lab (`local_predictor=True`): there the predictor is a KServe ModelServer
+process on the cockpit host itself (cockpit/lab/kserve_lab.py), which reads local artifacts, so the
+storageUri names them as file:// (a scheme KServe's storage initializer also copies from).
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 # Schemes the KServe storage initializer downloads from.
 KSERVE_SCHEMES = ("s3", "gs", "pvc", "https", "http", "hf", "oci")
@@ -25,11 +30,28 @@ class UnreachableArtifacts(ValueError):
     """The model's artifacts are somewhere KServe cannot fetch them from."""
 
 
-def kserve_storage_uri(download_uri: str, *, artifacts_destination: str | None = None) -> str:
-    """The storageUri for an InferenceService serving the artifacts at `download_uri`."""
+def local_artifact_dir(download_uri: str) -> Path | None:
+    """The directory of artifacts that live on this host (a plain path or a file:// URI), else None."""
     uri = download_uri.strip()
     parsed = urlparse(uri)
     scheme = parsed.scheme.lower()
+    if scheme == "file":
+        return Path(unquote(parsed.path))
+    if scheme == "" or (len(scheme) == 1 and uri[1:3] in (":\\", ":/")):
+        return Path(uri)
+    return None
+
+
+def kserve_storage_uri(download_uri: str, *, artifacts_destination: str | None = None,
+                       local_predictor: bool = False) -> str:
+    """The storageUri for an InferenceService serving the artifacts at `download_uri`
+    (`local_predictor`: the lab, where the predictor runs on this host and reads local files)."""
+    uri = download_uri.strip()
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    local = local_artifact_dir(uri)
+    if local_predictor and local is not None:
+        return local.resolve().as_uri()
     if scheme in KSERVE_SCHEMES:
         return uri
     if scheme == "mlflow-artifacts":

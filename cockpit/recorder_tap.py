@@ -23,6 +23,7 @@ class HubTap:
         self.recording = recording
         self.clock = clock
         self.frames = 0
+        self.error: str | None = None  # the last failed write (a full disk), for whoever shows it
         # None asks the writer to finish what is queued and stop
         self._queue: asyncio.Queue[tuple[float, Snapshot] | None] = asyncio.Queue()
         self._unsubscribe: Callable[[], None] | None = None
@@ -58,8 +59,9 @@ class HubTap:
                 entry = self._queue.get_nowait()
             try:
                 await asyncio.to_thread(self._write, batch)
-            except Exception:  # a full disk must not take the screen or the plan down
+            except Exception as exc:  # a full disk must not take the screen or the plan down
                 log.exception("recording to %s failed", self.recording.path)
+                self.error = str(exc) or type(exc).__name__
 
     async def stop(self) -> None:
         """Stop listening, write what is still queued, keep the file open for the caller to close."""

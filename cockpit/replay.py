@@ -8,6 +8,8 @@ every action is refused (and audited as refused, like any other).
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 from typing import Any
 
 from cockpit.hub import Collector, Hub
@@ -64,15 +66,40 @@ class ReplayController:
         self.stepper = stepper
         self.hub = hub
         self.playing = False
+        self._moving: asyncio.Lock | None = None  # made on first use, on the running loop
 
     def show(self) -> dict[str, Snapshot]:
         """Publish the state at the cursor's moment to every collector that has it."""
         snapshots = self.stepper.snapshots()
+        self._publish(snapshots)
+        return snapshots
+
+    def _publish(self, snapshots: dict[str, Snapshot]) -> None:
         for name, snap in snapshots.items():
             collector = self.hub.collectors.get(name)
             if isinstance(collector, ReplayCollector) and collector.configured:
                 collector.show(snap)
-        return snapshots
+
+    async def move(self, by: int = 0, to: float | None = None) -> bool:
+        """Step `by` moments, or jump to the last moment at or before `to`, for the screen: the
+        moment is rebuilt in a worker thread (up to a round of frames decoded and every item
+        validated: tens to hundreds of ms at 1,000 jobs), then the cursor moves and it is
+        published, so the screen never shows the new time over the old data. One move at a time;
+        False when the cursor is already at that end."""
+        if self._moving is None:
+            self._moving = asyncio.Lock()
+        async with self._moving:
+            moments = self.stepper.moments
+            if to is not None:
+                target = max(bisect.bisect_right(moments, to) - 1, 0)
+            else:
+                target = min(max(self.stepper.index + by, 0), len(moments) - 1)
+                if target == self.stepper.index:
+                    return False
+            snapshots = await asyncio.to_thread(self.stepper.recording.snapshots_at, moments[target])
+            self.stepper.index = target
+            self._publish(snapshots)
+            return True
 
     def step(self, by: int) -> bool:
         moved = self.stepper.step(by)

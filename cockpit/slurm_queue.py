@@ -66,6 +66,8 @@ FIELDS = Fields((
     Field("cpus", lambda j: _get(j, "cpus"), "number", aliases=("cpu",), free_text=False),
     Field("nnodes", lambda j: _get(j, "node_count"), "number", aliases=("node_count",), free_text=False),
     Field("priority", lambda j: _get(j, "priority"), "number", aliases=("prio",), free_text=False),
+    # a pending job's place in its partition by priority (cockpit.slurm_priority): rank<=3 = next up
+    Field("rank", lambda j: _get(j, "priority_rank"), "number", free_text=False),
     Field("time", lambda j: _get(j, "time_used_s"), "duration", aliases=("elapsed",), free_text=False),
     Field("limit", _limit, "duration", aliases=("timelimit",), free_text=False),
     Field("submit", lambda j: _get(j, "submit_time"), "time", free_text=False),

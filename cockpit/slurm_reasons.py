@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from cockpit.slurm_priority import rank_words
+
 # kind: what sort of wait it is, so callers can group or colour them.
 #   held  dependency  resources  priority  limit  partition  nodes  reservation  time  array  other  ended
 _EXPLICIT: dict[str, tuple[str, str, str | None]] = {
@@ -304,6 +306,10 @@ def why_waiting(job: Any, nodes: Iterable[Any] | None = None, key_for: Any = Non
         short = short_of(job, nodes)
         if short:
             text += f": {short}"
+    if reason.kind in ("resources", "priority"):
+        place = rank_words(job)  # both wait their turn: where it stands in the partition's queue
+        if place:
+            text += f"; {place}"
     return text
 
 

@@ -109,7 +109,7 @@ SPECS: tuple[SourceSpec, ...] = (
 )
 
 # Action modules that belong to no one source (they act across several).
-SHARED_ACTION_MODULES: tuple[str, ...] = ("cockpit.ops.clusters", "cockpit.ops.ansible")
+SHARED_ACTION_MODULES: tuple[str, ...] = ("cockpit.ops.clusters", "cockpit.ops.ansible", "cockpit.ops.kserve_local")
 
 REGISTRY: dict[str, SourceSpec] = {spec.name: spec for spec in SPECS}
 # The sources of the one-shot JSON contract, in display order.

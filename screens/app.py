@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import os
 import shlex
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-import signal
+from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from textual.app import App
@@ -23,8 +24,9 @@ from textual.widgets import Input
 from cockpit.actions import Actor, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
 from cockpit.gpu_map import USE_SOURCES
+from cockpit.idle_clock import IdleClock
 from cockpit.params import TextParams
-from cockpit.snapshot import Snapshot, Status
+from cockpit.snapshot import Snapshot, Status, utcnow
 from screens import interaction
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
 from screens.gc_tuning import freeze_startup, tune_for_latency
@@ -71,6 +73,8 @@ class CockpitCommands(Provider):
                         app.open_provisioning, ":provisioning"))
         entries.append(("status clusters hpc cloud health", "status: one line per cluster (VMs, scheduler, storage, GPUs)",
                         app.open_cluster_status, ":status"))
+        entries.append(("record recording replay", "record: the screen's snapshots into a recording (again: stop)",
+                        app.toggle_recording, ":record [FILE], :record stop"))
         entries.append(("plan open run DAG", "plan: open, run and watch a plan", app.open_plan, ":plan [PATH]"))
         for path in app.plan_files():
             entries.append((f"plan {path.stem} {path.name}", f"plan: {path.name}", partial(app.open_plan, str(path)),
@@ -93,6 +97,8 @@ class CockpitCommands(Provider):
 
 
 PROMPT_COMMANDS = ("command", "filter")
+# How often the GPU table's idle flags are looked at again while some GPU is idle (seconds).
+IDLE_RECHECK_S = 30.0
 
 
 class CockpitApp(App[int]):
@@ -111,7 +117,7 @@ class CockpitApp(App[int]):
     ]
 
     def __init__(self, runtime: "Runtime", *, actor: Actor | None = None, low_bandwidth: bool = False,
-                 owns_hub: bool = True, driver_class: Any = None) -> None:
+                 owns_hub: bool = True, driver_class: Any = None, record_to: str | Path | None = None) -> None:
         super().__init__(driver_class=driver_class)
         if low_bandwidth:
             self.animation_level = "none"
@@ -121,10 +127,22 @@ class CockpitApp(App[int]):
         self.owns_hub = owns_hub
         self._unsubscribe: Callable[[], None] | None = None
         self._unwatch: list[Callable[[], None]] = []
-        self._gpu_use = GpuUse(runtime.hub.snapshots, lambda: runtime.config, self._show, self._say_gpu_map)
         self.dashboard = Dashboard(frozenset(name for name, c in runtime.hub.collectors.items() if not c.configured))
         read_only = runtime.read_only or self.actor.role == "viewer"
-        self.sub_title = f"{runtime.loaded.config.metadata.name}{'  [read-only]' if read_only else ''}"
+        self._base_sub_title = f"{runtime.loaded.config.metadata.name}{'  [read-only]' if read_only else ''}"
+        self.sub_title = self._base_sub_title
+        # `:record FILE` / `--record FILE`: the screen's snapshots into a recording (see cockpit.screen_recording)
+        self.recorder: Any = None
+        self._record_to = record_to
+        # Since when each allocated GPU has been idle: the GPU table flags it after idle_for_min.
+        self.idle_clock = IdleClock()
+        self._gpu_use = GpuUse(runtime.hub.snapshots, lambda: runtime.config, self._show, self._say_gpu_map,
+                               clock=self.idle_clock, now=lambda: self.view_now().timestamp())
+
+    def view_now(self) -> datetime:
+        """The moment the screen shows: now (replay shows a recorded moment instead); the status
+        lines' "updated 10s ago" count from it."""
+        return utcnow()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("command_line", "filter"):
@@ -155,6 +173,8 @@ class CockpitApp(App[int]):
         hub = self.runtime.hub
         # Ansible runs are not on the first frame: attach their source once the screen is up.
         self.set_timer(1.0, self._attach_provisioning)
+        # An idle GPU's readings may not change for minutes: look again, so its flag comes on time.
+        self.set_interval(IDLE_RECHECK_S, self._recheck_idle)
         self._unsubscribe = hub.subscribe_all(lambda snap: self.post_message(SnapshotArrived(snap)))
         self._unwatch = [c.watch() for c in hub.collectors.values()]
         if self.owns_hub and not hub.started:
@@ -167,6 +187,8 @@ class CockpitApp(App[int]):
         # frozen after the first frame.
         tune_for_latency()
         self.call_after_refresh(freeze_startup)
+        if self._record_to is not None:
+            self.run_worker(self.start_recording(self._record_to), name="record", group="record")
         # Ages are shown in 5 s buckets: a 2.5 s tick keeps them right without busy redraws.
         self.set_interval(5.0 if self.low_bandwidth else 2.5, self._tick_status)
 
@@ -212,6 +234,8 @@ class CockpitApp(App[int]):
     async def on_unmount(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
+        if self.recorder is not None and self.recorder.active:
+            await self.recorder.stop()  # what is queued is written before the hub closes
         for unwatch in self._unwatch:
             unwatch()
         self._gpu_use.close()
@@ -225,16 +249,21 @@ class CockpitApp(App[int]):
         if snap.source in USE_SOURCES:
             self._show_gpu_use(snap if snap.source == "gpus" else None)
 
-    def _show_gpu_use(self, arrived: Snapshot | None = None) -> None:
+    def _show_gpu_use(self, arrived: Snapshot | None = None, at_once: bool = False) -> None:
         """Draw the GPU table with the allocated-but-idle flag of the GPU map (which GPUs a job or
         pod holds comes from the other sources' snapshots), built in a worker thread
-        (screens/gpu_use.py); `arrived`: a gpus snapshot just in."""
-        if self._gpu_use.arrived(arrived):
+        (screens/gpu_use.py); `arrived`: a gpus snapshot just in; `at_once`: without waiting out
+        the minimum gap between builds."""
+        if self._gpu_use.arrived(arrived, at_once=at_once):
             self.run_worker(self._gpu_use.run(), group="gpu-use", exclusive=False)
 
     def _say_gpu_map(self, text: str) -> None:
         with contextlib.suppress(NoMatches):
             self.say(text, "error")
+
+    def _recheck_idle(self) -> None:
+        if self.idle_clock.durations(self.view_now().timestamp()):
+            self._show_gpu_use(at_once=True)
 
     def _show(self, snap: Snapshot) -> None:
         pane_id = PANE_OF_SOURCE.get(snap.source)
@@ -253,6 +282,7 @@ class CockpitApp(App[int]):
     def _tick_status(self) -> None:
         if not self.dashboard.is_mounted:
             return
+        self._check_recording()
         for name, collector in self.runtime.hub.collectors.items():
             pane_id = PANE_OF_SOURCE.get(name)
             if pane_id:
@@ -285,6 +315,7 @@ class CockpitApp(App[int]):
         rows.append(("general", ":plan [PATH]", "Open a plan: its DAG and steps live; run and cancel it"))
         rows.append(("general", ":status", "Clusters: one line each (VMs, scheduler, storage, GPUs)"))
         rows.append(("general", ":provisioning", "Ansible runs: hosts x tasks live, the failing task's output"))
+        rows.append(("general", ":record [FILE]", "Record the screen's snapshots (● REC in the title); :record stop ends it"))
         return rows
 
     def say(self, text: str, kind: str = "info") -> None:
@@ -627,6 +658,8 @@ class CockpitApp(App[int]):
             for source in targets:
                 collectors[source].refresh()
             self.say(f"refreshing {', '.join(targets)}" if targets else "refresh: no configured source", "info")
+        elif head == "record":
+            self.record_command(args)
         elif head in ("provisioning", "ansible"):
             self.open_provisioning()
         elif head == "status":
@@ -660,6 +693,66 @@ class CockpitApp(App[int]):
             hint = interaction.suggest(head, known)
             self.say(f"unknown command {head!r}: {hint}try help, or ctrl+p for every command and action", "error")
 
+    # -- recording the screen -----------------------------------------------------------------------
+    def record_command(self, args: list[str]) -> None:
+        """`:record [FILE]` starts recording (default: the data dir's recordings/), `:record stop` ends it."""
+        recording = self.recorder is not None and self.recorder.active
+        if args == ["stop"]:
+            if not recording:
+                self.say("record: not recording; :record [FILE] starts", "warning")
+                return
+            self.run_worker(self.stop_recording(), name="record", group="record")
+        elif len(args) > 1:
+            self.say("record: expected :record [FILE] or :record stop", "error")
+        elif recording:
+            self.say(f"record: already recording to {self.recorder.path}; :record stop ends it", "warning")
+        else:
+            from cockpit.cli_record import default_out
+
+            self.run_worker(self.start_recording(args[0] if args else default_out()), name="record", group="record")
+
+    def toggle_recording(self) -> None:
+        self.record_command(["stop"] if self.recorder is not None and self.recorder.active else [])
+
+    async def start_recording(self, path: str | Path) -> None:
+        from cockpit.screen_recording import ScreenRecorder, ScreenRecorderError
+
+        if self.actor.via == "ssh":
+            # the file would be written on the cockpit's host, by a remote viewer
+            self.say("record: not over SSH; run `cockpit record` on the cockpit's host", "error")
+            return
+        if self.recorder is None:
+            self.recorder = ScreenRecorder(self.runtime.hub)
+        try:
+            target = await self.recorder.start(path)
+        except ScreenRecorderError as exc:
+            self.say(f"record: {exc}", "error")
+            return
+        self._show_recording()
+        self.say(f"recording to {target}; :record stop ends it, cockpit replay {target} plays it back")
+
+    async def stop_recording(self) -> None:
+        if self.recorder is None:
+            return
+        frames = self.recorder.frames
+        path = await self.recorder.stop()
+        self._show_recording()
+        if path is not None:
+            self.say(f"recording stopped: {frames} frames in {path}; cockpit replay {path} plays it back")
+
+    _said_record_error: str | None = None
+
+    def _check_recording(self) -> None:
+        """A recording that cannot write (a full disk) says so once per new error; it goes on trying."""
+        error = self.recorder.error if self.recorder is not None and self.recorder.active else None
+        if error and error != self._said_record_error:
+            self.say(f"record: writing {self.recorder.path} failed ({error}); free space or :record stop", "error")
+        self._said_record_error = error
+
+    def _show_recording(self) -> None:
+        recording = self.recorder is not None and self.recorder.active
+        self.sub_title = self._base_sub_title + (f"  ● REC {self.recorder.path.name}" if recording else "")
+
     # -- actions ----------------------------------------------------------------------------------
     def start_action(self, name: str, params: dict[str, Any]) -> None:
         """From the palette: the selected row's parameters if it gives any, else a form."""
@@ -677,11 +770,11 @@ class CockpitApp(App[int]):
         self.run_command(text)
 
 
-def run_app(loaded: Any, read_only: bool = False) -> int:
+def run_app(loaded: Any, read_only: bool = False, record_to: str | Path | None = None) -> int:
     from cockpit.runtime import build_runtime
 
     runtime = build_runtime(loaded, read_only=True if read_only else None)
-    app = CockpitApp(runtime)
+    app = CockpitApp(runtime, record_to=record_to)
 
     def hangup(*_: Any) -> None:
         # The terminal went away: leave cleanly instead of dying mid-write.

@@ -24,19 +24,24 @@ MIN_GAP_S = 1.0  # idleness is judged over minutes (cockpit.gpus.idle_for_min): 
 class GpuUse:
     def __init__(self, snapshots: Callable[[], Mapping[str, Snapshot]], config: Callable[[], Any],
                  show: Callable[[Snapshot], None], report: Callable[[str], None],
-                 min_gap_s: float = MIN_GAP_S) -> None:
+                 clock: Any = None, now: Callable[[], float] | None = None, min_gap_s: float = MIN_GAP_S) -> None:
+        """`clock`, `now`: the screen's IdleClock (cockpit/idle_clock.py) and the moment it shows,
+        in seconds (asked on the loop before each build; the clock is only used by the builds)."""
         self._snapshots, self._config, self._show, self._report = snapshots, config, show, report
+        self._clock, self._now = clock, now
         self.min_gap_s = min_gap_s
-        self.idle: frozenset[str] | None = None  # the last flag built (None: none yet)
+        self.idle: Any = None  # the last flag built, as gpus_with_idle gives it (None: none yet)
         self.builds = 0
         self._wanted = False
+        self._at_once = False
         self._running = False
         self._last_start = float("-inf")
         self._executor: ThreadPoolExecutor | None = None
 
-    def arrived(self, snap: Snapshot | None = None) -> bool:
+    def arrived(self, snap: Snapshot | None = None, at_once: bool = False) -> bool:
         """A snapshot that may move the flag arrived (None: draw what the hub holds now). True
-        when the caller is to start `run()` as a worker (none is running)."""
+        when the caller is to start `run()` as a worker (none is running). `at_once`: the next
+        build does not wait out min_gap_s (a timed recheck, not a stream of snapshots)."""
         gpus = snap if snap is not None and snap.source == "gpus" else self._snapshots().get("gpus")
         if gpus is None:
             return False
@@ -45,13 +50,14 @@ class GpuUse:
         if not gpus.items:
             return False
         self._wanted = True
+        self._at_once = self._at_once or at_once
         if self._running:
             return False
         self._running = True
         return True
 
     def _flagged(self, gpus: Snapshot) -> Snapshot:
-        idle = frozenset() if not gpus.items else self.idle
+        idle = {} if not gpus.items else self.idle
         return gpus if idle is None else gpus.evolve(sections={**gpus.sections, IDLE_SECTION: idle})
 
     async def run(self) -> None:
@@ -60,21 +66,23 @@ class GpuUse:
         try:
             while self._wanted:
                 wait = self._last_start + self.min_gap_s - time.monotonic()
-                if wait > 0:
+                if wait > 0 and not self._at_once:
                     await asyncio.sleep(wait)
-                self._wanted = False
+                self._wanted = self._at_once = False
                 self._last_start = time.monotonic()
                 snapshots = dict(self._snapshots())
+                now = self._now() if self._now is not None else None
                 if self._executor is None:
                     self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-gpu-map")
                 try:
-                    gpus = await loop.run_in_executor(self._executor, gpus_with_idle, snapshots, self._config())
+                    gpus = await loop.run_in_executor(self._executor, gpus_with_idle, snapshots, self._config(),
+                                                      self._clock, now)
                 except Exception as exc:  # a map bug must not take the screen down: the table without the flag
                     self._report(f"GPU map: {exc}")
                     continue
                 self.builds += 1
                 if gpus is not None:
-                    self.idle = frozenset(gpus.sections.get(IDLE_SECTION) or ())
+                    self.idle = gpus.sections.get(IDLE_SECTION)
                     self._show(gpus)
         finally:
             self._running = False

@@ -37,7 +37,7 @@ def describe_renderable(d: dict[str, Any]) -> Any:
     out.add_row(table)
     if pod.get("message"):
         out.add_row(Text(pod["message"], style="yellow"))
-    for line in wait_lines(pod["reason"], pod.get("message") or ""):
+    for line in wait_lines(pod["reason"], pod.get("message") or "", pod.get("admission")):
         out.add_row(Text(line, style="yellow"))
     containers = Table("CONTAINER", "IMAGE", "READY", "RESTARTS", "STATE", box=None, header_style="bold dim")
     for c in d["containers"]:

@@ -3,6 +3,7 @@ source (status, data age, last error, or how to configure it)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable
 
 from rich.text import Text
@@ -16,8 +17,9 @@ from screens.source_table import SourceTable as SourceTable  # re-exported: the 
 from screens.status import status_line
 
 
-def status_text(snap: Snapshot, table: SourceTable | None = None) -> Text:
-    """The source's status line; with a filter it counts the rows shown of the total."""
+def status_text(snap: Snapshot, table: SourceTable | None = None, now: datetime | None = None) -> Text:
+    """The source's status line; with a filter it counts the rows shown of the total. `now`: the
+    moment the screen shows (replay: the recorded one), from which the data's age counts."""
     if snap.status is Status.UNCONFIGURED:
         # One line says both that it is off and how to turn it on: an unconfigured pane
         # collapses to it.
@@ -25,7 +27,7 @@ def status_text(snap: Snapshot, table: SourceTable | None = None) -> Text:
                              (f" · to configure: {snap.hint or 'see README'}", "dim"))
     filtered = table is not None and bool(table.filter_text) and snap.status is not Status.UNCONFIGURED
     shown = table.shown_count if filtered and table is not None else None
-    line = "not configured" if snap.status is Status.UNCONFIGURED else status_line(snap, shown=shown)
+    line = "not configured" if snap.status is Status.UNCONFIGURED else status_line(snap, now=now, shown=shown)
     if filtered and table is not None:
         line += f"  [filter: {table.filter_text}]"
     style = {"ok": "green", "error": "bold red", "unconfigured": "yellow"}[snap.status.value]
@@ -106,7 +108,9 @@ class SourcePane(Vertical, can_focus=False):
     def _set_status(self, snap: Snapshot, table: SourceTable | None) -> None:
         # One fixed-height line: its text changes without any layout work (a collapsed pane's hint
         # may wrap, and is laid out).
-        self._set(self.query_one(f"#status-{snap.source}", Static), status_text(snap, table),
+        view_now = getattr(self.app, "view_now", None)  # the cockpit's clock; replay's recorded one
+        now = view_now() if callable(view_now) else None
+        self._set(self.query_one(f"#status-{snap.source}", Static), status_text(snap, table, now),
                   layout=self.has_class("collapsed"))
 
     def show(self, snap: Snapshot) -> None:

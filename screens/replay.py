@@ -7,6 +7,7 @@ home / end the first / last moment. The runtime is read-only: every action is re
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from textual.app import ComposeResult
@@ -15,7 +16,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from cockpit.recorder import Stepper, fmt_time, parse_when
+from cockpit.recorder import RecordingError, Stepper, fmt_time, parse_when
 from cockpit.replay import ReplayController, replay_runtime
 from screens.app import CockpitApp
 from screens.modals import MODAL_CSS
@@ -66,11 +67,29 @@ class ReplayApp(CockpitApp):
 
     def _update_title(self) -> None:
         self.sub_title = f"{self.controller.position()}  [read-only]"
+        self._tick_status()  # data ages count from the moment shown, which just moved
+
+    def view_now(self) -> datetime:
+        """The recorded moment: what replay shows at T is what the live screen showed at T."""
+        return datetime.fromtimestamp(self.controller.stepper.now, timezone.utc)
+
+    def record_command(self, args: list[str]) -> None:
+        self.say("record: replay reads a recording and writes none", "warning")
 
     def action_replay_step(self, by: int) -> None:
-        if not self.controller.step(by):
+        self.run_worker(self._move(by=by), group="replay")
+
+    async def _move(self, by: int = 0, to: float | None = None) -> bool:
+        """Rebuilding a moment runs in a thread (cockpit.replay.ReplayController.move)."""
+        try:
+            moved = await self.controller.move(by, to)
+        except RecordingError as exc:  # a damaged frame: say it, stay where we are
+            self.notify(str(exc), severity="error")
+            return False
+        if not moved and to is None:
             self.notify("start of the recording" if by < 0 else "end of the recording", timeout=2)
         self._update_title()
+        return moved
 
     def action_replay_play(self) -> None:
         self.controller.playing = not self.controller.playing
@@ -90,9 +109,13 @@ class ReplayApp(CockpitApp):
         self._timer = self.set_timer(min(delay, MAX_GAP_S), self._play_tick)
 
     def _play_tick(self) -> None:
+        if self.controller.playing:
+            self.run_worker(self._play_step(), group="replay")
+
+    async def _play_step(self) -> None:
         if not self.controller.playing:
             return
-        self.controller.step(1)
+        await self.controller.move(1)
         self._update_title()
         self._schedule()
 
@@ -103,10 +126,11 @@ class ReplayApp(CockpitApp):
             if not text:
                 return
             try:
-                self.controller.jump(parse_when(text, now=moments[-1]))
+                moment = parse_when(text, now=moments[-1])
             except ValueError as exc:
                 self.notify(str(exc), severity="error")
-            self._update_title()
+                return
+            self.run_worker(self._move(to=moment), group="replay")
 
         self.push_screen(JumpScreen(moments[0], moments[-1]), jump)
 

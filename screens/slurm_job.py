@@ -47,7 +47,9 @@ class JobScreen(Screen):
         yield Header()
         with Horizontal():
             with VerticalScroll(id="fields"):
-                yield Static(detail(self.item, self._cluster_nodes()), id="summary")
+                view_now = getattr(self.app, "view_now", None)  # replay: the recorded moment
+                yield Static(detail(self.item, self._cluster_nodes(), view_now() if callable(view_now) else None),
+                             id="summary")
                 yield Static("loading job detail...", id="detail")
             with VerticalScroll(id="right"):
                 yield Static("batch script: loading...", id="script")

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import attrgetter, ne
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 from pydantic import BaseModel
 from textual.message import Message
@@ -78,7 +78,7 @@ def diff_rows(old: Mapping[str, _Row], old_items: Mapping[str, Any], items: Mapp
         else:
             differs = map(ne, was, items.values())
         changed = list(compress(keys, differs))
-        rows = dict(zip(keys, map(old.get, keys)))
+        rows = cast(dict[str, _Row], dict(zip(keys, map(old.get, keys))))  # None for new keys, until just below
         added = 0
         for key in changed:
             added += rows[key] is None
@@ -428,8 +428,7 @@ class SourceTable(VirtualTable):
             return
         bindings = merged.copy()
         for key, action, label in keys:
-            # Footer labels are short: the first two words of the label.
-            bindings.bind(key, action, " ".join(label.split()[:2]).lower())
+            bindings.bind(key, action, footer_label(label))
         self._bindings = bindings
         self.refresh_bindings()
 
@@ -437,3 +436,10 @@ class SourceTable(VirtualTable):
     def selected_item(self) -> Any:
         key = self.selected_key()
         return self.items.get(key) if key is not None else None
+
+
+def footer_label(label: str) -> str:
+    """A key's label as the footer shows it: short, so every key fits. The part before a colon
+    ("map: GPUs, VMs, node, run" -> "map"), else the first two words, without trailing commas."""
+    head = label.split(":", 1)[0] if ":" in label else " ".join(label.split()[:2])
+    return head.strip(" ,;.").lower()

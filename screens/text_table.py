@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from typing import Any, Mapping
 
 from rich.console import Console
@@ -26,12 +27,13 @@ def _table(spec: TableSpec, items: list[Any]) -> Table:
 
 
 def render_snapshots(snapshots: dict[str, Snapshot], width: int = 140,
-                     origins: Mapping[str, str] | None = None) -> str:
-    """`origins`: where each source's settings came from (in words), printed under its heading."""
+                     origins: Mapping[str, str] | None = None, now: datetime | None = None) -> str:
+    """`origins`: where each source's settings came from (in words), printed under its heading;
+    `now`: the moment shown (a recording's), from which "updated 10s ago" counts."""
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False, legacy_windows=False)
     for name, snap in snapshots.items():
-        console.print(f"== {name}: {status_line(snap)}")
+        console.print(f"== {name}: {status_line(snap, now=now)}")
         if origins is not None:
             console.print(f"   settings from: {origins.get(name, 'not configured')}", markup=False, highlight=False)
         if snap.status is Status.UNCONFIGURED:

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-echo "== ruff"; .venv/bin/ruff check --quiet cockpit screens backends tests
+echo "== ruff"; .venv/bin/ruff check --quiet cockpit screens backends tests benchmarks workloads provisioning scripts
 echo "== mypy"
 # mypy exits 1 on (baselined) errors and 2 when it could not check at all; the baseline filter
 # exits non-zero on any error not in the baseline.

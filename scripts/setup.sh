@@ -4,6 +4,8 @@
 # sshd for the real-component tests) and the virtual environment in .venv.
 # Idempotent and quick when nothing changed. SETUP_SKIP_APT=1 skips the system packages;
 # SETUP_EXTRAS picks the optional Python extras (default "test,workloads"; empty for none).
+# SETUP_OUMI=1 also builds .venv-oumi (oumi beside the CPU torch, scripts/oumi/build-venv.sh; opt-in:
+# about 4.5 min and 2.4 GB), without which the Oumi plans' tests skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -51,4 +53,25 @@ if [ "$have_sha" != "$sha" ] || [ "$missing_extra" = 1 ]; then
   esac
   if [ -n "$extras" ]; then .venv/bin/pip install -q -e ".[$extras]"; else .venv/bin/pip install -q -e .; fi
   echo "$sha $extras" > "$stamp"
+fi
+
+# The Oumi venv (.venv-oumi) for the MLOPS-3.1/3.2 lab plans, only when asked: SETUP_OUMI=1.
+if [ "${SETUP_OUMI:-0}" = 1 ]; then
+  bash scripts/oumi/build-venv.sh
+fi
+
+# The lab's KServe model server (workloads/serve_kserve.py: the mlops-4 / mlops-5.1 lab profiles and
+# their tests) runs in its own virtualenv, .venv-kserve: kserve 0.21 pins pandas < 3 and protobuf < 7,
+# below what .venv holds. Only with SETUP_KSERVE=1 (scripts/test.sh sets it). torch is the same
+# 2.13.0 CPU build as .venv's, so the torch.export archives train_classifier logs load unchanged.
+# Measured on the shared 2-core VM: 3 min 12 s for the first install, 1.3 GB (torch is ~1 GB of it).
+KSERVE_DEPS=("kserve==0.21.0" "torch==2.13.0" "pyyaml>=6")
+if [ "${SETUP_KSERVE:-0}" = 1 ]; then
+  kstamp=.venv-kserve/.cockpit-deps
+  if [ "$(cat "$kstamp" 2>/dev/null)" != "${KSERVE_DEPS[*]}" ]; then
+    echo "setup: installing the KServe model server into .venv-kserve (${KSERVE_DEPS[*]})"
+    [ -x .venv-kserve/bin/python ] || "$PY" -m venv .venv-kserve
+    .venv-kserve/bin/pip install -q "${KSERVE_DEPS[@]}"
+    echo "${KSERVE_DEPS[*]}" > "$kstamp"
+  fi
 fi

@@ -143,7 +143,7 @@ def start_registry(work: Path) -> tuple[subprocess.Popen, str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 stop(proc)
                 tail = (work / "registry.log").read_text(errors="replace")[-600:]
-                raise CheckFailed(f"docker-registry did not answer on {url}/v2/ ({exc}); its log: {tail}")
+                raise CheckFailed(f"docker-registry did not answer on {url}/v2/ ({exc}); its log: {tail}") from exc
             time.sleep(0.2)
 
 

@@ -9,6 +9,14 @@ class GpuProcess(Item):
     pid: int
     used_memory_mib: int | None = None
     name: str | None = None
+    # Host processes only (read from /proc, backends/gpus/host_procs.py): the command, its cgroup
+    # and the work that cgroup belongs to (cockpit/cgroup_owner.py: slurm_job, pod, container,
+    # service, session). None when the pid is gone or not visible from here.
+    command: str | None = None
+    cgroup: str | None = None
+    owner_kind: str | None = None
+    owner_id: str | None = None
+    owner_detail: str | None = None
 
 
 class NvmlReading(Item):

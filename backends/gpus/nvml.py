@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from backends.gpus.host_procs import describe_process
 from backends.gpus.models import GpuProcess, NvmlReading
 
 
@@ -26,8 +27,9 @@ def _text(value: Any) -> str | None:
 
 
 class NvmlReader:
-    def __init__(self, module: Any = None) -> None:
+    def __init__(self, module: Any = None, proc_root: str = "/proc") -> None:
         self._lock = threading.Lock()
+        self.proc_root = proc_root  # where the pids NVML names are looked up (tests: a fake /proc)
         self._module: Any = None
         self._given = module  # tests hand in a fake; otherwise `import pynvml`
         self.unavailable: str | None = None  # why NVML is not there (shown, not raised)
@@ -66,7 +68,7 @@ class NvmlReader:
                 static = self._static.get(index)
                 if static is None:
                     static = self._static[index] = self._static_fields(nv, handle, index)
-                out[static["bus"]] = self._reading(nv, handle, static)
+                out[static["bus"]] = self._reading(nv, handle, static, self.proc_root)
             return out
 
     def _static_fields(self, nv: Any, handle: Any, index: int) -> dict[str, Any]:
@@ -85,7 +87,7 @@ class NvmlReader:
                 "name": _text(safe("nvmlDeviceGetName")), "uuid": _text(safe("nvmlDeviceGetUUID"))}
 
     @staticmethod
-    def _reading(nv: Any, handle: Any, static: dict[str, Any]) -> NvmlReading:
+    def _reading(nv: Any, handle: Any, static: dict[str, Any], proc_root: str = "/proc") -> NvmlReading:
         def safe(fn: Any, *args: Any) -> Any:
             try:
                 return fn(handle, *args)
@@ -98,7 +100,8 @@ class NvmlReader:
         procs = safe(nv.nvmlDeviceGetComputeRunningProcesses) if hasattr(nv, "nvmlDeviceGetComputeRunningProcesses") else None
         processes = tuple(
             GpuProcess(pid=int(getattr(p, "pid", 0)),
-                       used_memory_mib=(int(p.usedGpuMemory) // (1 << 20)) if getattr(p, "usedGpuMemory", None) else None)
+                       used_memory_mib=(int(p.usedGpuMemory) // (1 << 20)) if getattr(p, "usedGpuMemory", None) else None,
+                       **describe_process(int(getattr(p, "pid", 0)), proc_root))
             for p in (procs or [])
         )
         return NvmlReading(

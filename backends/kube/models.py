@@ -9,6 +9,22 @@ from cockpit import kube_status as ks
 from cockpit.snapshot import Item
 
 
+class KueueAdmission(Item):
+    """Where a job or pod stands with Kueue: its Workload's admission (kueue.x-k8s.io/v1beta1,
+    apis/kueue/v1beta1/workload_types.go). `reason` and `message` are the QuotaReserved
+    condition's while no quota is reserved (Pending: what does not fit; Inadmissible: a missing or
+    stopped queue), the Admitted condition's once quota is reserved."""
+
+    workload: str  # the Workload's name
+    queue: str | None = None  # spec.queueName (the LocalQueue)
+    cluster_queue: str | None = None  # status.admission.clusterQueue, once quota is reserved
+    quota_reserved: bool | None = None  # None: Kueue has not tried it yet (no condition)
+    admitted: bool | None = None
+    reason: str = ""
+    message: str = ""
+    evicted: str = ""  # the Evicted condition's message while True (preempted, PodsReady timeout)
+
+
 class PodItem(Item):
     uid: str
     namespace: str
@@ -24,6 +40,7 @@ class PodItem(Item):
     job: str | None = None  # training / batch job the pod belongs to
     role: str | None = None  # launcher / worker / master
     created: str | None = None
+    admission: KueueAdmission | None = None  # Kueue's pod integration: the pod's own Workload
 
     def key(self) -> str:
         return self.uid
@@ -99,6 +116,7 @@ class TrainingJobItem(Item):
     pods: tuple[str, ...] = ()  # names of the job's pods
     created: str | None = None
     queue: str | None = None  # Kueue LocalQueue
+    admission: KueueAdmission | None = None  # its Kueue Workload's admission, when Kueue manages it
 
     def key(self) -> str:
         return f"{self.kind}/{self.namespace}/{self.name}"
@@ -143,3 +161,45 @@ class InferenceServiceItem(Item):
         meta = obj.get("metadata") or {}
         return cls(namespace=meta.get("namespace", ""), name=meta.get("name", ""), uid=meta.get("uid", ""),
                    **ks.isvc_state(obj))
+
+
+class WorkloadItem(Item):
+    """A Kueue Workload: the unit Kueue admits, owned (controller ownerReference) by the job or pod
+    it stands for."""
+
+    namespace: str
+    name: str
+    uid: str
+    owner_kind: str | None = None
+    owner_name: str | None = None
+    admission: KueueAdmission
+
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @classmethod
+    def from_api(cls, obj: Mapping[str, Any]) -> "WorkloadItem":
+        meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+        owners = meta.get("ownerReferences") or []
+        owner = next((o for o in owners if o.get("controller")), owners[0] if owners else {})
+        conditions = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, Mapping)}
+
+        def state(kind: str) -> bool | None:
+            found = conditions.get(kind)
+            return None if found is None else found.get("status") == "True"
+
+        reserved, admitted = state("QuotaReserved"), state("Admitted")
+        # why it is not running yet: the quota condition until quota is reserved, then admission's
+        said = conditions.get("Admitted" if reserved else "QuotaReserved") or {}
+        evicted = conditions.get("Evicted") or {}
+        return cls(
+            namespace=meta.get("namespace", ""), name=meta.get("name", ""), uid=meta.get("uid", ""),
+            owner_kind=owner.get("kind"), owner_name=owner.get("name"),
+            admission=KueueAdmission(
+                workload=meta.get("name", ""), queue=spec.get("queueName"),
+                cluster_queue=(status.get("admission") or {}).get("clusterQueue"),
+                quota_reserved=reserved, admitted=admitted,
+                reason=str(said.get("reason") or ""), message=str(said.get("message") or ""),
+                evicted=str(evicted.get("message") or "") if evicted.get("status") == "True" else "",
+            ),
+        )

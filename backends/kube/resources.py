@@ -44,6 +44,7 @@ CANDIDATES: dict[str, tuple[Resource, ...]] = {
                 Resource("kubeflow.org", "v1", "mpijobs", "MPIJob")),
     "inferenceservices": (Resource("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService"),),
     "localqueues": (Resource("kueue.x-k8s.io", "v1beta1", "localqueues", "LocalQueue"),),
+    "workloads": (Resource("kueue.x-k8s.io", "v1beta1", "workloads", "Workload"),),
 }
 
 

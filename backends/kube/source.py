@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from backends.kube.api import KubeApi, KubeConfigError
 from backends.kube.informer import Informer, uid_of
-from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem
+from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem, WorkloadItem
 from backends.kube.resources import CANDIDATES, JOBS, NODES, PODS, Resource, discover
 from cockpit import kube_status as ks
 from cockpit.source_types import NotConfigured, env_value
@@ -99,25 +100,22 @@ class KubeSource:
                            page_size=self.page_size)
             items, _ = await inf.list_all()
             objects[key] = {uid_of(o): o for o in items}
-        self._pods = {uid: PodItem.from_api(o) for uid, o in objects["pods"].items()}
-        self._job_pods = {}
-        for item in self._pods.values():
-            self._index_job_pod(item, add=True)
-        return self.result(objects)
+        # A one-off list builds its own pod index: the watch's (self._pods) may already be newer
+        # than this list, and overwriting it brought back a pod state the watch had moved past.
+        pods = {uid: PodItem.from_api(o) for uid, o in objects["pods"].items()}
+        job_pods: dict[tuple[str, str], set[str]] = {}
+        for item in pods.values():
+            _index_job_pod(job_pods, item, add=True)
+        return self.result(objects, pods, job_pods)
 
     def _watched(self, crds: dict[str, Resource | None]) -> dict[str, Resource]:
         out = {"pods": PODS, "nodes": NODES, "jobs": JOBS}
-        for plural in ("pytorchjobs", "mpijobs", "inferenceservices"):
+        for plural in ("pytorchjobs", "mpijobs", "inferenceservices", "workloads"):
             if crds.get(plural) is not None:
                 out[plural] = crds[plural]  # type: ignore[assignment]
         return out
 
     # -- building the result ------------------------------------------------------------------
-    def _index_job_pod(self, item: PodItem, add: bool) -> None:
-        if item.job:
-            names = self._job_pods.setdefault((item.namespace, item.job), set())
-            (names.add if add else names.discard)(item.name)
-
     def _cached(self, kind: str, obj: dict[str, Any], make: Callable[[], Any]) -> Any:
         key = (kind, uid_of(obj))
         rv = (obj.get("metadata") or {}).get("resourceVersion")
@@ -128,10 +126,15 @@ class KubeSource:
         self._converted[key] = (rv, item)
         return item
 
-    def result(self, objects: dict[str, dict[str, dict[str, Any]]] | None = None) -> FetchResult:
+    def result(self, objects: dict[str, dict[str, dict[str, Any]]] | None = None,
+               pods: dict[str, PodItem] | None = None,
+               job_pods: dict[tuple[str, str], set[str]] | None = None) -> FetchResult:
+        """The snapshot of `objects` (default: the informers' caches and the watch's pod index)."""
         if objects is None:
             objects = {k: inf.objects for k, inf in self.informers.items()}
-        allocated = ks.gpus_allocated((p.node, p.phase, p.gpus) for p in self._pods.values())
+        pods = self._pods if pods is None else pods
+        job_pods = self._job_pods if job_pods is None else job_pods
+        allocated = ks.gpus_allocated((p.node, p.phase, p.gpus) for p in pods.values())
         nodes = sorted((NodeItem.from_api(o, allocated.get((o.get("metadata") or {}).get("name", ""), 0))
                         for o in objects.get("nodes", {}).values()), key=lambda n: n.name)
         jobs: list[TrainingJobItem] = []
@@ -140,17 +143,22 @@ class KubeSource:
                 meta = obj.get("metadata") or {}
                 if kind == "Job" and ks.owner(obj) and ks.owner(obj).get("kind") == "MPIJob":
                     continue  # an MPIJob's launcher Job: shown through its MPIJob
-                pods = tuple(sorted(self._job_pods.get((meta.get("namespace", ""), meta.get("name", "")), ())))
-                jobs.append(self._cached(kind, obj, lambda: TrainingJobItem.from_api(kind, obj, pods))  # noqa: B023 - called at once
-                            if not pods else TrainingJobItem.from_api(kind, obj, pods))
+                names = tuple(sorted(job_pods.get((meta.get("namespace", ""), meta.get("name", "")), ())))
+                jobs.append(self._cached(kind, obj, lambda: TrainingJobItem.from_api(kind, obj, names))  # noqa: B023 - called at once
+                            if not names else TrainingJobItem.from_api(kind, obj, names))
         jobs.sort(key=lambda j: (j.namespace, j.name, j.kind))
         isvcs = sorted((self._cached("isvc", o, lambda o=o: InferenceServiceItem.from_api(o))
                         for o in objects.get("inferenceservices", {}).values()), key=lambda i: i.key())
         crds = {plural: (res.api_version if res else None) for plural, res in (self.crds or {}).items()}
         notes = [f"{plural} ({' or '.join(r.api_version for r in CANDIDATES[plural])}) not installed"
-                 for plural, v in crds.items() if v is None and plural != "localqueues"]
-        return FetchResult(items=dict(self._pods), sections={
-            "nodes": nodes, "training_jobs": jobs, "inference_services": isvcs,
+                 for plural, v in crds.items() if v is None and plural not in ("localqueues", "workloads")]
+        # Kueue's Workloads, and on each job or pod the admission of the Workload it owns
+        workloads: list[WorkloadItem] = sorted(
+            (self._cached("workload", o, partial(WorkloadItem.from_api, o)) for o in objects.get("workloads", {}).values()),
+            key=lambda w: w.key())
+        jobs, pod_items = with_admissions(workloads, jobs, pods)
+        return FetchResult(items=pod_items, sections={
+            "nodes": nodes, "training_jobs": jobs, "inference_services": isvcs, "workloads": workloads,
             "context": self.api.context if self.api else self.context,
             "namespace": self.namespace, "crds": crds, "notes": notes,
         })
@@ -158,20 +166,19 @@ class KubeSource:
     # -- events -------------------------------------------------------------------------------
     def _on_pod_event(self, etype: str, obj: Any) -> None:
         if etype == "SYNC":
-            for item in self._pods.values():
-                self._index_job_pod(item, add=False)
             self._pods = {uid: PodItem.from_api(o) for uid, o in self.informers["pods"].objects.items()}
+            self._job_pods = {}
             for item in self._pods.values():
-                self._index_job_pod(item, add=True)
+                _index_job_pod(self._job_pods, item, add=True)
         else:
             uid = uid_of(obj)
             old = self._pods.pop(uid, None)
             if old is not None:
-                self._index_job_pod(old, add=False)
+                _index_job_pod(self._job_pods, old, add=False)
             if etype != "DELETED":
                 item = PodItem.from_api(obj)
                 self._pods[uid] = item
-                self._index_job_pod(item, add=True)
+                _index_job_pod(self._job_pods, item, add=True)
         self._schedule_push()
 
     def _on_event(self, etype: str, obj: Any) -> None:
@@ -207,6 +214,33 @@ class KubeSource:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
             self._push = None
+
+
+def with_admissions(workloads: list[WorkloadItem], jobs: list[TrainingJobItem],
+                    pods: dict[str, PodItem]) -> tuple[list[TrainingJobItem], dict[str, PodItem]]:
+    """Jobs and pods with their Kueue Workload's admission (joined by the Workload's owner: the
+    job, or the pod for Kueue's pod integration); the same objects where there is none."""
+    if not workloads:
+        return jobs, dict(pods)
+    by_owner = {(w.namespace, w.owner_kind, w.owner_name): w.admission for w in workloads}
+    joined = []
+    for job in jobs:
+        found = by_owner.get((job.namespace, job.kind, job.name))
+        joined.append(job.model_copy(update={"admission": found}) if found is not None else job)
+    out = dict(pods)
+    if any(kind == "Pod" for _, kind, _ in by_owner):
+        for uid, pod in pods.items():
+            found = by_owner.get((pod.namespace, "Pod", pod.name))
+            if found is not None:
+                out[uid] = pod.model_copy(update={"admission": found})
+    return joined, out
+
+
+def _index_job_pod(index: dict[tuple[str, str], set[str]], item: PodItem, add: bool) -> None:
+    """Keep `index` (job -> its pod names) in step with one pod added or removed."""
+    if item.job:
+        names = index.setdefault((item.namespace, item.job), set())
+        (names.add if add else names.discard)(item.name)
 
 
 def resolve_kubeconfig(loaded: "LoadedConfig", settings: "KubeSettings | None") -> Path | None:

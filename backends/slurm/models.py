@@ -36,6 +36,10 @@ class Job(Item):
     time_used_s: int | None = None
     time_limit_s: int | None = None  # None: unlimited
     priority: int | None = None
+    # pending and competing: its place among its partition's pending jobs by priority, 1 = first
+    # (set by the source with cockpit.slurm_priority; None for running, finished and held jobs)
+    priority_rank: int | None = None
+    priority_rank_of: int | None = None
     array_job_id: int | None = None
     array_task_id: int | None = None
     array_tasks: str | None = None  # pending tasks of an array: "2-3%2"

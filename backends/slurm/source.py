@@ -17,6 +17,7 @@ from backends.slurm import parse
 from backends.slurm.hostlist import expand_hostlist
 from backends.slurm.transport import (CliTransport, LocalRunner, NotSupported, RestTransport, SlurmError,
                                       SshRunner, gc_paused, read_token_file)
+from cockpit.slurm_priority import with_priority_ranks
 from cockpit.source_types import NotConfigured, env_value
 from cockpit.snapshot import FetchResult
 
@@ -60,7 +61,8 @@ class SlurmSource:
     @staticmethod
     def _parse_queue(jobs_doc: Any, nodes_doc: Any, now: datetime) -> tuple[list[Any], list[Any]]:
         with gc_paused():
-            return parse.parse_jobs(jobs_doc, now), parse.parse_nodes(nodes_doc)
+            jobs = with_priority_ranks(parse.parse_jobs(jobs_doc, now))  # "priority 3rd of 12 in gpu"
+            return jobs, parse.parse_nodes(nodes_doc)
 
     async def _accounting(self) -> dict[str, Any]:
         if self._history is not None and time.monotonic() - self._history_at < self.history_interval:

@@ -66,6 +66,9 @@ class DeployParams(BaseModel):
     gpus: int = Field(default=0, ge=0, le=16)
     cpu: str = "1"
     memory: str = "2Gi"
+    local_predictor: bool = Field(default=False, description="the lab: the predictor is a KServe ModelServer "
+                                  "process on this host (kserve.local.start), so local artifacts are named as "
+                                  "a file:// storageUri instead of refused")
 
 
 class IsvcDelete(BaseModel):
@@ -80,7 +83,9 @@ class CheckParams(BaseModel):
     namespace: str = "default"
     requests: int = Field(default=200, ge=1, le=100_000)
     concurrency: int = Field(default=8, ge=1, le=256)
-    url: str | None = Field(default=None, description="endpoint to use instead of status.url (port-forward, ingress)")
+    url: str | None = Field(default=None, description="endpoint to use instead of status.url (port-forward, ingress, "
+                                                      "the lab's local predictor); with protocol and gpus also "
+                                                      "given, the InferenceService is not read")
     model: str | None = Field(default=None, description="model name in the URL; default: the service name")
     protocol: Literal["v1", "v2"] | None = Field(default=None, description="default: the service's protocolVersion")
     payload: dict[str, Any] | None = None
@@ -189,7 +194,7 @@ async def delete_job(ctx: ActionContext, p: JobDelete) -> dict[str, Any]:
 
 
 # -- inference services ---------------------------------------------------------------------------
-def _storage_uri(mlflow_source: Any, model: str, version: str) -> tuple[str, str]:
+def model_version_uri(mlflow_source: Any, model: str, version: str) -> tuple[str, str]:
     """(version number, artifact storage URI) of a registered model version or alias (worker thread)."""
     client = mlflow_source.client()
     if not version.isdigit():
@@ -210,11 +215,12 @@ async def deploy_model(ctx: ActionContext, p: DeployParams) -> dict[str, Any]:
         raise ActionRefused("the mlflow source is not configured: set cockpit.mlflow.tracking_uri") from None
     from cockpit.model_storage import UnreachableArtifacts, kserve_storage_uri
 
-    version, artifact_uri = await asyncio.to_thread(_storage_uri, mlflow_source, p.model, p.version)
+    version, artifact_uri = await asyncio.to_thread(model_version_uri, mlflow_source, p.model, p.version)
     kube_settings = ctx.runtime.config.cockpit.kubernetes
     inference = kube_settings.inference if kube_settings is not None else None
     try:
-        uri = kserve_storage_uri(artifact_uri, artifacts_destination=inference.artifacts_destination if inference else None)
+        uri = kserve_storage_uri(artifact_uri, artifacts_destination=inference.artifacts_destination if inference else None,
+                                 local_predictor=p.local_predictor)
     except UnreachableArtifacts as exc:
         raise ActionRefused(f"model {p.model} version {version}: {exc}") from None
     name = p.name or p.model.lower().replace("_", "-")
@@ -257,21 +263,27 @@ async def inference_check(ctx: ActionContext, p: CheckParams) -> dict[str, Any]:
     from backends.kube import inference, operations as ops
     from backends.kube.models import InferenceServiceItem
 
-    source = _source(ctx)
-    res = await source.resource("inferenceservices")
-    if res is None:
-        raise ActionRefused("KServe is not installed on this cluster (no InferenceService CRD)")
-    item = InferenceServiceItem.from_api(await ops.get(source, res, p.namespace, p.name))
-    base = p.url or item.url
-    if not base:
-        raise ActionRefused(f"InferenceService {p.namespace}/{p.name} has no URL yet (Ready={item.ready}); "
-                            "pass url= (e.g. a port-forward) to test it anyway")
-    protocol = p.protocol or ("v2" if item.protocol == "v2" else "v1")
+    base: str | None
+    if p.url and p.protocol and p.gpus is not None:
+        # Everything the service would tell is given (the lab's local predictor, a port-forward):
+        # no Kubernetes API is needed.
+        base, protocol, gpus = p.url, p.protocol, p.gpus
+    else:
+        source = _source(ctx)
+        res = await source.resource("inferenceservices")
+        if res is None:
+            raise ActionRefused("KServe is not installed on this cluster (no InferenceService CRD)")
+        item = InferenceServiceItem.from_api(await ops.get(source, res, p.namespace, p.name))
+        base = p.url or item.url
+        if not base:
+            raise ActionRefused(f"InferenceService {p.namespace}/{p.name} has no URL yet (Ready={item.ready}); "
+                                "pass url= (e.g. a port-forward) to test it anyway")
+        protocol = p.protocol or ("v2" if item.protocol == "v2" else "v1")
+        gpus = p.gpus if p.gpus is not None else item.gpus
     url, body = request_for(protocol, p.model or p.name, base, p.payload, p.input_shape)
     ctx.progress(f"{p.requests} requests to {url} ({p.concurrency} at a time)")
     latencies, errors, elapsed, first_error = await inference.load(
         url, body, requests=p.requests, concurrency=p.concurrency, progress=ctx.progress)
-    gpus = p.gpus if p.gpus is not None else item.gpus
     out = summarize(latencies, errors, elapsed, gpus)
     out.update({"url": url, "protocol": protocol, "first_error": first_error})
     return out
@@ -302,7 +314,9 @@ def register(registry: ActionRegistry) -> None:
     registry.action("kube.isvc.deploy", DeployParams, Danger.CHANGE, title="Deploy model to KServe",
                     confirm=lambda p: f"Create InferenceService {p.namespace}/{p.name or p.model} serving MLflow "
                                       f"model {p.model} version {p.version} ({p.model_format}, protocol {p.protocol}, "
-                                      f"{p.gpus} GPU) from the version's storageUri.",
+                                      f"{p.gpus} GPU) from the version's storageUri"
+                                      + (" (lab: local artifacts as file://, served by a local process)."
+                                         if p.local_predictor else "."),
                     refresh=("kubernetes",))(deploy_model)
     registry.action("kube.isvc.delete", IsvcDelete, Danger.DESTROY, title="Delete InferenceService",
                     confirm=_confirm_isvc_delete, refresh=("kubernetes",))(delete_isvc)

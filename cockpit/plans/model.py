@@ -429,7 +429,7 @@ class Defaults(Strict):
 
 # What a plan can need from the machine it runs against (`cockpit plan list` shows it).
 Requirement = Literal["slurm", "mlflow", "libvirt", "kubernetes", "kserve", "gpu", "beegfs", "registry",
-                      "container", "monitoring"]
+                      "container", "monitoring", "oumi"]
 
 
 class Plan(Strict):

@@ -25,6 +25,17 @@ def _short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _one_line(text: str, limit: int) -> str:
+    """A detail for one table cell: its first and last lines, and when still too long, its start
+    and its end (a reason's cause is often at the end: "... python: No such file or directory")."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    text = "" if not lines else lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
+    if len(text) <= limit:
+        return text
+    head = limit * 11 // 20
+    return f"{text[:head].rstrip()} … {text[-(limit - head - 3):].lstrip()}"
+
+
 def junit_xml(state: RunState, plan: "Plan") -> str:
     steps = state.steps
     counts = {s: sum(1 for r in steps.values() if r["status"] == s) for s in ("failed", "skipped", "pending", "interrupted")}
@@ -149,7 +160,7 @@ def seed_check_lines(state: RunState, plan: "Plan") -> list[str]:
     marks = {"passed": "✅", "failed": "❌", "not checked": "⏭"}
     lines = ["", "## Seed checks", "", "| criterion | verdict | figure | detail | step |", "|---|---|---|---|---|"]
     for c in checks:
-        detail = _short(str(redact(c["detail"])).split("\n", 1)[0], 200).replace("|", "\\|")
+        detail = _one_line(str(redact(c["detail"])), 200).replace("|", "\\|")
         lines.append(f"| {c['seed']} | {marks[c['verdict']]} {c['verdict']} | {c['figure']} | {detail} | {c['step']} |")
     return lines
 

@@ -4,6 +4,7 @@ what is wrong with the assignment."""
 import functools
 from typing import Any
 
+from cockpit.cgroup_owner import owner_text
 from cockpit.values import size
 from screens.render import Column, attr, bar
 from screens.render.colours import RowStyle
@@ -62,13 +63,18 @@ def columns_for_snapshot(snapshot: Any) -> list[Column]:
     """COLUMNS, with an IDLE column after UTIL while some allocated GPU is idle (the set is the
     gpus snapshot's `allocated_idle` section, from cockpit.gpu_map: the app adds it)."""
     idle = snapshot.sections.get("allocated_idle") if snapshot is not None else None
-    return _idle_columns(frozenset(idle)) if idle else COLUMNS
+    if not idle:
+        return COLUMNS
+    if isinstance(idle, dict):  # GPU key -> seconds idle (a running screen's IdleClock)
+        return _idle_columns(frozenset((key, f"idle {int(seconds // 60)}m") for key, seconds in idle.items()))
+    return _idle_columns(frozenset((key, "idle") for key in idle))
 
 
 @functools.lru_cache(maxsize=8)
-def _idle_columns(idle: frozenset[str]) -> list[Column]:
-    """The same Column objects for the same idle set, so the table's per-row cache survives updates."""
-    flag = Column("IDLE", lambda i: "idle" if i.key() in idle else "-", priority=7)
+def _idle_columns(idle: frozenset[tuple[str, str]]) -> list[Column]:
+    """The same Column objects for the same idle cells, so the table's per-row cache survives updates."""
+    cells = dict(idle)
+    flag = Column("IDLE", lambda i: cells.get(i.key(), "-"), priority=7)
     at = [c.title for c in COLUMNS].index("UTIL") + 1
     return [*COLUMNS[:at], flag, *COLUMNS[at:]]
 
@@ -108,7 +114,9 @@ def detail(item: Any) -> str:
         lines.append(f"telemetry    {telemetry_source(item)}: " + "  ".join(p for p in parts if p and p != "-"))
         for proc in n.processes:
             used = size(proc.used_memory_mib * 2**20) if proc.used_memory_mib is not None else "memory unknown"
-            lines.append(f"  pid {proc.pid}  {used}")
+            owner = f"  {owner_text(proc.owner_kind, proc.owner_id, proc.owner_detail)}" if proc.owner_kind else ""
+            cgroup = f"  cgroup {proc.cgroup}" if proc.cgroup and not proc.owner_kind else ""
+            lines.append(f"  pid {proc.pid}  {proc.command or '?'}  {used}{owner}{cgroup}")
     else:
         lines.append("telemetry    none (no host NVML for it, and no guest answered)")
     if item.conflicts:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cockpit.filtering import Field, Fields, compile_filter
-from cockpit.kube_waits import explain_pod, explain_training_job
+from cockpit.kube_waits import explain_admission, explain_pod, explain_training_job
 from cockpit.kube_status import traffic_text
 from screens.render import Column, attr, fmt
 from screens.render.colours import BAD, POD_PHASES, TRAINING_STATES, RowStyle, field_of, pod_condition
@@ -110,24 +110,31 @@ def filter_pods(items: list[Any], namespace: str | None = None, text: str = "") 
 
 def job_state_cell(item: Any) -> str:
     """The job's state, and for one Kueue holds, that it waits for admission."""
-    wait = explain_training_job(item.state, item.queue)
+    wait = explain_training_job(item.state, item.queue, getattr(item, "admission", None))
     return f"{item.state}: {wait.short}" if wait else item.state
 
 
 def job_wait_lines(item: Any) -> list[str]:
-    wait = explain_training_job(item.state, item.queue)
+    wait = explain_training_job(item.state, item.queue, getattr(item, "admission", None))
     return [f"why waiting  {wait.words}", f"what to do   {wait.action}"] if wait else []
 
 
 def pod_status_cell(item: Any) -> str:
     """kubectl's STATUS, and for a pod that cannot be placed, why in a few words."""
-    wait = explain_pod(item.reason, item.message)
+    wait = _pod_wait(item.reason, item.message, getattr(item, "admission", None))
     return f"{item.reason}: {wait.short}" if wait else item.reason
 
 
-def wait_lines(reason: str, message: str) -> list[str]:
+def _pod_wait(reason: str, message: str, admission: Any = None) -> Any:
+    """A pod Kueue gates (pod integration) says Kueue's reason from its Workload; others the scheduler's."""
+    if admission is not None and reason == "SchedulingGated":
+        return explain_admission(admission)  # None once admitted: the gate is about to go
+    return explain_pod(reason, message)
+
+
+def wait_lines(reason: str, message: str, admission: Any = None) -> list[str]:
     """'why waiting' and 'what to do' lines for a pod's detail; none when it is not waiting."""
-    wait = explain_pod(reason, message)
+    wait = _pod_wait(reason, message, admission)
     return [f"why waiting  {wait.words}", f"what to do   {wait.action}"] if wait else []
 
 
@@ -135,7 +142,7 @@ def detail(item: Any) -> str:
     lines = [f"{item.namespace}/{item.name}  {item.phase} ({item.reason})"]
     if item.message:
         lines.append(item.message)
-    lines += wait_lines(item.reason, item.message)
+    lines += wait_lines(item.reason, item.message, getattr(item, "admission", None))
     lines.append(f"node {fmt(item.node)}  ready {item.ready}  restarts {item.restarts}  gpus {item.gpus}")
     if item.job:
         lines.append(f"job {item.job} ({fmt(item.role)})")

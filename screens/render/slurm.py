@@ -8,6 +8,7 @@ from typing import Any
 from cockpit.job_efficiency import efficiency_lines, job_efficiency
 from cockpit.slurm_queue import FIELDS as QUEUE_FIELDS
 from cockpit.slurm_queue import job_order
+from cockpit.slurm_priority import ordinal
 from cockpit.slurm_reasons import explain, what_to_do, why_waiting
 from cockpit.values import duration, plain, sort_key, when
 from screens.render import Column, attr, bar
@@ -181,8 +182,18 @@ def _time_limit(seconds: Any) -> str:
     return "UNLIMITED" if seconds is None else duration(seconds)
 
 
-def detail(item: Any, nodes: Any = None) -> str:
-    """A job in human terms: why it waits first, then who, where, when and how long; no None."""
+def _priority(j: dict[str, Any]) -> Any:
+    """4294901753 (2nd of 3 pending in debug): the value, and where it puts the job."""
+    rank, of = j.get("priority_rank"), j.get("priority_rank_of")
+    if not rank or not of:
+        return j.get("priority")
+    where = f" in {j['partition']}" if j.get("partition") else ""
+    return f"{j.get('priority')} ({ordinal(rank)} of {of} pending{where})"
+
+
+def detail(item: Any, nodes: Any = None, now: Any = None) -> str:
+    """A job in human terms: why it waits first, then who, where, when and how long; no None.
+    `now`: the moment shown (replay: the recorded one), from which "(3m ago)" counts."""
     j = _fields(item)
     lines = [f"job {j.get('display_id') or j.get('job_id')}  {j.get('name') or ''}  ({j.get('state')}"
              + (f", {', '.join(j['state_flags'])}" if j.get("state_flags") else "") + ")"]
@@ -196,7 +207,7 @@ def detail(item: Any, nodes: Any = None) -> str:
         rows.append(("what to do", what_to_do(j)))
     rows += [
         ("user", j.get("user")), ("account", j.get("account")), ("partition", j.get("partition")),
-        ("qos", j.get("qos")), ("priority", j.get("priority")),
+        ("qos", j.get("qos")), ("priority", _priority(j)),
     ]
     placed = j.get("nodes")
     resources = []
@@ -212,8 +223,8 @@ def detail(item: Any, nodes: Any = None) -> str:
     elif j.get("array_tasks"):
         rows.append(("array", f"tasks {j['array_tasks']} still pending"))
     rows += [
-        ("submitted", when(j.get("submit_time"))), ("started", when(j.get("start_time"))),
-        ("ended", when(j.get("end_time"))),
+        ("submitted", when(j.get("submit_time"), now)), ("started", when(j.get("start_time"), now)),
+        ("ended", when(j.get("end_time"), now)),
         ("time used", duration(j.get("time_used_s")) if j.get("start_time") or j.get("time_used_s") else None),
         ("time limit", _time_limit(j.get("time_limit_s"))),
         ("exit code", j.get("exit_code") if j.get("state") not in ("PENDING", "RUNNING") else None), ("batch host", j.get("batch_host")), ("work dir", j.get("work_dir")),

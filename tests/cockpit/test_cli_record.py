@@ -31,7 +31,14 @@ def test_snapshot_at_prints_the_recorded_state(recording: Path, capsys: pytest.C
     assert main(["snapshot", "--at", "-0s", str(recording), "--format", "table"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("recorded at 2026-11-29T12:00:45+00:00")
-    assert "== slurm: ok, 40 items" in text and "RUNNING" in text
+    assert "== slurm: ok, 40 items, updated just now" in text and "RUNNING" in text
+    # the data's age counts from the recorded moment, not from when the command runs
+    with Recording.open(recording) as rec:
+        rec_end = rec.span()[1]
+    with Recording.create_or_append(recording) as rec:
+        rec.record({"gpus": queue_at(0).evolve(source="gpus", items={})}, rec_end + 120)
+    assert main(["snapshot", "--at", "-0s", str(recording), "--format", "table"]) == 0
+    assert "== slurm: ok, 40 items, updated 2m ago" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -54,6 +61,18 @@ def test_bad_input_exits_2_naming_it(argv: list[str], message: str, recording: P
     assert main(argv) == 2
     assert message in capsys.readouterr().err
     assert junk.read_bytes() == before  # nothing half-done to a foreign file
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--record", "{out}"], "only in a terminal"),
+    (["--record", "{out}", "--run", "plan.yaml"], "a plan run records on its own"),
+])
+def test_record_flag_needs_the_screen(argv: list[str], message: str, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "screen.sqlite"
+    assert main([a.format(out=out) for a in argv]) == 2  # pytest's stdin is not a terminal
+    assert message in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_record_polls_the_default_config_into_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

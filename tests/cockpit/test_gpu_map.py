@@ -183,3 +183,42 @@ async def test_gpus_with_idle_names_allocated_gpus_under_the_threshold(host_snap
     assert shown.sections[IDLE_SECTION] == frozenset({"workstation/0000:01:00.0"})  # job 4 holds both; 41:00.0 works
     assert shown.items == snapshots["gpus"].items
     assert gpus_with_idle({}, loaded.config) is None
+
+
+def test_a_gpu_left_on_the_host_follows_its_processes_cgroups_to_job_and_run() -> None:
+    """A GPU no VM holds: NVML's processes on it, their cgroups naming a SLURM job of the queue
+    (recorded 26.05 squeue) and an unknown container; the job's run is linked through its tag."""
+    from backends.gpus.models import GpuItem, GpuProcess, NvmlReading
+
+    slurm = slurm_snapshot()
+    job_key = next(iter(slurm.items))
+    procs = (
+        GpuProcess(pid=4242, command="python", cgroup=f"/system.slice/slurmstepd.scope/job_{job_key}/step_0/user/task_0",
+                   owner_kind="slurm_job", owner_id=job_key, owner_detail="0"),
+        GpuProcess(pid=77, command="ollama", cgroup="/libpod_parent/libpod-d6c28b15fdf5",
+                   owner_kind="container", owner_id="d6c28b15fdf5", owner_detail="libpod"),
+        GpuProcess(pid=78, command="stray", owner_kind="slurm_job", owner_id="999999"),  # not in the queue
+    )
+    gpu = GpuItem(pci_address="0000:41:00.0", host="workstation", name="H100", vendor_id="10de", device_id="2330",
+                  nvml=NvmlReading(utilization_pct=3, processes=procs))
+    snapshots = {"gpus": snap("gpus", [gpu]), "slurm": slurm,
+                 "mlflow": snap("mlflow", [run("r1", slurm_job_id=job_key)])}
+    gmap = build_gpu_map(snapshots, {})
+    (use,) = gmap.gpus
+    assert use.jobs == (job_key,) and use.runs == ("r1",) and use.vm is None
+    assert use.processes == (f"4242 python (SLURM job {job_key} step 0)",
+                             "77 ollama (container d6c28b15fdf5 libpod)", "78 stray (SLURM job 999999)")
+    assert use.idle(IdlePolicy()) is True  # held by a job, 3% busy
+    relations = [(link.relation, link.dst.source, link.dst.key) for link in gmap.chain(gpu.key())]
+    assert relations == [("allocated_to", "slurm", job_key), ("logs_to", "mlflow", "r1")]
+    assert link_targets_exist(gmap.links, snapshots) == []  # every end names an item
+    assert all(link.attrs.get("pid") == 4242 for link in gmap.links if link.relation == "allocated_to")
+
+
+def test_a_gpu_passed_to_a_vm_ignores_host_process_lists() -> None:
+    from backends.gpus.models import GpuItem, GpuProcess, NvmlReading
+
+    gpu = GpuItem(pci_address="0000:41:00.0", host="workstation", name="H100", vendor_id="10de", device_id="2330",
+                  assigned_to="some-vm", nvml=NvmlReading(processes=(GpuProcess(pid=1, owner_kind="slurm_job", owner_id="1"),)))
+    gmap = build_gpu_map({"gpus": snap("gpus", [gpu])}, {})
+    assert gmap.gpus[0].processes == () and gmap.links == ()

@@ -71,3 +71,64 @@ def test_quota_refusal_in_the_apiservers_words():
 @pytest.mark.parametrize("reason", ["Running", "CrashLoopBackOff", "Completed", "ContainerCreating"])
 def test_pods_that_are_not_waiting_for_a_place_get_nothing(reason):
     assert explain_pod(reason, "") is None
+
+
+# -- Kueue: a Workload's conditions (tests/fixtures/kueue/README.md) ---------------------------------
+WORKLOADS = {w["metadata"]["name"]: w for w in json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "kueue" / "workloads.json").read_text())["items"]}
+
+
+def admission_of(name: str, **status_changes):
+    from backends.kube.models import WorkloadItem
+
+    obj = json.loads(json.dumps(WORKLOADS[name]))
+    obj["status"].update(status_changes)
+    return WorkloadItem.from_api(obj).admission
+
+
+def test_kueue_quota_short_by_names_the_resource_flavor_and_how_much():
+    from cockpit.kube_waits import explain_admission
+
+    wait = explain_admission(admission_of("job-train-big-3f1c9"))
+    assert wait.short == "Kueue quota: 2 more nvidia.com/gpu"
+    assert wait.words == "no free quota in its ClusterQueue: needs 2 more nvidia.com/gpu in flavor gpu-flavor"
+    # two resources short (the form of Kueue's message when several are): both said
+    two = admission_of("job-train-big-3f1c9", conditions=[{
+        "type": "QuotaReserved", "status": "False", "reason": "Pending",
+        "message": "couldn't assign flavors to pod set main: insufficient unused quota for cpu in flavor a100, "
+                   "2 more needed, insufficient unused quota for memory in flavor a100, 2Gi more needed"}])
+    assert explain_admission(two).words.endswith("needs 2 more cpu in flavor a100, 2Gi more memory in flavor a100")
+
+
+@pytest.mark.parametrize("message, short, action", [
+    ("LocalQueue team-b doesn't exist", "Kueue: LocalQueue team-b missing", "create LocalQueue team-b"),
+    ("LocalQueue team-b is inactive", "Kueue: LocalQueue team-b inactive", "kubectl describe localqueue team-b"),
+    ("LocalQueue team-b is stopped", "Kueue: LocalQueue team-b stopped", "spec.stopPolicy: None"),
+    ("ClusterQueue cluster-queue doesn't exist", "Kueue: ClusterQueue cluster-queue missing",
+     "create ClusterQueue cluster-queue"),
+    ("ClusterQueue cluster-queue is inactive", "Kueue: ClusterQueue cluster-queue inactive",
+     "kubectl describe clusterqueue cluster-queue"),
+])
+def test_kueue_inadmissible_queues(message: str, short: str, action: str):
+    """The Inadmissible messages of Kueue's workload controller (pkg/controller/core)."""
+    from cockpit.kube_waits import explain_admission
+
+    wait = explain_admission(admission_of("pytorchjob-bert-8a2d4", conditions=[
+        {"type": "QuotaReserved", "status": "False", "reason": "Inadmissible", "message": message}]))
+    assert wait.short == short and action in wait.action and message in wait.words
+
+
+def test_kueue_admitted_reserved_and_untried():
+    from cockpit.kube_waits import explain_admission
+
+    assert explain_admission(admission_of("job-train-small-c41e7")) is None
+    # quota reserved, admission checks pending (Kueue's docs: "Pending Admission Checks")
+    checks = explain_admission(admission_of("job-train-small-c41e7", conditions=[
+        {"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved",
+         "message": "Quota reserved in ClusterQueue cluster-queue"}]))
+    assert checks.short == "Kueue: admission checks" and "quota reserved in cluster-queue" in checks.words
+    # no condition yet (Kueue's docs: "Unattempted Workload", a StrictFIFO queue tries its head only)
+    untried = explain_admission(admission_of("job-train-small-c41e7", conditions=[], admission=None))
+    assert untried.short == "Kueue: not tried yet"
+    # the JSON form (snapshot JSON, a recording) reads the same
+    assert explain_admission(admission_of("job-train-big-3f1c9").model_dump()).short == "Kueue quota: 2 more nvidia.com/gpu"

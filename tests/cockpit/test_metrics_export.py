@@ -17,6 +17,7 @@ from backends.slurm.models import Job, Node
 from cockpit.cli_metrics import check_listen
 from cockpit.metrics_export import SERIES_CAP, SnapshotCollector
 from cockpit.snapshot import FetchResult, Snapshot, Status, utcnow
+from tests.cockpit.test_gpu_map import host_snapshots  # noqa: F401 - the libvirt test host fixture
 
 H100 = json.loads((Path(__file__).parents[1] / "fixtures" / "nvml-h100" / "nvml_h100.json").read_text())["devices"][0]
 MIB = 1024 * 1024
@@ -54,14 +55,49 @@ def test_gpu_series_carry_the_vm_that_holds_each_gpu() -> None:
     free = {"gpu": "0000:81:00.0", "host": "ws", "vm": ""}
     assert reg.get_sample_value("cockpit_gpu_assigned", held) == 1.0
     assert reg.get_sample_value("cockpit_gpu_assigned", free) == 0.0
-    # NVML's own product name wins over the PCI database's name
-    labels = {**held, "model": "NVIDIA H100 80GB HBM3"}
+    # NVML's own product name wins over the PCI database's name; no cluster config: no job or pod
+    labels = {**held, "model": "NVIDIA H100 80GB HBM3", "job": "", "pod": "", "namespace": ""}
     assert reg.get_sample_value("cockpit_gpu_utilization_ratio", labels) == H100["util"]["gpu"] / 100
     assert reg.get_sample_value("cockpit_gpu_memory_used_bytes", labels) == (H100["memory"]["used"] // MIB) * MIB
     assert reg.get_sample_value("cockpit_gpu_power_watts", labels) == pytest.approx(120.488)
     assert reg.get_sample_value("cockpit_gpu_temperature_celsius", labels) == 32
     # no reading, no utilisation series (absent, not a made-up zero)
-    assert reg.get_sample_value("cockpit_gpu_utilization_ratio", {**free, "model": "GA100"}) is None
+    assert reg.get_sample_value("cockpit_gpu_utilization_ratio",
+                                {**free, "model": "GA100", "job": "", "pod": "", "namespace": ""}) is None
+
+
+async def test_gpu_series_name_the_job_and_pod_the_gpu_map_links(host_snapshots) -> None:
+    """The libvirt test driver's host with the recorded 26.05 lab's queue (job 4 holds GRES 0-1 on
+    node1 and node2) and a pod holding the cloud worker's GPU: each GPU's series names its work."""
+    from backends.kube.models import NodeItem, PodItem
+    from cockpit.gpu_map import NodePlace, vm_places
+    from tests.cockpit.test_gpu_map import slurm_snapshot, snap
+
+    loaded, snapshots = host_snapshots
+    pod = PodItem(uid="p1", namespace="ml", name="trainer-0", phase="Running", reason="Running",
+                  node="cloud-gpu-worker-01", gpus=1)
+    snapshots = {**snapshots, "slurm": slurm_snapshot(),
+                 "kubernetes": snap("kubernetes", [pod], nodes=[NodeItem(name="cloud-gpu-worker-01", ready=True)])}
+    reg = CollectorRegistry(auto_describe=False)
+    # the test config has an hpc cluster only: the cloud worker is placed as a cloud config would
+    places = {**vm_places(loaded.config), "cloud-gpu-worker-01": NodePlace("kubernetes", "cloud-gpu-worker-01")}
+    reg.register(SnapshotCollector(lambda: snapshots, places))
+    info = {}
+    for family in reg.collect():
+        if family.name == "cockpit_gpu_info":
+            info = {s.labels["gpu"]: s.labels for s in family.samples}
+    assert (info["0000:01:00.0"]["vm"], info["0000:01:00.0"]["job"], info["0000:01:00.0"]["pod"]) == ("hpc-node1", "4", "")
+    assert info["0000:41:00.0"]["job"] == "4"  # hpc-node2's one GPU (index 0), also job 4's
+    cloud = info["0000:c1:00.0"]
+    assert (cloud["vm"], cloud["job"], cloud["pod"], cloud["namespace"]) == ("cloud-gpu-worker-01", "", "trainer-0", "ml")
+    # still one series per GPU: the labels name the work, they do not multiply the GPUs
+    assert len(info) == len(snapshots["gpus"].items)
+    # without the cluster config no VM is a node: nothing is linked, every job and pod label is empty
+    bare = CollectorRegistry(auto_describe=False)
+    bare.register(SnapshotCollector(lambda: snapshots))
+    for family in bare.collect():
+        if family.name == "cockpit_gpu_info":
+            assert {(s.labels["job"], s.labels["pod"]) for s in family.samples} == {("", "")}
 
 
 def test_vm_state_is_one_series_for_the_current_state() -> None:
@@ -84,7 +120,8 @@ def job(job_id: int, state: str, gpus: int, partition: str = "gpu") -> Job:
 def test_slurm_counts_jobs_and_caps_per_job_series() -> None:
     running = [job(i, "RUNNING", 1 + i % 4) for i in range(1, SERIES_CAP + 51)]
     jobs = [*running, job(9001, "PENDING", 8), job(9002, "PENDING", 2, partition="debug")]
-    nodes = {"node1": Node(name="node1", state="MIXED", state_label="mixed", gpus=4, gpus_used=3)}
+    # a list, as the slurm source gives it (parse_nodes)
+    nodes = [Node(name="node1", state="MIXED", state_label="mixed", gpus=4, gpus_used=3)]
     reg = registry({"slurm": ok("slurm", FetchResult.of(jobs, nodes=nodes))})
     assert reg.get_sample_value("cockpit_slurm_jobs", {"state": "RUNNING", "partition": "gpu"}) == SERIES_CAP + 50
     assert reg.get_sample_value("cockpit_slurm_jobs", {"state": "PENDING", "partition": "debug"}) == 1

@@ -15,7 +15,8 @@ import pytest
 from backends.slurm.parse import parse_jobs
 from cockpit.hub import Collector, Hub, Timing
 from cockpit.oneshot import snapshot_document
-from cockpit.recorder import Limits, Recording, RecordingError, diff_states, encode_snapshot, parse_when
+from cockpit.recorder import (Limits, Recording, RecordingError, apply_diff, diff_states, encode_snapshot,
+                              parse_when)
 from cockpit.recorder_tap import HubTap
 from cockpit.snapshot import FetchResult, Snapshot, Status
 
@@ -50,12 +51,20 @@ def test_diff_is_keyed_added_changed_removed() -> None:
     diff = diff_states(a, b)
     assert diff is not None
     assert list(diff["add"]) == ["1040"] and diff["del"] == ["1000"]
-    # running jobs' time used advanced: stored as that field only, not the whole job
-    assert diff["chg"] and all(set(change) == {"$p"} for change in diff["chg"].values())
-    patches = [change["$p"] for change in diff["chg"].values()]
-    assert sum(1 for p in patches if set(p) == {"time_used_s"}) >= 10
-    assert all(len(p) <= 4 for p in patches)  # one job also started: its state, reason, start, time
+    # running jobs' time used advanced: stored as that field only, not the whole job, and as its
+    # difference (every running job's is the same 5 s, which compresses to almost nothing)
+    changes = list(diff["chg"].values())
+    assert changes and all(set(change) <= {"$p", "$d"} for change in changes)
+    assert sum(1 for c in changes if c == {"$d": {"time_used_s": 5}}) >= 10
+    # one job also started: its state and reason as values, its start and time used as differences
+    assert all(len(c.get("$p", {})) + len(c.get("$d", {})) <= 4 for c in changes)
+    assert apply_diff(a, diff) == b
     assert diff_states(a, a) is None
+    # version 1 files go on without differences: the new values themselves
+    plain = diff_states(a, b, deltas=False)
+    assert plain is not None and all(set(c) == {"$p"} for c in plain["chg"].values())
+    assert sum(1 for c in plain["chg"].values() if set(c["$p"]) == {"time_used_s"}) >= 10
+    assert apply_diff(a, plain) == b
 
 
 def test_round_trip_of_the_default_config_and_a_changing_queue(tmp_path: Path, embedded_snapshots) -> None:
@@ -237,8 +246,9 @@ def test_parse_when() -> None:
 def test_a_prune_gives_the_pages_back_and_keeps_what_fits(tmp_path: Path) -> None:
     path = tmp_path / "r.sqlite"
     with Recording.create_or_append(path, Limits(max_bytes=10**9, round_s=60)) as rec:
-        for step in range(240):  # 20 minutes, a round a minute
-            rec.record({"slurm": queue_at(step, n=80)}, (T0 + timedelta(seconds=5 * step)).timestamp())
+        # 20 minutes, a round a minute; 300 jobs so that the data, not SQLite's few fixed pages, fills the file
+        for step in range(240):
+            rec.record({"slurm": queue_at(step, n=300)}, (T0 + timedelta(seconds=5 * step)).timestamp())
         rec.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the WAL folded in: the data's own size
         full = rec.size_bytes()
         first0, last = rec.span()
@@ -266,7 +276,62 @@ def test_no_secret_is_written_to_the_file(tmp_path: Path) -> None:
         rec.record({"mlflow": snap.evolve(items={"r1": {"run": "r1", "note": "again s3cr3t-token-value"}})},
                    T0.timestamp() + 5)
     conn = sqlite3.connect(path)
-    text = b"".join(zlib.decompress(row[0]) for row in conn.execute("SELECT data FROM frames"))
+    raws: list[bytes] = []
+    for kind, blob in conn.execute("SELECT kind, data FROM frames ORDER BY id"):
+        # one source: a diff's dictionary is the frame before it (see the recorder's version 2)
+        unpacker = zlib.decompressobj(zdict=raws[-1]) if kind == "diff" else zlib.decompressobj()
+        raws.append(unpacker.decompress(blob) + unpacker.flush())
     conn.close()
+    text = b"".join(raws)
     assert b"again" in text and b"mlflow:5000" in text
     assert b"hunter22" not in text and b"s3cr3t-token-value" not in text
+
+
+V1_FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "recorder" / "v1-slurm-4-polls.sqlite"
+
+
+def test_a_version_1_recording_is_read_and_appended_to_as_version_1(tmp_path: Path) -> None:
+    """Recordings written before the chained compression (version 1) still replay, and a build
+    appending to one keeps writing frames that version 1 readers can decode on their own."""
+    import shutil
+    import zlib
+
+    path = tmp_path / "v1.sqlite"
+    shutil.copyfile(V1_FIXTURE, path)
+    moments = [(T0 + timedelta(seconds=5 * step)).timestamp() for step in range(4)]
+    with Recording.open(path) as rec:
+        assert rec.times() == moments
+        for step, t in enumerate(moments):
+            assert snapshot_document(rec.snapshots_at(t)) == snapshot_document({"slurm": queue_at(step, n=10)})
+    t4, t5 = moments[-1] + 5, moments[-1] + 10
+    with Recording.create_or_append(path, Limits(round_s=3600)) as rec:
+        rec.record({"slurm": queue_at(4, n=10)}, t4)  # a fresh round: a key frame
+        rec.record({"slurm": queue_at(5, n=10)}, t5)  # then a diff, in version 1's coding
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0] == "1"
+    for (blob,) in conn.execute("SELECT data FROM frames WHERE t >= ?", (t4,)):
+        assert b'"$d"' not in zlib.decompress(blob)  # no dictionary needed, no differences used
+    conn.close()
+    with Recording.open(path) as rec:
+        assert snapshot_document(rec.snapshots_at(t5)) == snapshot_document({"slurm": queue_at(5, n=10)})
+        assert snapshot_document(rec.snapshots_at(moments[1])) == snapshot_document({"slurm": queue_at(1, n=10)})
+
+
+def test_version_2_diffs_need_their_chain_and_are_much_smaller(tmp_path: Path) -> None:
+    """A version 2 diff is compressed against the source's previous frame: alone it does not
+    decode, and with its chain a 5 s poll of 300 jobs costs a fraction of the key frame."""
+    import zlib
+
+    path = tmp_path / "v2.sqlite"
+    with Recording.create_or_append(path) as rec:
+        for step in range(6):
+            rec.record({"slurm": queue_at(step, n=300)}, (T0 + timedelta(seconds=5 * step)).timestamp())
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT kind, data FROM frames ORDER BY id").fetchall()
+    conn.close()
+    assert [kind for kind, _ in rows] == ["key"] + ["diff"] * 5
+    key_size = len(rows[0][1])
+    # once the chain holds a diff like it: under 1/20 of the key frame (version 1's coding: about 1/8)
+    assert all(len(blob) < key_size / 20 for _, blob in rows[2:])
+    with pytest.raises(zlib.error):
+        zlib.decompress(rows[2][1])

@@ -78,3 +78,15 @@ def test_queue_order_is_numeric_and_keeps_arrays_together(jobs):
     assert order[:5] == ["1", "2", "3_0", "3_1", "3_[2-3%2]"] and order[-1] == "105"
     assert order.index("103_0") + 1 == order.index("103_[1-3%1]")  # the pending rest after the split task
     assert [int(i.split("_")[0]) for i in order] == sorted(int(i.split("_")[0]) for i in order)
+
+
+def test_rank_filters_the_next_pending_jobs_of_each_partition(jobs):
+    from cockpit.slurm_priority import with_priority_ranks
+
+    ranked = with_priority_ranks(jobs)
+    firsts = filter_jobs(ranked, "rank:1")
+    assert firsts and all(j.state == "PENDING" and j.priority_rank == 1 for j in firsts)
+    # one first per partition at least, and no running or held job has a rank to match
+    assert {j.partition for j in firsts} == {j.partition for j in ranked if j.priority_rank}
+    assert filter_jobs(ranked, "rank>0 state:R") == []
+    assert len(filter_jobs(ranked, "rank>=1")) == sum(1 for j in ranked if j.priority_rank)

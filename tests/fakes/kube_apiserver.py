@@ -116,6 +116,7 @@ MPIJOB_V1 = ResourceType("kubeflow.org", "v1", "mpijobs", "MPIJob", custom=True)
 INFERENCESERVICE = ResourceType("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService",
                                 custom=True, short_names=("isvc",))
 LOCALQUEUE = ResourceType("kueue.x-k8s.io", "v1beta1", "localqueues", "LocalQueue", custom=True)
+WORKLOAD = ResourceType("kueue.x-k8s.io", "v1beta1", "workloads", "Workload", custom=True)
 BUILTIN = (POD, NODE, NAMESPACE, EVENT, RESOURCEQUOTA, JOB)
 
 
@@ -660,14 +661,23 @@ class FakeApiServer:
                     backlog.append(("MODIFIED" if old is not None and old_m else "ADDED", obj))
                 elif old_m:
                     backlog.append(("DELETED", obj))
+        # Registered in the same step as the backlog was read, before the first await: a change
+        # committed while the response is being prepared must reach this watch, as it would on
+        # the real apiserver (it was lost here, and a watch test failed under load).
+        if expired is None:
+            self.watchers.append(watcher)
         resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
         resp.enable_chunked_encoding()
-        await resp.prepare(request)
+        try:
+            await resp.prepare(request)
+        except BaseException:
+            if watcher in self.watchers:
+                self.watchers.remove(watcher)
+            raise
         if expired is not None:
             await resp.write(json.dumps({"type": "ERROR", "object": expired}).encode() + b"\n")
             await resp.write_eof()
             return resp
-        self.watchers.append(watcher)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         try:

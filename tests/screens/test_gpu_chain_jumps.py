@@ -4,6 +4,8 @@ jobs and nodes parsed from real recorded squeue/scontrol output, and a run tagge
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from cockpit.audit import AuditLog
 from cockpit.gpu_map import Ref, build_gpu_map, vm_places
 from cockpit.hub import Collector, Hub, Timing, UnconfiguredSource
@@ -138,11 +140,42 @@ async def test_gpu_table_flags_allocated_but_idle_gpus(tmp_path, host_snapshots)
     app = CockpitApp(runtime)
     async with app.run_test(size=(200, 55)) as pilot:
         await settle(pilot)
+        later = app.view_now() + timedelta(minutes=11)  # the default flag needs 10 minutes
+        app.view_now = lambda: later  # type: ignore[method-assign]
+        app._recheck_idle()
+        await settle(pilot)
         table = app.dashboard.pane("vms").table("gpus")
         assert "IDLE" in table.titles
         column = list(table.titles).index("IDLE")
-        assert table.cells[GPU][column] == "idle"  # held by job 4, at 3%
+        assert table.cells[GPU][column] == "idle 11m"  # held by job 4, at 3%, for 11 minutes
         assert table.cells[busy][column] == "-"  # held by job 4, at 60%
         assert column in table.shown  # not cut from the pane at this size
         cells = {key: table.cells[key][column] for key in table.keys}
-        assert sorted(v for v in cells.values() if v == "idle") == ["idle"]
+        assert sorted(v for v in cells.values() if v.startswith("idle")) == ["idle 11m"]
+
+
+async def test_an_idle_gpu_is_flagged_only_after_idle_for_min(tmp_path, host_snapshots) -> None:  # noqa: F811
+    """The same world, but the clock starts with the screen: at 3% the GPU is not flagged yet;
+    once the screen's moment is 10 minutes on, the periodic re-check flags it."""
+    from backends.gpus.models import NvmlReading
+
+    loaded, snapshots = _world(host_snapshots)
+    gpus = dict(snapshots["gpus"].items)
+    gpus[GPU] = gpus[GPU].model_copy(update={"nvml": NvmlReading(utilization_pct=3, source="guest-nvidia-smi")})
+    snapshots = {**snapshots, "gpus": snapshots["gpus"].evolve(items=gpus)}
+    sources = [SnapshotSource(snapshots[name]) for name in ("vms", "gpus", "slurm", "mlflow")]
+    sources += [UnconfiguredSource("storage", "not here"), UnconfiguredSource("kubernetes", "not here")]
+    hub = Hub([Collector(s, Timing(interval=3600, min_interval=0, backoff_base=3600)) for s in sources])
+    runtime = CockpitRuntime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(tmp_path / "a.jsonl"))
+    app = CockpitApp(runtime)
+    async with app.run_test(size=(200, 55)) as pilot:
+        await settle(pilot)
+        table = app.dashboard.pane("vms").table("gpus")
+        assert "IDLE" not in table.titles
+        assert list(app.idle_clock.durations(app.view_now().timestamp())) == [GPU]
+        later = app.view_now() + timedelta(minutes=10, seconds=5)
+        app.view_now = lambda: later  # type: ignore[method-assign]
+        app._recheck_idle()
+        await settle(pilot)
+        assert "IDLE" in table.titles
+        assert table.cells[GPU][list(table.titles).index("IDLE")] == "idle 10m"

@@ -81,3 +81,17 @@ async def test_an_unreachable_prometheus_says_so(host_snapshots, tmp_path: Path)
     finally:
         await runtime.close()
     assert "history      not available: Prometheus at http://127.0.0.1:9 is not reachable" in text, text
+
+
+def test_detail_names_each_host_process_and_its_work():
+    from backends.gpus.models import GpuItem, GpuProcess, NvmlReading
+    from screens.render.gpus import detail
+
+    item = GpuItem(pci_address="0000:41:00.0", host="ws", name="H100", vendor_id="10de", device_id="2330",
+                   nvml=NvmlReading(utilization_pct=90, processes=(
+                       GpuProcess(pid=4242, used_memory_mib=2048, command="python", owner_kind="slurm_job",
+                                  owner_id="42", owner_detail="0", cgroup="/system.slice/slurmstepd.scope/job_42/step_0"),
+                       GpuProcess(pid=7, command="Xorg", cgroup="/weird/place"))))
+    text = detail(item)
+    assert "pid 4242  python  2.0 GiB  SLURM job 42 step 0" in text
+    assert "pid 7  Xorg  memory unknown  cgroup /weird/place" in text

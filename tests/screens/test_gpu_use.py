@@ -72,11 +72,11 @@ async def test_arrivals_during_a_build_fold_into_one_next_build(host_snapshots, 
     real = gpu_use.gpus_with_idle
     seen: list[int] = []
 
-    def slow(snapshots, config):
+    def slow(snapshots, config, *rest):
         seen.append(snapshots["gpus"].items[GPU].nvml.utilization_pct)
         started.set()
         release.wait(10)
-        return real(snapshots, config)
+        return real(snapshots, config, *rest)
 
     monkeypatch.setattr(gpu_use, "gpus_with_idle", slow)
     use = host.make(loaded, min_gap_s=0)
@@ -117,7 +117,7 @@ async def test_no_gpus_no_map(host_snapshots, monkeypatch) -> None:  # noqa: F81
     use = host.make(loaded)
     assert use.arrived(None) is False
     assert use.arrived(snapshots["slurm"]) is False
-    assert host.drawn[-1].sections[IDLE_SECTION] == frozenset()
+    assert host.drawn[-1].sections[IDLE_SECTION] == {}  # no IDLE column
     assert use.builds == 0
 
 
@@ -133,4 +133,15 @@ async def test_a_map_error_is_reported_and_the_table_stays(host_snapshots, monke
     await _run_until_done(use, use.arrived(None))
     assert host.reports == ["GPU map: no such node"]
     assert len(host.drawn) == 1 and use.idle is None
+    use.close()
+
+
+async def test_a_recheck_does_not_wait_out_the_gap(host_snapshots) -> None:  # noqa: F811
+    loaded, snapshots = _world(host_snapshots, pct=3)
+    host = Host(snapshots)
+    use = host.make(loaded, min_gap_s=3600)
+    await _run_until_done(use, use.arrived(None))
+    assert use.arrived(snapshots["slurm"], at_once=True) is True
+    await asyncio.wait_for(use.run(), 5)  # would sleep an hour without at_once
+    assert use.builds == 2
     use.close()

@@ -49,3 +49,27 @@ def test_a_queued_suspended_job_waits_for_kueue_admission():
     assert "queue team-a" in lines[0] and "ClusterQueue" in lines[1]
     unqueued = TrainingJobItem.from_api("PyTorchJob", {**obj, "metadata": {**obj["metadata"], "labels": {}}})
     assert state.value(unqueued) == "Suspended" and job_wait_lines(unqueued) == []
+    # with its Kueue Workload read (tests/fixtures/kueue): Kueue's own reason instead of the general one
+    from backends.kube.models import WorkloadItem
+
+    workloads = {w["metadata"]["name"]: WorkloadItem.from_api(w) for w in json.loads(
+        (Path(__file__).resolve().parents[1] / "fixtures" / "kueue" / "workloads.json").read_text())["items"]}
+    held = job.model_copy(update={"admission": workloads["job-train-big-3f1c9"].admission})
+    assert state.value(held) == "Suspended: Kueue quota: 2 more nvidia.com/gpu"
+    why, todo = job_wait_lines(held)
+    assert "needs 2 more nvidia.com/gpu in flavor gpu-flavor" in why and "nominalQuota" in todo
+    admitted = job.model_copy(update={"admission": workloads["job-train-small-c41e7"].admission})
+    assert state.value(admitted) == "Suspended"  # admitted: Kueue resumes it next, it does not wait for admission
+
+
+def test_a_pod_kueue_gates_says_its_workloads_reason():
+    from backends.kube.models import WorkloadItem
+
+    gated = next(p for p in PODS if p.name == "kueue-gated")
+    doc = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "kueue" / "workloads.json").read_text())
+    workload = WorkloadItem.from_api(next(w for w in doc["items"] if w["metadata"]["name"] == "pod-notebook-0-6e9f1"))
+    pod = gated.model_copy(update={"admission": workload.admission})
+    assert status_cell(pod) == "SchedulingGated: Kueue: over the whole nvidia.com/gpu quota"
+    lines = detail(pod).splitlines()
+    assert any(line.startswith("what to do") and "nominalQuota for nvidia.com/gpu in flavor gpu-flavor" in line
+               for line in lines)

@@ -88,3 +88,43 @@ async def test_actions_are_refused_in_replay(stepper, tmp_path: Path, monkeypatc
     assert runtime.read_only
     with pytest.raises(ActionRefused):
         await runtime.invoke("vm.start", {"name": "hpc-controller"})
+
+
+async def test_data_age_counts_from_the_recorded_moment(tmp_path: Path, monkeypatch) -> None:
+    """What replay shows at T is what the live screen showed at T: the vms data fetched at T0 is
+    "2m ago" at T0+120 s (when only the gpus source changed), whatever the wall clock says."""
+    from datetime import datetime, timezone
+
+    from textual.widgets import Static
+
+    from screens.status import status_line
+
+    from .conftest import GPUS
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    path = tmp_path / "ages.sqlite"
+    vms = vms_at(0)
+
+    def gpus(t: float) -> Snapshot:
+        return Snapshot(source="gpus", status=Status.OK, fetched_at=datetime.fromtimestamp(t, timezone.utc),
+                        items={g.key(): g for g in GPUS[: 1 if t > T0 else 2]})
+
+    with Recording.create_or_append(path) as rec:
+        rec.record({"vms": vms, "gpus": gpus(T0)}, T0)
+        rec.record({"gpus": gpus(T0 + 120)}, T0 + 120)
+    live_at_t = status_line(vms, now=datetime.fromtimestamp(T0 + 120, timezone.utc))
+    assert live_at_t == "ok, 3 items, updated 2m ago"
+    with Recording.open(path) as rec:
+        runtime, controller = replay_runtime(load_config(None), rec.stepper())
+        app = ReplayApp(runtime, controller)
+        async with app.run_test(size=SIZE) as pilot:
+            status = app.dashboard.query_one("#status-vms", Static)
+            for _ in range(10):
+                await pilot.pause(0.2)
+                if "updated" in str(status.render()):
+                    break
+            assert "updated just now" in str(status.render())  # moment 1: fetched at T0, shown at T0
+            await pilot.press("right_square_bracket")
+            await pilot.pause(0.2)
+            assert "2/2" in app.sub_title
+            assert str(status.render()) == f"vms: {live_at_t}"

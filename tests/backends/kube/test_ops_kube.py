@@ -296,3 +296,38 @@ async def test_deploy_maps_mlflow_artifacts_and_refuses_host_only_artifacts(fake
         assert fake.get(INFERENCESERVICE, "local-only") is None  # nothing half-done
     finally:
         await rt.close()
+
+
+async def test_inference_check_with_url_protocol_and_gpus_needs_no_inference_service(fake, runtime, model_server):
+    """The lab's local predictor (kserve.local.start): nothing to read from the cluster, and no
+    InferenceService CRD is even installed here."""
+    url, calls = model_server
+    result = await runtime.invoke("kube.isvc.check", {"name": "mnist", "requests": 10, "concurrency": 2,
+                                                      "url": url, "protocol": "v2", "gpus": 0,
+                                                      "input_shape": [1, 1, 8, 8]})
+    assert result.ok, result.error
+    r = result.result
+    assert (r["ok"], r["errors"], r["gpus"], r["url"]) == (10, 0, 0, f"{url}/v2/models/mnist/infer")
+    assert len(calls) == 10 and calls[0][1]["inputs"][0]["shape"] == [1, 1, 8, 8]
+    assert not [req for req in fake.requests if "inferenceservices" in req[1]]
+    # without gpus the service is still read (the predictor's GPU count), and here there is none
+    with pytest.raises(ActionRefused, match="KServe is not installed"):
+        await runtime.invoke("kube.isvc.check", {"name": "mnist", "url": url, "protocol": "v2"})
+
+
+async def test_deploy_for_the_labs_local_predictor_names_local_artifacts_as_file(fake, runtime, tmp_path):
+    fake.install_crd(INFERENCESERVICE)
+    client = runtime.adapter("mlflow").client()
+    local = tmp_path / "mlruns" / "1" / "models" / "m-1" / "artifacts"
+
+    def register():
+        client.create_registered_model("digits")
+        client.create_model_version("digits", source=str(local))
+
+    await asyncio.to_thread(register)
+    with pytest.raises(ActionRefused, match="live only on the cockpit host"):
+        await runtime.invoke("kube.isvc.deploy", {"model": "digits", "version": "1"})
+    result = await runtime.invoke("kube.isvc.deploy", {"model": "digits", "version": "1", "local_predictor": True})
+    assert result.ok, result.error
+    model = fake.get(INFERENCESERVICE, "digits")["spec"]["predictor"]["model"]
+    assert model["storageUri"] == local.as_uri() == result.result["storage_uri"]

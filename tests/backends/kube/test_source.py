@@ -92,7 +92,7 @@ async def test_snapshot_json_contract(fake, kubeconfig):
     assert pods["mnist-worker-0"] | {"uid": None, "created": None} == {
         "uid": None, "namespace": "default", "name": "mnist-worker-0", "phase": "Running", "reason": "Running",
         "message": "", "node": "cloud-gpu-1", "restarts": 0, "ready": "1/1", "gpus": 1, "containers": ["worker"],
-        "job": "mnist", "role": "worker", "created": None}
+        "job": "mnist", "role": "worker", "created": None, "admission": None}
     node = doc["nodes"][0]
     assert (node["gpu_capacity"], node["gpu_allocatable"], node["gpu_allocated"]) == (2, 2, 1)
     assert node["gpu_product"] == "NVIDIA-H100-PCIe" and node["roles"] == ["worker"]
@@ -105,8 +105,9 @@ async def test_snapshot_json_contract(fake, kubeconfig):
     assert isvc["parts"] == {"IngressReady": True, "PredictorReady": False}
     assert isvc["storage_uri"] == "s3://models/iris/1" and isvc["protocol"] == "v2"
     assert doc["crds"] == {"pytorchjobs": None, "mpijobs": "kubeflow.org/v2beta1",
-                           "inferenceservices": "serving.kserve.io/v1beta1", "localqueues": None}
-    assert doc["notes"] == ["pytorchjobs (kubeflow.org/v1) not installed"]
+                           "inferenceservices": "serving.kserve.io/v1beta1", "localqueues": None, "workloads": None}
+    assert doc["notes"] == ["pytorchjobs (kubeflow.org/v1) not installed"]  # Kueue is optional: no note
+    assert doc["workloads"] == []
     assert "s3cr3t-token" not in json.dumps(doc)
     await collector.stop()
 
@@ -142,6 +143,18 @@ async def test_watch_pushes_changes_into_the_collector(fake, kubeconfig):
         await has(lambda s: any(j.kind == "Job" and j.state == "Running" for j in s.sections["training_jobs"]))
     finally:
         await collector.stop()
+
+
+async def test_a_one_off_list_leaves_the_watch_pod_index_alone(fake, kubeconfig):
+    """A fetch that lists while the watch runs must not replace the watch's pods with its own
+    (possibly older) list: the next push then showed a pod state the watch had moved past."""
+    populate(fake)
+    source = KubeSource(kubeconfig)
+    watch_index = source._pods
+    snap = await source.fetch()
+    assert len(snap.items) == 3
+    assert source._pods is watch_index and source._pods == {}
+    await source.close()
 
 
 async def test_unreachable_apiserver_is_a_pane_error(fake, tmp_path):
@@ -196,3 +209,105 @@ async def test_apiserver_lost_while_watching_marks_rows_stale(fake, kubeconfig):
         assert "cannot reach apiserver" in snap.error
     finally:
         await collector.stop()
+
+
+def kueue_fixture() -> list[dict]:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "fixtures" / "kueue" / "workloads.json"
+    return json.loads(path.read_text())["items"]
+
+
+def kueue_populate(fake):
+    """Kueue's Workloads (tests/fixtures/kueue) and the jobs and pod that own them, as Kueue leaves
+    them while it holds them: Jobs suspended, the pod gated."""
+    from tests.fakes.kube_apiserver import WORKLOAD
+
+    fake.install_crd(PYTORCHJOB)
+    fake.install_crd(WORKLOAD)
+    for name in ("train-big", "train-small", "sweep"):
+        fake.put(JOB, {"metadata": {"name": name, "labels": {"kueue.x-k8s.io/queue-name": "team-a"}},
+                       "spec": {"suspend": name != "train-small", "template": {"spec": {"containers": [
+                           {"name": "train", "image": "x", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}},
+                       "status": {"conditions": [{"type": "Suspended", "status": "True", "reason": "JobSuspended"}]
+                                  if name != "train-small" else []}}, namespace="ml")
+    fake.put(PYTORCHJOB, {"metadata": {"name": "bert", "labels": {"kueue.x-k8s.io/queue-name": "team-b"}},
+                          "spec": {"runPolicy": {"suspend": True}, "pytorchReplicaSpecs": {}},
+                          "status": {"conditions": [{"type": "Suspended", "status": "True", "reason": "JobSuspended"}]}},
+             namespace="ml")
+    fake.put(POD, {"metadata": {"name": "notebook-0", "labels": {"kueue.x-k8s.io/queue-name": "team-a"}},
+                   "spec": {"schedulingGates": [{"name": "kueue.x-k8s.io/admission"}],
+                            "containers": [{"name": "notebook", "image": "x",
+                                            "resources": {"limits": {"nvidia.com/gpu": 8}}}]},
+                   "status": {"phase": "Pending", "conditions": [
+                       {"type": "PodScheduled", "status": "False", "reason": "SchedulingGated",
+                        "message": "Scheduling is blocked due to non-empty scheduling gates"}]}}, namespace="ml")
+    for wl in kueue_fixture():
+        fake.put(WORKLOAD, wl, namespace="ml")
+    return WORKLOAD
+
+
+async def test_kueue_workloads_say_why_each_job_and_pod_waits(fake, kubeconfig):
+    from cockpit.kube_waits import explain_admission, explain_training_job
+
+    kueue_populate(fake)
+    collector = Collector(KubeSource(kubeconfig), Timing())
+    snap = await collector.fetch_once()
+    assert snap.status is Status.OK, snap.error
+    doc = json.loads(json.dumps(snap.to_json()))
+    assert doc["crds"]["workloads"] == "kueue.x-k8s.io/v1beta1"
+    assert [w["name"] for w in doc["workloads"]] == ["job-sweep-2b7d0", "job-train-big-3f1c9", "job-train-small-c41e7",
+                                                     "pod-notebook-0-6e9f1", "pytorchjob-bert-8a2d4"]
+    jobs = {j.name: j for j in snap.sections["training_jobs"]}
+    big = jobs["train-big"]
+    assert (big.admission.quota_reserved, big.admission.reason, big.admission.queue) == (False, "Pending", "team-a")
+    wait = explain_training_job(big.state, big.queue, big.admission)
+    assert wait is not None and wait.short == "Kueue quota: 2 more nvidia.com/gpu"
+    assert "gpu-flavor" in wait.words and "nominalQuota for nvidia.com/gpu in flavor gpu-flavor" in wait.action
+    bert = explain_training_job(jobs["bert"].state, jobs["bert"].queue, jobs["bert"].admission)
+    assert bert is not None and bert.short == "Kueue: LocalQueue team-b missing"
+    assert "create LocalQueue team-b" in bert.action
+    small = jobs["train-small"].admission
+    assert (small.admitted, small.cluster_queue) == (True, "cluster-queue")
+    assert explain_admission(small) is None
+    sweep = explain_admission(jobs["sweep"].admission)
+    assert sweep is not None and "evicted before: Preempted to accommodate a higher priority Workload" in sweep.words
+    # Kueue's pod integration: the gated pod carries its own Workload's admission
+    pod = next(p for p in snap.items.values() if p.name == "notebook-0")
+    assert pod.reason == "SchedulingGated" and pod.admission.workload == "pod-notebook-0-6e9f1"
+    over = explain_admission(pod.admission)
+    assert over is not None and over.short == "Kueue: over the whole nvidia.com/gpu quota"
+    await collector.stop()
+
+
+async def test_an_admitted_workload_reaches_the_screen_through_the_watch(fake, kubeconfig):
+    workload = kueue_populate(fake)
+    collector = Collector(KubeSource(kubeconfig, coalesce_s=0.01), Timing(interval=60))
+    seen = []
+    collector.subscribe(seen.append)
+    collector.watch()
+    collector.start()
+
+    def big():
+        snap = collector.snapshot
+        jobs = {j.name: j for j in snap.sections.get("training_jobs", ())}
+        return jobs.get("train-big")
+
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if big() is not None and big().admission is not None:
+            break
+    assert big().admission.quota_reserved is False
+    fake.patch_status(workload, "job-train-big-3f1c9", {
+        "admission": {"clusterQueue": "cluster-queue", "podSetAssignments": []},
+        "conditions": [
+            {"type": "QuotaReserved", "status": "True", "reason": "QuotaReserved",
+             "message": "Quota reserved in ClusterQueue cluster-queue", "lastTransitionTime": "2026-11-29T16:10:00Z"},
+            {"type": "Admitted", "status": "True", "reason": "Admitted", "message": "The workload is admitted",
+             "lastTransitionTime": "2026-11-29T16:10:00Z"}]}, namespace="ml")
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if big().admission.admitted:
+            break
+    assert big().admission.admitted and big().admission.cluster_queue == "cluster-queue"
+    await collector.stop()

@@ -20,18 +20,22 @@ import pytest
 
 from cockpit.plans.state import RunState
 from tests.cockpit.plans.test_shipped_plans import PLANS, _lab_env
+from tests.workloads.oumi_venv import OUMI_PYTHON
+from tests.workloads.oumi_venv import SKIP_REASON as NO_OUMI_VENV
 
 pytestmark = [pytest.mark.slow, pytest.mark.needs_root]
 
 
 def run_lab_plan(name: str, slurm_lab, tmp_path: Path, *extra: str, timeout: float = 300,
-                 store: Path | None = None) -> tuple[RunState, Path, str]:
+                 store: Path | None = None, env: dict[str, str | None] | None = None) -> tuple[RunState, Path, str]:
     """Run one plan with --var profile=lab; returns its state, report dir and stdout. The MLflow
-    store is <store or tmp_path>/mlflow.db."""
+    store is <store or tmp_path>/mlflow.db; `env` adds variables (None: removes one)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     report = tmp_path / "report"
     tracking_uri = f"sqlite:///{store or tmp_path}/mlflow.db"
-    env = _lab_env(tmp_path, slurm_lab.config_path, tracking_uri)
+    extra_env = env or {}
+    env = {k: v for k, v in {**_lab_env(tmp_path, slurm_lab.config_path, tracking_uri), **extra_env}.items()
+           if v is not None}
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "cockpit", "--run", str(PLANS / f"{name}.yaml"), "--var", "profile=lab",
@@ -218,3 +222,70 @@ def test_a_failed_job_shows_its_last_output_lines_in_the_summary(slurm_lab, tmp_
     assert "## What failed" in summary and "stage_data: error: --out" in summary
     rows = _seed_rows(summary)
     assert len(rows) == 2 and all("⏭ not checked" in r for r in rows), rows
+
+
+# MLOPS-3.1 / 3.2 need the opt-in Oumi venv (oumi 0.9 beside the CPU torch 2.13.0).
+
+@pytest.mark.skipif(not OUMI_PYTHON.exists(), reason=NO_OUMI_VENV)
+def test_mlops_3_1_lab_profile(slurm_lab, tmp_path):
+    """`oumi train` (TRL SFT) on a tiny Llama made on the spot, as a SLURM job; Oumi validated the
+    config and the training loss Oumi logged dropped."""
+    from mlflow.tracking import MlflowClient
+
+    state, report, _ = run_lab_plan("mlops-3.1", slurm_lab, tmp_path, timeout=600)
+    assert state.verdict == "passed"
+    job_id = state.steps["train"]["outputs"]["job_id"]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("mlops-3.1").experiment_id],
+                              filter_string=f"tags.slurm_job_id = '{job_id}'")
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.params["oumi_version"] == "0.9" and run.data.params["torch_version"].startswith("2.13.0")
+    assert run.data.params["validated_by"] == "oumi" and run.data.params["trainer_type"] == "TRL_SFT"
+    assert run.data.metrics["final_loss"] < run.data.metrics["first_loss"]
+    # Oumi's own output: the trained model and the trainer state it saved, in the run's directory
+    work = report / f"oumi-{state.run_id}"
+    assert (work / "trained" / "model.safetensors").is_file() and (work / "trained" / "trainer_state.json").is_file()
+    job_out = (report / f"mlops-3.1-{state.run_id}-{job_id}.out").read_text()
+    assert "oumi train -c" in job_out and "Training is Complete" in job_out
+    rows = _seed_rows((report / "summary.md").read_text())
+    assert len(rows) == 4 and all("✅ passed" in r for r in rows), rows
+
+
+@pytest.mark.skipif(not OUMI_PYTHON.exists(), reason=NO_OUMI_VENV)
+def test_mlops_3_2_lab_profile(slurm_lab, tmp_path):
+    """`oumi evaluate` as a SLURM job on the base and the fine-tuned tiny model: the held-out
+    perplexity Oumi's evaluator saved is lower after training."""
+    from mlflow.tracking import MlflowClient
+
+    state, report, _ = run_lab_plan("mlops-3.2", slurm_lab, tmp_path, timeout=600)
+    assert state.verdict == "passed"
+    job_id = state.steps["evaluate"]["outputs"]["job_id"]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("mlops-3.2").experiment_id],
+                              filter_string=f"tags.slurm_job_id = '{job_id}'")
+    assert len(runs) == 1
+    metrics = runs[0].data.metrics
+    assert metrics["tuned_perplexity"] < metrics["base_perplexity"]
+    assert metrics["perplexity_drop"] == pytest.approx(metrics["base_perplexity"] - metrics["tuned_perplexity"])
+    # a random-init model is about uniform over its 1024-token vocabulary
+    assert 500 < metrics["base_perplexity"] < 2000
+    work = report / f"oumi-{state.run_id}"
+    assert len(list((work / "eval" / "tuned").glob("custom_*/task_result.json"))) == 1
+    job_out = (report / f"mlops-3.2-{state.run_id}-{job_id}.out").read_text()
+    assert job_out.count("oumi evaluate -c") == 2 and "cockpit_heldout_perplexity" in job_out
+    rows = _seed_rows((report / "summary.md").read_text())
+    assert len(rows) == 3 and all("✅ passed" in r for r in rows), rows
+
+
+def test_mlops_3_1_without_oumi_reads_not_checked_with_the_reason(slurm_lab, tmp_path):
+    """Where `oumi_python` has no Oumi, the probe job fails and says why; every seed check reads
+    "not checked: cannot run here", none passed, and no training job is submitted."""
+    missing = tmp_path / "no-oumi" / "bin" / "python"
+    state, report, _ = run_lab_plan("mlops-3.1", slurm_lab, tmp_path, "--var", f"oumi_python={missing}")
+    assert state.steps["oumi_here"]["status"] == "skipped"
+    reason = state.steps["oumi_here"]["reason"]
+    assert reason.startswith("cannot run here: ") and f"{missing}: No such file or directory" in reason, reason
+    assert all(state.steps[s]["status"] == "skipped" for s in ("prepare", "train", "targets"))
+    rows = _seed_rows((report / "summary.md").read_text())
+    assert len(rows) == 4 and all("⏭ not checked" in r and "cannot run here" in r for r in rows), rows

@@ -109,7 +109,16 @@ def test_plan_list_shows_seeds_needs_and_profiles(capsys):
     assert listed["mlops-2.1"]["seeds"] == ["MLOPS-2.1"] and "lab" in listed["mlops-2.1"]["profiles"]
     assert {"slurm", "mlflow", "gpu"} <= set(listed["mlops-2.1"]["requires"])
     assert "kubernetes" in listed["mlops-4"]["requires"] and not any(e["problems"] for e in listed.values())
-    assert listed["mlops-4"]["profiles"] == ["lab (unavailable)"]
+    assert listed["mlops-4"]["profiles"] == ["lab"] and listed["mlops-5.1"]["profiles"] == ["lab"]
+
+
+def test_plan_list_marks_a_profile_the_plan_cannot_offer(tmp_path, capsys):
+    (tmp_path / "gpu-only.yaml").write_text(
+        'plan: gpu-only\nseeds: [X-1]\nrequires: [gpu]\nprofiles: {lab: "needs a GPU node"}\n'
+        "steps:\n  - {id: a, sleep: 0}\n")
+    rc = main(["plan", "list", "--json", str(tmp_path)])
+    listed = {e["plan"]: e for e in json.loads(capsys.readouterr().out)}
+    assert rc == 0 and listed["gpu-only"]["profiles"] == ["lab (unavailable)"]
 
 
 def test_plan_list_names_a_file_that_does_not_load(tmp_path, capsys):
@@ -175,3 +184,13 @@ async def test_a_step_that_is_not_a_probe_still_fails_the_run(run):
     runner = await run(PROBED.replace("    probe: true\n", ""))
     assert runner.verdict == "failed" and runner.state.steps["can_do"]["status"] == "failed"
     assert runner.state.steps["uses_it"]["reason"] == "needs can_do, which failed"
+
+
+def test_a_long_or_many_line_reason_keeps_its_cause_in_the_seed_table():
+    from cockpit.plans.reports import _one_line
+
+    cause = "cannot run here: " + "/very/long/path/" * 20 + ".venv-oumi/bin/python: No such file or directory"
+    cell = _one_line(cause, 200)
+    assert len(cell) <= 200 and cell.startswith("cannot run here: /very") and cell.endswith("No such file or directory")
+    assert _one_line("step failed\n\n  Traceback ...\nOSError: disk full\n", 200) == "step failed … OSError: disk full"
+    assert _one_line("short", 200) == "short" and _one_line("", 200) == ""

@@ -27,9 +27,12 @@ from cockpit.plans.state import EventLog, RunState
 
 REPO = Path(__file__).resolve().parents[3]
 PLANS = REPO / "workloads" / "plans"
-SHIPPED = {"demo", "validate-hpc", "mlops-1.1", "mlops-1.2", "mlops-2.1", "mlops-2.2", "mlops-4", "mlops-5.1", "mlops-5.2"}
-# The plans with a lab profile (`--var profile=lab`), each run end to end in test_lab_plans.py.
-LAB_PROFILED = {"validate-hpc", "mlops-1.1", "mlops-1.2", "mlops-2.1", "mlops-2.2", "mlops-5.2"}
+SHIPPED = {"demo", "validate-hpc", "mlops-1.1", "mlops-1.2", "mlops-2.1", "mlops-2.2", "mlops-3.1", "mlops-3.2", "mlops-4",
+           "mlops-5.1", "mlops-5.2"}
+# The plans with a lab profile (`--var profile=lab`), each run end to end in test_lab_plans.py
+# (the serving ones, mlops-4 and mlops-5.1, in test_lab_serving_plans.py).
+LAB_PROFILED = {"validate-hpc", "mlops-1.1", "mlops-1.2", "mlops-2.1", "mlops-2.2", "mlops-3.1", "mlops-3.2", "mlops-4",
+                "mlops-5.1", "mlops-5.2"}
 
 # Every action the shipped plans call, with the parameters they pass (a pin: renaming an action
 # or a parameter breaks this test before it breaks a plan in someone's CI).
@@ -43,9 +46,11 @@ ACTIONS_USED = {
     "mlflow.register_model": {"run_id", "model_name", "artifact_path"},
     "mlflow.set_alias": {"model_name", "alias", "version"},
     "mlflow.promote_alias": {"model_name", "alias", "version", "metric", "direction", "min_delta"},
-    "kube.isvc.deploy": {"model", "version", "name", "namespace", "protocol", "gpus"},
-    "kube.isvc.check": {"name", "namespace", "requests", "concurrency", "protocol", "input_shape"},
+    "kube.isvc.deploy": {"model", "version", "name", "namespace", "protocol", "gpus", "local_predictor"},
+    "kube.isvc.check": {"name", "namespace", "requests", "concurrency", "protocol", "input_shape", "url", "gpus"},
     "kube.isvc.delete": {"name", "namespace"},
+    "kserve.local.start": {"model", "version", "name", "log_dir", "python"},
+    "kserve.local.stop": {"pid"},
 }
 
 
@@ -62,7 +67,7 @@ def test_every_seed_plan_is_shipped_and_valid():
         assert loaded.plan.plan == name
         seeds |= set(loaded.plan.seeds)
     assert {"TASK-040", "TASK-041", "TASK-042", "TASK-043", "TASK-044", "MLOPS-1.1", "MLOPS-1.2", "MLOPS-2.1", "MLOPS-2.2",
-            "MLOPS-4.1", "MLOPS-4.2", "MLOPS-5.1", "MLOPS-5.2"} <= seeds
+            "MLOPS-3.1", "MLOPS-3.2", "MLOPS-4.1", "MLOPS-4.2", "MLOPS-5.1", "MLOPS-5.2"} <= seeds
 
 
 def test_shipped_plans_use_real_actions_with_their_parameters():
@@ -106,7 +111,7 @@ def _snapshot_models() -> dict[str, dict[str | None, type[BaseModel]]]:
     """Item model of each source's items (None) and of its list sections: the JSON contract."""
     from backends.beegfs.models import ClientMount, ServiceState, StorageNode, StorageTarget
     from backends.gpus.models import GpuItem
-    from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem
+    from backends.kube.models import InferenceServiceItem, NodeItem, PodItem, TrainingJobItem, WorkloadItem
     from backends.libvirt.models import VmItem
     from backends.mlflow.models import ExperimentItem, RegisteredModelItem, RunItem
     from backends.slurm.models import Job, Node, Partition
@@ -117,7 +122,7 @@ def _snapshot_models() -> dict[str, dict[str | None, type[BaseModel]]]:
         "slurm": {None: Job, "nodes": Node, "partitions": Partition},
         "storage": {None: StorageTarget, "nodes": StorageNode, "mounts": ClientMount, "services": ServiceState},
         "kubernetes": {None: PodItem, "nodes": NodeItem, "training_jobs": TrainingJobItem,
-                       "inference_services": InferenceServiceItem},
+                       "inference_services": InferenceServiceItem, "workloads": WorkloadItem},
         "mlflow": {None: RunItem, "experiments": ExperimentItem, "registered_models": RegisteredModelItem},
     }
 
@@ -151,10 +156,12 @@ def _action_outputs() -> dict[str, set[str]]:
                                  "previous_value", "promoted", "changed", "alias_version", "reason"},
         "kube.isvc.deploy": {"created", "storage_uri", "model", "version", "uid"},
         "kube.isvc.check": set(summarize([0.01], 0, 1.0, 1)) | {"url", "protocol", "first_error"},
+        "kserve.local.start": {"url", "pid", "port", "log", "model", "version", "model_dir", "python", "predictor"},
         "storage.probe": {"id", "started_at", "finished_at", "path", "size_mb", "files", "target_mb_s", "nodes",
                           "errors", "write_mb_s", "read_mb_s", "create_ops_s", "stat_ops_s", "remove_ops_s",
                           "meets_target"},
         "vm.start": set(), "vm.force_off": set(), "slurm.cancel": {"op", "target"}, "kube.isvc.delete": {"deleted"},
+        "kserve.local.stop": {"pid", "stopped", "changed"},
     }
 
 
@@ -396,7 +403,7 @@ def test_demo_plan_with_a_python_that_lacks_the_workload_says_why_the_job_failed
 def test_lab_profiles_load_and_each_has_an_end_to_end_test(name):
     from cockpit.ops import default_registry
 
-    from tests.cockpit.plans import test_lab_plans
+    from tests.cockpit.plans import test_lab_plans, test_lab_serving_plans
 
     loaded = load_plan(PLANS / f"{name}.yaml", overrides={"profile": "lab"}, registry=default_registry())
     assert "lab" in loaded.plan.profiles
@@ -404,7 +411,7 @@ def test_lab_profiles_load_and_each_has_an_end_to_end_test(name):
     for var in ("job_dir", "data_dir"):
         if var in loaded.variables:
             assert not str(loaded.variables[var]).startswith("/mnt"), (name, var)
-    tests = [t for t in dir(test_lab_plans) if t.startswith("test_")]
+    tests = [t for module in (test_lab_plans, test_lab_serving_plans) for t in dir(module) if t.startswith("test_")]
     assert any(name.replace("-", "_").replace(".", "_") in t for t in tests), f"no lab test for {name}"
 
 
