@@ -138,6 +138,8 @@ class SourceTable(VirtualTable):
         self._cells: dict[str, tuple[str, ...]] = {}  # every row's cells (shown or not), by key
         self._row_styles: dict[str, str] = {}
         self._order: list[str] = []
+        self._position: dict[str, int] = {}  # see _positions()
+        self._position_of: list[str] | None = None
         self._order_sort: tuple[int, bool] | None = None
         self._refilter = False  # the filter changed: every row's verdict is to be asked again
         self._diffing = False  # an update is being compared in the worker thread
@@ -363,11 +365,17 @@ class SourceTable(VirtualTable):
         missing = [k for k in visible if rows[k].sort_key == MISSING]  # last, in either direction
         return sorted(present, key=lambda k: rows[k].sort_key, reverse=sort[1]) + missing
 
+    def _positions(self) -> dict[str, int]:
+        """Key -> index in self._order; kept while the order is the same list (a 1% update)."""
+        if self._position_of is not self._order:
+            self._position, self._position_of = {k: i for i, k in enumerate(self._order)}, self._order
+        return self._position
+
     def _keys_unmoved(self, changed: list[str]) -> bool:
         """Every changed row is already shown, with a key still between its neighbours'."""
         if not changed:
             return True
-        position = {k: i for i, k in enumerate(self._order)} if len(changed) > 8 else None
+        position = self._positions() if len(changed) > 8 else None
         order, rows = self._order, self._rows
         descending = bool(self._order_sort and self._order_sort[1])
         for key in changed:
