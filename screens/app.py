@@ -184,9 +184,11 @@ class CockpitApp(App[int]):
             self.call_after_refresh(self._start_hub)
         self.call_after_refresh(self._show_all)
         # Fewer, cheaper garbage collections (screens/gc_tuning.py); what start-up built is
-        # frozen after the first frame.
+        # frozen after the first frame, only by an app that lives as long as its process (an SSH
+        # session's app ends before the server: frozen, its cycles would never be collected).
         tune_for_latency()
-        self.call_after_refresh(freeze_startup)
+        if self.owns_hub:
+            self.call_after_refresh(freeze_startup)
         if self._record_to is not None:
             self.run_worker(self.start_recording(self._record_to), name="record", group="record")
         # Ages are shown in 5 s buckets: a 2.5 s tick keeps them right without busy redraws.
