@@ -97,8 +97,10 @@ class CockpitCommands(Provider):
 
 
 PROMPT_COMMANDS = ("command", "filter")
-# How often the GPU table's idle flags are looked at again while some GPU is idle (seconds).
-IDLE_RECHECK_S = 30.0
+# How often the GPU table's idle flags are looked at again while some GPU is idle (seconds). Short
+# on purpose: a pending timer keeps its task's context, and so an ended session's App, alive
+# until it is due (tests/cockpit/test_sshserve.py counts ended Apps).
+IDLE_RECHECK_S = 5.0
 
 
 class CockpitApp(App[int]):

@@ -237,7 +237,10 @@ async def test_job_cancelled_while_running_is_cancelled_in_history(runtime, slur
     # step, as recorded/*/sacct.json shows.
     assert record.exit_code == "0:0" and record.end_time is not None, record
     steps = {s.step_id: s for s in record.steps}
-    assert steps[f"{job_id}.batch"].exit_code == "0:15", steps
+    # The batch shell either dies of the SIGTERM itself (0:15) or, when its `sleep` dies first,
+    # exits with 128 + 15 (143:0, step FAILED): slurmstepd signals the whole step, so both
+    # happen on a real 24.11 lab (CI saw 143:0 once). Either way the signal is there.
+    assert steps[f"{job_id}.batch"].exit_code in ("0:15", "143:0"), steps
 
 
 async def test_typed_gpu_gres_is_counted_per_node_and_per_job(runtime, slurm_release_lab):
