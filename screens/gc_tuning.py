@@ -4,7 +4,8 @@ Every SLURM refresh of 10,000 jobs decodes and builds hundreds of thousands of c
 CPython's default thresholds (700, 10, 10) that set off thousands of young collections and, as the
 new objects outlive them, full collections over the whole heap, each holding the GIL: in the
 keypress benchmark (benchmarks/keypress_latency.py, loaded 2-core VM) collections took 9 s of
-a 30 s run, full ones 155 ms at the median and up to 1.4 s, and they were the slowest frames.
+a 30 s run (start-up included), full ones 155 ms at the median and up to 1.4 s, and the slowest
+frames were spent in them.
 A larger young generation makes collections rare (a few per refresh instead of thousands), and
 freezing what start-up built (modules, classes, the widget tree) keeps it out of every later full
 collection. Cyclic garbage still gets collected, only in bigger batches: at most YOUNG_THRESHOLD
