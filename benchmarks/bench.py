@@ -86,7 +86,8 @@ def table(quick: bool) -> list[Row]:
     m = child("asyncio.run(__import__('benchmarks.table_scale').table_scale.measure((10_000,), echo=False))", 120)
     f = m["10000"]
     return [Row("10,000-row table, 1% of rows change, until the frame", f"{ms(f['update_frame_ms'])} "
-                f"(median of 7; table update CPU {ms(f['update_cpu_ms'])})", "< 20 ms", f["update_frame_ms"] < 20,
+                f"(median of 15, to the frame the driver gets; CPU {ms(f['update_cpu_ms'])}, longest event-loop "
+                f"stall {ms(f['loop_stall_ms'])})", "< 20 ms", f["update_frame_ms"] < 20,
                 f"first fill {ms(f['first_fill_ms'])}, page down {ms(f['page_down_ms'])}")]
 
 

@@ -24,12 +24,14 @@ from textual.widgets import Input
 from cockpit import gc_pause
 from cockpit.actions import Actor, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
-from cockpit.gpu_map import USE_SOURCES, gpus_with_idle
+from cockpit.gpu_map import USE_SOURCES
 from cockpit.idle_clock import IdleClock
 from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status, utcnow
 from screens import interaction
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
+from screens.gc_tuning import freeze_startup, tune_for_latency
+from screens.gpu_use import GpuUse
 from screens.messages import say
 from screens.pane import SourceTable, render_module
 
@@ -137,6 +139,8 @@ class CockpitApp(App[int]):
         self._record_to = record_to
         # Since when each allocated GPU has been idle: the GPU table flags it after idle_for_min.
         self.idle_clock = IdleClock()
+        self._gpu_use = GpuUse(runtime.hub.snapshots, lambda: runtime.config, self._show, self._say_gpu_map,
+                               clock=self.idle_clock, now=lambda: self.view_now().timestamp())
 
     def view_now(self) -> datetime:
         """The moment the screen shows: now (replay shows a recorded moment instead); the status
@@ -189,6 +193,12 @@ class CockpitApp(App[int]):
             # empty dashboard is being drawn, and delay it.
             self.call_after_refresh(self._start_hub)
         self.call_after_refresh(self._show_all)
+        # Fewer, cheaper garbage collections (screens/gc_tuning.py); what start-up built is
+        # frozen after the first frame, only by an app that lives as long as its process (an SSH
+        # session's app ends before the server: frozen, its cycles would never be collected).
+        tune_for_latency()
+        if self.owns_hub:
+            self.call_after_refresh(freeze_startup)
         if self._record_to is not None:
             self.run_worker(self.start_recording(self._record_to), name="record", group="record")
         # Ages are shown in 5 s buckets: a 2.5 s tick keeps them right without busy redraws.
@@ -240,6 +250,7 @@ class CockpitApp(App[int]):
             await self.recorder.stop()  # what is queued is written before the hub closes
         for unwatch in self._unwatch:
             unwatch()
+        self._gpu_use.close()
         if self.owns_hub:
             await self.runtime.close()
 
@@ -250,24 +261,21 @@ class CockpitApp(App[int]):
         if snap.source in USE_SOURCES:
             self._show_gpu_use(snap if snap.source == "gpus" else None)
 
-    def _show_gpu_use(self, arrived: Snapshot | None = None) -> None:
+    def _show_gpu_use(self, arrived: Snapshot | None = None, at_once: bool = False) -> None:
         """Draw the GPU table with the allocated-but-idle flag of the GPU map (which GPUs a job or
-        pod holds comes from the other sources' snapshots); `arrived`: a gpus snapshot just in."""
-        snapshots = self.runtime.hub.snapshots()
-        if arrived is not None:
-            snapshots = {**snapshots, "gpus": arrived}
-        try:
-            gpus = gpus_with_idle(snapshots, self.runtime.config, self.idle_clock, self.view_now().timestamp())
-        except Exception as exc:  # a map bug must not take the screen down: the table without the flag
-            with contextlib.suppress(NoMatches):
-                self.say(f"GPU map: {exc}", "error")
-            gpus = snapshots.get("gpus")
-        if gpus is not None:
-            self._show(gpus)
+        pod holds comes from the other sources' snapshots), built in a worker thread
+        (screens/gpu_use.py); `arrived`: a gpus snapshot just in; `at_once`: without waiting out
+        the minimum gap between builds."""
+        if self._gpu_use.arrived(arrived, at_once=at_once):
+            self.run_worker(self._gpu_use.run(), group="gpu-use", exclusive=False)
+
+    def _say_gpu_map(self, text: str) -> None:
+        with contextlib.suppress(NoMatches):
+            self.say(text, "error")
 
     def _recheck_idle(self) -> None:
         if self.idle_clock.durations(self.view_now().timestamp()):
-            self._show_gpu_use()
+            self._show_gpu_use(at_once=True)
 
     def _show(self, snap: Snapshot) -> None:
         pane_id = PANE_OF_SOURCE.get(snap.source)

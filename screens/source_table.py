@@ -1,12 +1,21 @@
 """One source's rows (its items or one snapshot section) as a virtual table, driven by the pane spec
 (screens.render.TableSpec): cells, state colours, filter (cockpit.filtering's one grammar) and sort
 by value. An update recomputes cells, colour and sort key only for items that changed, re-sorts only
-when a sort key or the row set changed, and draws only what is on screen."""
+when a sort key or the row set changed, and draws only what is on screen.
+
+Finding what changed means comparing every item with the one shown (10,000 SLURM jobs: about
+10 ms, fresh objects every refresh). From THREAD_ROWS items on, that comparison and the cells of
+the changed rows are done in a worker thread, one update at a time per table (snapshots arriving
+meanwhile: the newest is applied next); the event loop only applies the changes."""
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from itertools import compress, repeat
+from operator import attrgetter, ne
+from typing import Any, Callable, Mapping, cast
 
 from pydantic import BaseModel
 from textual.message import Message
@@ -18,6 +27,9 @@ from screens.render import Column, TableSpec, render_module, section_items, tabl
 from screens.virtual_table import VirtualTable
 
 MAX_COLUMN_WIDTH = 40
+THREAD_ROWS = 2_000  # from this many items, rows are compared in a worker thread
+
+_diff_thread: ThreadPoolExecutor | None = None  # one for every table: with the GIL, more gain nothing
 
 
 @dataclass
@@ -29,15 +41,77 @@ class _Row:
     passes: bool | None = None  # the current filter's verdict; None: not computed yet
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Item equality, cheaply: frozen pydantic snapshot items compare by their field values
-    (pydantic's own __eq__ costs several times more, and a refresh compares every row)."""
-    kind = type(a)
-    if kind is not type(b):
-        return False
-    if isinstance(a, BaseModel):
-        return a.__dict__ == b.__dict__
-    return a == b
+@dataclass
+class _Diff:
+    rows: dict[str, _Row]  # every item's row: the old one where the item is unchanged
+    changed: list[str]  # keys of new or changed items (their rows are new)
+    gone: list[str]  # keys no longer there
+
+
+class _Absent:
+    """Stands in for the old item of a new key: its fields equal no item's."""
+
+    def __init__(self) -> None:
+        self.absent = self
+
+
+_ABSENT = _Absent()
+_fields = attrgetter("__dict__")
+
+
+def diff_rows(old: Mapping[str, _Row], old_items: Mapping[str, Any], items: Mapping[str, Any],
+              make_row: Callable[[Any], _Row]) -> _Diff:
+    """The rows for `items`, reusing `old` ones (made from `old_items`) whose item did not change.
+    Reads its arguments only, so it may run in a worker thread while the loop keeps drawing.
+
+    Frozen pydantic snapshot items compare by their field values (pydantic's own __eq__ costs
+    several times more). With one item type on both sides (the usual case) the comparison runs
+    in C (map/compress), in the new items' order, which is about the order the old ones were
+    made in: 10,000 SLURM jobs in about 3 ms here, against 7 ms for the same test in a Python
+    loop, and 22 ms when walked in hash order (memory locality)."""
+    keys = list(items)
+    kinds = set(map(type, items.values())) | set(map(type, old_items.values()))
+    if len(kinds) == 1 and len(old) == len(old_items):
+        was = map(old_items.get, keys, repeat(_ABSENT))
+        if issubclass(next(iter(kinds)), BaseModel):
+            differs = map(ne, map(_fields, was), map(_fields, items.values()))
+        else:
+            differs = map(ne, was, items.values())
+        changed = list(compress(keys, differs))
+        rows = cast(dict[str, _Row], dict(zip(keys, map(old.get, keys))))  # None for new keys, until just below
+        added = 0
+        for key in changed:
+            added += rows[key] is None
+            rows[key] = make_row(items[key])
+    else:  # mixed item types (or a first fill): compare one by one
+        rows, changed, added = {}, [], 0
+        get = old.get
+        for key, item in items.items():
+            row = get(key)
+            if row is None:
+                added += 1
+            else:
+                was_item = row.item
+                if was_item is item or (type(was_item) is type(item) and (
+                        _fields(was_item) == _fields(item) if isinstance(item, BaseModel) else was_item == item)):
+                    rows[key] = row
+                    continue
+            rows[key] = make_row(item)
+            changed.append(key)
+    gone = [key for key in old if key not in rows] if len(old) > len(rows) - added else []
+    return _Diff(rows, changed, gone)
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _diff_thread
+    if _diff_thread is None:
+        _diff_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cockpit-table-diff")
+    return _diff_thread
+
+
+def _release(*_objects: Any) -> None:
+    """Run in the worker thread: the objects (and the items only they still held) are freed
+    there when the call returns. Freeing 10,000 jobs takes about 4 ms."""
 
 
 class SourceTable(VirtualTable):
@@ -60,13 +134,19 @@ class SourceTable(VirtualTable):
         self._query: Query | None = None
         self._sort: tuple[int, bool] | None = None  # (column index, descending) the user picked
         self._rows: dict[str, _Row] = {}
+        self._rows_items: dict[str, Any] = {}  # the items self._rows were made from
         self._cells: dict[str, tuple[str, ...]] = {}  # every row's cells (shown or not), by key
         self._row_styles: dict[str, str] = {}
         self._order: list[str] = []
+        self._position: dict[str, int] = {}  # see _positions()
+        self._position_of: list[str] | None = None
         self._order_sort: tuple[int, bool] | None = None
         self._refilter = False  # the filter changed: every row's verdict is to be asked again
+        self._diffing = False  # an update is being compared in the worker thread
+        self._next: Snapshot | None = None  # the newest snapshot that came in meanwhile
         self._widths: list[int] = []
-        self.last_snapshot: Snapshot | None = None
+        self.last_snapshot: Snapshot | None = None  # the newest snapshot given to apply()
+        self.shown_snapshot: Snapshot | None = None  # the snapshot whose rows are shown now
 
     @property
     def shown_count(self) -> int:
@@ -91,8 +171,9 @@ class SourceTable(VirtualTable):
             row.passes = None
         self._refilter = True
         if self.last_snapshot is not None:
-            self.apply(self.last_snapshot)
-        self.post_message(self.Filtered(self))
+            self.apply(self.last_snapshot)  # says Filtered once the rows are filtered
+        else:
+            self.post_message(self.Filtered(self))
         return None
 
     def _fields(self) -> Any:
@@ -147,7 +228,7 @@ class SourceTable(VirtualTable):
         if not same:
             titles_changed = [c.title for c in spec.columns] != [c.title for c in self.columns_spec]
             self.columns_spec = spec.columns
-            self._rows, self._cells, self._row_styles = {}, {}, {}
+            self._rows, self._rows_items, self._cells, self._row_styles = {}, {}, {}, {}
             self._widths = []
             self._order_sort = None
             if titles_changed and self._sort is not None:
@@ -158,28 +239,67 @@ class SourceTable(VirtualTable):
                 except FilterError:
                     self._query, self.filter_text = None, ""
 
-    def _new_row(self, item: Any) -> _Row:
-        style = self.spec.row_style.style(item) if self.spec is not None and self.spec.row_style else None
-        return _Row(item, tuple(c.cell(item) for c in self.columns_spec), style)
+    def _row_maker(self) -> Callable[[Any], _Row]:
+        """Builds a row from an item with the columns and colours in force now (safe in a thread:
+        it holds them, not the table)."""
+        columns = tuple(self.columns_spec)
+        row_style = self.spec.row_style if self.spec is not None else None
+
+        def make_row(item: Any) -> _Row:
+            style = row_style.style(item) if row_style else None
+            return _Row(item, tuple(c.cell(item) for c in columns), style)
+
+        return make_row
 
     def apply(self, snap: Snapshot) -> None:
-        self.last_snapshot = snap
+        """Show a snapshot. Small tables are updated at once; from THREAD_ROWS items the rows are
+        compared in a worker thread and the table changes when that is done (see the module)."""
+        retired, self.last_snapshot = self.last_snapshot, snap
+        if self._diffing or len(self._rows) >= THREAD_ROWS:
+            # The table's may be the last references to the old snapshot's items: freed off the loop.
+            _executor().submit(_release, retired)
+        del retired
+        if self._diffing:  # the running update applies the newest snapshot when it is done
+            self._next = snap
+            return
         items = self._source_items(snap)
         self._ensure_columns(snap, items)
+        make_row = self._row_maker()
+        if len(items) < THREAD_ROWS or not self.is_mounted:
+            self._commit(snap, items, diff_rows(self._rows, self._rows_items, items, make_row))
+            return
+        self._diffing = True
+        self.run_worker(self._diff_in_thread(snap, items, make_row), group="table-diff", exclusive=False)
+
+    async def _diff_in_thread(self, snap: Snapshot, items: dict[str, Any], make_row: Callable[[Any], _Row]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                diff = await loop.run_in_executor(_executor(), diff_rows, self._rows, self._rows_items, items,
+                                                  make_row)
+                old = (self._rows, self._rows_items)
+                self._commit(snap, items, diff)
+                _executor().submit(_release, *old)  # the old items and rows, freed off the loop
+                del old, diff
+                next_snap, self._next = self._next, None
+                if next_snap is None:
+                    return
+                snap = next_snap
+                items = self._source_items(snap)
+                self._ensure_columns(snap, items)
+                make_row = self._row_maker()
+        finally:
+            self._diffing = False
+            self._next = None
+
+    def _commit(self, snap: Snapshot, items: dict[str, Any], diff: _Diff) -> None:
+        """Apply a diff on the loop: work for the changed rows only, except where the filter or
+        the sort column changed (every row's verdict or key is then asked again)."""
         sort = self.sort_state()
         sort_column = self.columns_spec[sort[0]] if sort is not None else None
         # 1. Rows by key: an unchanged item keeps its cells, colour, filter verdict and sort key.
-        old = self._rows
-        rows: dict[str, _Row] = {}
-        changed: list[str] = []
-        for key, item in items.items():
-            row = old.get(key)
-            if row is None or (row.item is not item and not _same(row.item, item)):
-                row = self._new_row(item)
-                changed.append(key)
-            rows[key] = row
-        gone = old.keys() - rows.keys()
-        self._rows = rows
+        rows, changed, gone = diff.rows, diff.changed, diff.gone
+        self._rows, self._rows_items = rows, items
         cells, styles = self._cells, self._row_styles
         for key in gone:
             cells.pop(key, None)
@@ -227,6 +347,9 @@ class SourceTable(VirtualTable):
                       row_styles=styles, priorities=[c.priority for c in self.columns_spec],
                       sort_column=sort[0] if sort else None, descending=bool(sort and sort[1]),
                       changed=changed)
+        self.shown_snapshot = snap
+        if refilter:
+            self.post_message(self.Filtered(self))
 
     def _ordered(self, visible: list[str], sort: tuple[int, bool] | None, changed: list[str], removed: int) -> list[str]:
         """The shown keys in order; the previous order is reused when neither the set of rows nor
@@ -242,11 +365,17 @@ class SourceTable(VirtualTable):
         missing = [k for k in visible if rows[k].sort_key == MISSING]  # last, in either direction
         return sorted(present, key=lambda k: rows[k].sort_key, reverse=sort[1]) + missing
 
+    def _positions(self) -> dict[str, int]:
+        """Key -> index in self._order; kept while the order is the same list (a 1% update)."""
+        if self._position_of is not self._order:
+            self._position, self._position_of = {k: i for i, k in enumerate(self._order)}, self._order
+        return self._position
+
     def _keys_unmoved(self, changed: list[str]) -> bool:
         """Every changed row is already shown, with a key still between its neighbours'."""
         if not changed:
             return True
-        position = {k: i for i, k in enumerate(self._order)} if len(changed) > 8 else None
+        position = self._positions() if len(changed) > 8 else None
         order, rows = self._order, self._rows
         descending = bool(self._order_sort and self._order_sort[1])
         for key in changed:
