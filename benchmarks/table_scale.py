@@ -8,7 +8,7 @@ snapshot is made of fresh Job objects, as the SLURM collector builds them on eve
 the table compares all 10,000 to find the 1% that changed. The cursor sits on job 100, so
 changed rows (jobs 99, 100, 199, 200, ...) are on screen: a change nobody can see draws no frame.
 
-The garbage collector is set as the cockpit app sets it (screens/gc_tuning.py).
+The garbage collector is set as the cockpit app sets it (cockpit/gc_pause.py).
 
 The 1% update is repeated (medians of 15), with the process CPU spent until the frame (the
 event loop and the table's worker thread together) and the longest the event loop went without
@@ -28,7 +28,7 @@ from textual.app import App
 
 from backends.slurm.models import Job
 from cockpit.snapshot import Snapshot, Status, utcnow
-from screens.gc_tuning import tune_for_latency
+from cockpit.gc_pause import tune_for_latency
 from screens.pane import SourceTable
 
 REPEATS = 15

@@ -30,7 +30,6 @@ from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status, utcnow
 from screens import interaction
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
-from screens.gc_tuning import freeze_startup, tune_for_latency
 from screens.gpu_use import GpuUse
 from screens.messages import say
 from screens.pane import SourceTable, render_module
@@ -193,12 +192,8 @@ class CockpitApp(App[int]):
             # empty dashboard is being drawn, and delay it.
             self.call_after_refresh(self._start_hub)
         self.call_after_refresh(self._show_all)
-        # Fewer, cheaper garbage collections (screens/gc_tuning.py); what start-up built is
-        # frozen after the first frame, only by an app that lives as long as its process (an SSH
-        # session's app ends before the server: frozen, its cycles would never be collected).
-        tune_for_latency()
-        if self.owns_hub:
-            self.call_after_refresh(freeze_startup)
+        # Fewer, cheaper garbage collections while the screen runs (cockpit/gc_pause.py).
+        gc_pause.tune_for_latency()
         if self._record_to is not None:
             self.run_worker(self.start_recording(self._record_to), name="record", group="record")
         # Ages are shown in 5 s buckets: a 2.5 s tick keeps them right without busy redraws.

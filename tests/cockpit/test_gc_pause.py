@@ -28,7 +28,8 @@ def test_resume_without_a_pause_changes_nothing(restore_gc):
 
 
 def test_pause_then_resume_collects_freezes_and_spaces_full_collections(restore_gc):
-    gen0, gen1, _ = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    gen1 = 10
     gc_pause.pause_for_startup()
     assert not gc.isenabled() and gc_pause.paused()
 
@@ -42,7 +43,8 @@ def test_pause_then_resume_collects_freezes_and_spaces_full_collections(restore_
 
     assert gc_pause.resume() is True
     assert gc.isenabled() and not gc_pause.paused()
-    assert gc.get_threshold() == (gen0, gen1, gc_pause.FULL_COLLECTION_EVERY)
+    assert gc.get_threshold() == (gc_pause.YOUNG_THRESHOLD, max(gen1, gc_pause.MIDDLE_THRESHOLD),
+                                  gc_pause.OLD_THRESHOLD)
     assert gc.get_freeze_count() > 0
     assert not any(type(o) is Cycle for o in gc.get_objects())  # collected before the freeze
     assert gc_pause.resume() is False  # once only
@@ -52,3 +54,18 @@ def test_pause_leaves_a_disabled_collector_to_its_owner(restore_gc):
     gc.disable()
     gc_pause.pause_for_startup()
     assert gc_pause.resume() is False and not gc.isenabled()
+
+
+def test_thresholds_are_raised_from_the_defaults(restore_gc) -> None:
+    gc.set_threshold(700, 10, 10)
+    gc_pause.tune_for_latency()
+    assert gc.get_threshold() == (gc_pause.YOUNG_THRESHOLD, gc_pause.MIDDLE_THRESHOLD, gc_pause.OLD_THRESHOLD)
+
+
+def test_higher_thresholds_and_automatic_collection_off_are_left_alone(restore_gc) -> None:
+    gc.set_threshold(200_000, 50, 30)
+    gc_pause.tune_for_latency()
+    assert gc.get_threshold() == (200_000, 50, 30)
+    gc.set_threshold(0, 10, 10)  # 0: automatic collection off (set by whoever embeds the app)
+    gc_pause.tune_for_latency()
+    assert gc.get_threshold() == (0, 10, 10)
