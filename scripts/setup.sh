@@ -4,8 +4,8 @@
 # sshd for the real-component tests) and the virtual environment in .venv.
 # Idempotent and quick when nothing changed. SETUP_SKIP_APT=1 skips the system packages;
 # SETUP_EXTRAS picks the optional Python extras (default "test,workloads"; empty for none).
-# SETUP_OUMI=1 also builds .venv-oumi (oumi beside the CPU torch, scripts/oumi/build-venv.sh; opt-in:
-# about 4.5 min and 2.4 GB), without which the Oumi plans' tests skip.
+# SETUP_OUMI=1 also builds .venv-oumi (oumi beside the CPU torch, scripts/oumi/build-venv.sh; about
+# 4.5 min and 2.4 GB; scripts/test.sh asks for it), without which the Oumi plans' tests skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -56,8 +56,9 @@ if [ "$have_sha" != "$sha" ] || [ "$missing_extra" = 1 ]; then
 fi
 
 # The Oumi venv (.venv-oumi) for the MLOPS-3.1/3.2 lab plans, only when asked: SETUP_OUMI=1.
+# A failed build (PyPI unreachable, say) does not stop the rest: the Oumi tests then skip, naming it.
 if [ "${SETUP_OUMI:-0}" = 1 ]; then
-  bash scripts/oumi/build-venv.sh
+  bash scripts/oumi/build-venv.sh || echo "setup: WARNING: .venv-oumi could not be built (above); the Oumi plans' tests skip"
 fi
 
 # The lab's KServe model server (workloads/serve_kserve.py: the mlops-4 / mlops-5.1 lab profiles and
