@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import attrgetter, ne
+from types import MappingProxyType
 from typing import Any, Callable, Mapping, cast
 
 from pydantic import BaseModel
@@ -78,7 +79,10 @@ def diff_rows(old: Mapping[str, _Row], old_items: Mapping[str, Any], items: Mapp
         else:
             differs = map(ne, was, items.values())
         changed = list(compress(keys, differs))
-        rows = cast(dict[str, _Row], dict(zip(keys, map(old.get, keys))))  # None for new keys, until just below
+        if keys == list(old):  # the same keys in the same order (the usual refresh): a C-level copy
+            rows = old.copy()
+        else:
+            rows = cast(dict[str, _Row], dict(zip(keys, map(old.get, keys))))  # None for new keys, until just below
         added = 0
         for key in changed:
             added += rows[key] is None
@@ -143,6 +147,7 @@ class SourceTable(VirtualTable):
         self._order_sort: tuple[int, bool] | None = None
         self._refilter = False  # the filter changed: every row's verdict is to be asked again
         self._diffing = False  # an update is being compared in the worker thread
+        self._to_release: list[Any] = []  # old rows and items, freed off the loop after the next frame
         self._next: Snapshot | None = None  # the newest snapshot that came in meanwhile
         self._widths: list[int] = []
         self.last_snapshot: Snapshot | None = None  # the newest snapshot given to apply()
@@ -216,7 +221,12 @@ class SourceTable(VirtualTable):
 
     # -- updates ------------------------------------------------------------------------------
     def _source_items(self, snap: Snapshot) -> dict[str, Any]:
-        return dict(snap.items) if self.section is None else section_items(snap.sections.get(self.section))
+        if self.section is not None:
+            return section_items(snap.sections.get(self.section))
+        items = snap.items
+        # A snapshot's items are a read-only view of a dict: its copy() is the dict's C-level copy,
+        # where dict(view) looks every key up again (10,000 items: 0.05 against 0.9 ms here).
+        return items.copy() if isinstance(items, (dict, MappingProxyType)) else dict(items)
 
     def _ensure_columns(self, snap: Snapshot, items: dict[str, Any] | None = None) -> None:
         raw = items if items is not None else self._source_items(snap)
@@ -277,10 +287,12 @@ class SourceTable(VirtualTable):
             while True:
                 diff = await loop.run_in_executor(_executor(), diff_rows, self._rows, self._rows_items, items,
                                                   make_row)
-                old = (self._rows, self._rows_items)
+                self._to_release += (self._rows, self._rows_items)
                 self._commit(snap, items, diff)
-                _executor().submit(_release, *old)  # the old items and rows, freed off the loop
-                del old, diff
+                del diff
+                # The old rows and items are freed off the loop once the frame showing the new ones is
+                # drawn: freeing 10,000 jobs holds the GIL for milliseconds, which would delay that frame.
+                self.call_after_refresh(self._release_retired)
                 next_snap, self._next = self._next, None
                 if next_snap is None:
                     return
@@ -291,6 +303,12 @@ class SourceTable(VirtualTable):
         finally:
             self._diffing = False
             self._next = None
+
+    def _release_retired(self) -> None:
+        """Hand what the table let go of to the worker thread, which frees it (see _release)."""
+        if self._to_release:
+            _executor().submit(_release, self._to_release)
+            self._to_release = []
 
     def _commit(self, snap: Snapshot, items: dict[str, Any], diff: _Diff) -> None:
         """Apply a diff on the loop: work for the changed rows only, except where the filter or
