@@ -265,28 +265,33 @@ class SourceTable(VirtualTable):
         """Show a snapshot. Small tables are updated at once; from THREAD_ROWS items the rows are
         compared in a worker thread and the table changes when that is done (see the module)."""
         retired, self.last_snapshot = self.last_snapshot, snap
-        if self._diffing or len(self._rows) >= THREAD_ROWS:
-            # The table's may be the last references to the old snapshot's items: freed off the loop.
-            _executor().submit(_release, retired)
-        del retired
+        release = self._diffing or len(self._rows) >= THREAD_ROWS
         if self._diffing:  # the running update applies the newest snapshot when it is done
             self._next = snap
-            return
-        items = self._source_items(snap)
-        self._ensure_columns(snap, items)
-        make_row = self._row_maker()
-        if len(items) < THREAD_ROWS or not self.is_mounted:
-            self._commit(snap, items, diff_rows(self._rows, self._rows_items, items, make_row))
-            return
-        self._diffing = True
-        self.run_worker(self._diff_in_thread(snap, items, make_row), group="table-diff", exclusive=False)
+        else:
+            items = self._source_items(snap)
+            self._ensure_columns(snap, items)
+            make_row = self._row_maker()
+            if len(items) < THREAD_ROWS or not self.is_mounted:
+                self._commit(snap, items, diff_rows(self._rows, self._rows_items, items, make_row))
+            else:
+                self._diffing = True
+                self.run_worker(self._diff_in_thread(snap, items, self._start_diff(items, make_row)),
+                                group="table-diff", exclusive=False)
+        if release:
+            # The table's may be the last references to the old snapshot's items: freed off the loop
+            # (queued after the comparison, which it would otherwise hold up).
+            _executor().submit(_release, retired)
+        del retired
 
-    async def _diff_in_thread(self, snap: Snapshot, items: dict[str, Any], make_row: Callable[[Any], _Row]) -> None:
-        loop = asyncio.get_running_loop()
+    def _start_diff(self, items: dict[str, Any], make_row: Callable[[Any], _Row]) -> "asyncio.Future[_Diff]":
+        """Compare in the worker thread from now (not from when the awaiting task first runs)."""
+        return asyncio.wrap_future(_executor().submit(diff_rows, self._rows, self._rows_items, items, make_row))
+
+    async def _diff_in_thread(self, snap: Snapshot, items: dict[str, Any], pending: "asyncio.Future[_Diff]") -> None:
         try:
             while True:
-                diff = await loop.run_in_executor(_executor(), diff_rows, self._rows, self._rows_items, items,
-                                                  make_row)
+                diff = await pending
                 self._to_release += (self._rows, self._rows_items)
                 self._commit(snap, items, diff)
                 del diff
@@ -299,7 +304,7 @@ class SourceTable(VirtualTable):
                 snap = next_snap
                 items = self._source_items(snap)
                 self._ensure_columns(snap, items)
-                make_row = self._row_maker()
+                pending = self._start_diff(items, self._row_maker())
         finally:
             self._diffing = False
             self._next = None
