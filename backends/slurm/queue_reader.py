@@ -8,8 +8,11 @@ Three steps, each cheaper than decoding the whole reply into Python objects:
    not change since the last reply is reused (only a running job's time_used_s moves on,
    through parse.job_seen_at), so a refresh where 5% of the queue changed parses 5% of it. A
    job whose JSON changed only where the parser does not look (a pending job's
-   `last_sched_evaluation`, rewritten at every scheduling pass) is reused too, by the fields
-   of step 3.
+   `last_sched_evaluation`, rewritten at every scheduling pass) is reused too: the raw bytes
+   are compared with that one value masked out (`scheduling_masked`, a regular expression
+   over the bytes, about as cheap as copying them), so the thousands of pending jobs of a big
+   queue are not decoded at every refresh. Any other change the parser does not read is caught
+   by comparing the fields of step 3.
 3. A new or changed job is decoded with `JobFields`, a schema of only the fields
    parse.parse_job reads: msgspec skips the rest (job_resources' per-core allocation, the
    dozens of fields the cockpit does not show) without building them. The result is a plain
@@ -21,6 +24,7 @@ parsed the same way, so an unknown Slurm release costs time, never a job.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Mapping, TypedDict, Union
 
@@ -91,6 +95,16 @@ class JobsReply(TypedDict, total=False):
     jobs: list[msgspec.Raw]
 
 
+# The value of a job's `last_sched_evaluation`: a plain number (v0.0.38-v0.0.40) or a number struct
+# ({"set", "infinite", "number"}, v0.0.41+), never read by parse_job. The value's pattern stops at
+# the first brace, comma or space, so a mask never reaches past that value into another field;
+# a value of another shape is masked in part or not at all (then the fields comparison applies).
+# The key's quotes cannot belong to a string value: a quote inside a JSON string is escaped,
+# and `"last_sched_evaluation"` ends in an unescaped one. (A look-behind for a backslash before
+# the opening quote would make the search eight times slower, for keys no Slurm sends.)
+_SCHEDULING = re.compile(rb'"last_sched_evaluation"\s*:\s*(?:\{[^{}]*\}|[^,{}\[\]\s]+)')
+_MASK = b'"last_sched_evaluation":0'
+
 _REPLY = msgspec.json.Decoder(JobsReply)
 _JOB = msgspec.json.Decoder(JobFields)
 _KEY = msgspec.json.Encoder().encode  # a job's fields, as compact bytes to compare
@@ -118,15 +132,23 @@ def job_fields(raw: bytes) -> Mapping[str, Any]:
         return orjson.loads(raw)
 
 
+def scheduling_masked(raw: bytes) -> bytes:
+    """A job's raw JSON with its `last_sched_evaluation` value replaced by 0: equal for two
+    replies of a job that differ only in when slurmctld last evaluated it."""
+    return _SCHEDULING.sub(_MASK, raw, 1)
+
+
 class JobsReader:
     """Jobs replies -> Job items, reusing the items of jobs that did not change since the
-    previous reply: first by their raw JSON; then, for a job whose JSON changed, by the fields
-    parse_job reads (Slurm rewrites a pending job's `last_sched_evaluation` at every scheduling
-    pass: its JSON changes, its item does not). One per source: it remembers the raw bytes of the
-    previous reply's jobs (about the size of its job records) and, in `read`, their items."""
+    previous reply: first by their raw JSON with `last_sched_evaluation` masked (Slurm rewrites
+    a pending job's at every scheduling pass: its JSON changes, its item does not); then, for a
+    job whose JSON changed elsewhere, by the fields parse_job reads. One per source: it remembers
+    the masked raw bytes of the previous reply's jobs (about the size of its job records) and,
+    in `read`, their items."""
 
     def __init__(self) -> None:
-        # Of the previous reply: raw job -> (its position, its fields' key), fields' key -> position.
+        # Of the previous reply: masked raw job -> (its position, its fields' key),
+        # fields' key -> position.
         self._index: dict[bytes, tuple[int, bytes]] = {}
         self._by_fields: dict[bytes, int] = {}
         self._jobs: list[Job] = []
@@ -134,20 +156,21 @@ class JobsReader:
 
     def changes(self, reply: Any, now: datetime) -> list[Job | int]:
         """One entry per job of the reply: a new Job, or the position in the previous reply of
-        a job with the same raw JSON or the same fields (`reuse` turns these into items)."""
+        a job with the same raw JSON (but for `last_sched_evaluation`) or the same fields (`reuse` turns these into items)."""
         raws = require_list(reply, "jobs", "jobs reply")
         index, by_fields = self._index, self._by_fields
         current: dict[bytes, tuple[int, bytes]] = {}
         current_fields: dict[bytes, int] = {}
         entries: list[Job | int] = []
         for position, raw in enumerate(raws):
-            data = bytes(raw)
+            whole = bytes(raw)
+            data = scheduling_masked(whole)
             known = index.get(data)
             if known is not None:
                 before, key = known
                 entries.append(before)
             else:
-                fields = job_fields(data)
+                fields = job_fields(whole)
                 key = _KEY(fields)
                 found = by_fields.get(key)
                 entries.append(parse_job(fields, now) if found is None else found)
