@@ -123,19 +123,20 @@ def decode_jobs_reply(data: bytes | str, what: str) -> JobsReply:
         raise MalformedReply(f"{what} returned malformed JSON ({exc}): {snippet!r}") from None
 
 
-def job_fields(raw: bytes) -> Mapping[str, Any]:
+def job_fields(raw: bytes | msgspec.Raw) -> Mapping[str, Any]:
     """The fields parse_job reads from one raw job record; the whole record when its shape is
     not the one JobFields expects."""
     try:
         return _JOB.decode(raw)
     except msgspec.ValidationError:
-        return orjson.loads(raw)
+        return orjson.loads(memoryview(raw))
 
 
-def scheduling_masked(raw: bytes) -> bytes:
-    """A job's raw JSON with its `last_sched_evaluation` value replaced by 0: equal for two
-    replies of a job that differ only in when slurmctld last evaluated it."""
-    return _SCHEDULING.sub(_MASK, raw, 1)
+def scheduling_masked(raw: bytes | msgspec.Raw) -> bytes:
+    """A job's raw JSON (bytes, or msgspec.Raw without copying it first) with its
+    `last_sched_evaluation` value replaced by 0: equal for two replies of a job that differ
+    only in when slurmctld last evaluated it."""
+    return bytes(_SCHEDULING.sub(_MASK, memoryview(raw), 1))
 
 
 class JobsReader:
@@ -143,12 +144,14 @@ class JobsReader:
     previous reply: first by their raw JSON with `last_sched_evaluation` masked (Slurm rewrites
     a pending job's at every scheduling pass: its JSON changes, its item does not); then, for a
     job whose JSON changed elsewhere, by the fields parse_job reads. One per source: it remembers
-    the masked raw bytes of the previous reply's jobs (about the size of its job records) and,
-    in `read`, their items."""
+    the previous reply's raw jobs and their masked copies (about twice the size of its job
+    records) and, in `read`, their items."""
 
     def __init__(self) -> None:
-        # Of the previous reply: masked raw job -> (its position, its fields' key),
-        # fields' key -> position.
+        # Of the previous reply: its raw jobs in order, and each one's (masked bytes, fields' key);
+        # masked raw job -> (its position, its fields' key); fields' key -> position.
+        self._raws: list[Any] = []
+        self._seen: list[tuple[bytes, bytes]] = []
         self._index: dict[bytes, tuple[int, bytes]] = {}
         self._by_fields: dict[bytes, int] = {}
         self._jobs: list[Job] = []
@@ -156,27 +159,38 @@ class JobsReader:
 
     def changes(self, reply: Any, now: datetime) -> list[Job | int]:
         """One entry per job of the reply: a new Job, or the position in the previous reply of
-        a job with the same raw JSON (but for `last_sched_evaluation`) or the same fields (`reuse` turns these into items)."""
+        a job with the same raw JSON (but for `last_sched_evaluation`) or the same fields
+        (`reuse` turns these into items). A job whose raw JSON is the one at the same position
+        last time (Slurm lists a queue in the same order from one reply to the next) is known
+        for the cost of comparing the bytes, without masking or copying them."""
         raws = require_list(reply, "jobs", "jobs reply")
+        previous_raws, previous_seen = self._raws, self._seen
+        same_place = min(len(raws), len(previous_raws))
         index, by_fields = self._index, self._by_fields
         current: dict[bytes, tuple[int, bytes]] = {}
         current_fields: dict[bytes, int] = {}
+        seen: list[tuple[bytes, bytes]] = []
         entries: list[Job | int] = []
         for position, raw in enumerate(raws):
-            whole = bytes(raw)
-            data = scheduling_masked(whole)
-            known = index.get(data)
-            if known is not None:
-                before, key = known
-                entries.append(before)
+            if position < same_place and raw == previous_raws[position]:
+                masked, key = previous_seen[position]
+                entries.append(position)
             else:
-                fields = job_fields(whole)
-                key = _KEY(fields)
-                found = by_fields.get(key)
-                entries.append(parse_job(fields, now) if found is None else found)
-            current[data] = (position, key)
+                masked = scheduling_masked(raw)
+                known = index.get(masked)
+                if known is not None:
+                    before, key = known
+                    entries.append(before)
+                else:
+                    fields = job_fields(raw)
+                    key = _KEY(fields)
+                    found = by_fields.get(key)
+                    entries.append(parse_job(fields, now) if found is None else found)
+            current[masked] = (position, key)
             current_fields[key] = position
+            seen.append((masked, key))
         # Only once every job parsed: a bad reply leaves the memory of the last good one.
+        self._raws, self._seen = raws, seen
         self._index, self._by_fields = current, current_fields
         self.reused = sum(isinstance(e, int) for e in entries)
         return entries

@@ -212,3 +212,18 @@ def test_a_change_beside_last_sched_evaluation_is_still_seen():
     jobs = reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
     assert reader.reused == len(jobs) - 1
     assert jobs == parse.parse_jobs(doc, NOW)
+
+
+def test_a_job_unchanged_in_its_place_is_reused_without_masking_and_a_shifted_queue_still_matches(monkeypatch):
+    doc = json.loads((FIXTURES / "recorded" / "24.11" / "squeue_all.json").read_text())
+    reader = JobsReader()
+    reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
+    masked: list[Any] = []
+    real = queue_reader.scheduling_masked
+    monkeypatch.setattr(queue_reader, "scheduling_masked", lambda raw: masked.append(raw) or real(raw))
+    reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
+    assert masked == [] and reader.reused == len(doc["jobs"])
+    del doc["jobs"][0]  # every later job moves up one place: matched by its bytes, not its place
+    jobs = reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
+    assert len(masked) == len(doc["jobs"]) and reader.reused == len(jobs) == len(doc["jobs"]) > 1
+    assert jobs == parse.parse_jobs(doc, NOW)
