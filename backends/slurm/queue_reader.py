@@ -4,8 +4,9 @@ queues of 10,000 jobs refreshed every few seconds (issue 19).
 Three steps, each cheaper than decoding the whole reply into Python objects:
 1. `decode_jobs_reply` decodes only the envelope (`meta`, `errors`, `warnings`) and leaves every
    job as its raw JSON bytes (msgspec.Raw): one pass over the text that builds no job objects.
-2. `JobsReader` keeps the jobs it built last time keyed by those raw bytes: a job whose JSON did
-   not change since the last reply is reused (only a running job's time_used_s moves on,
+2. `JobsReader` keeps the jobs it built last time with their raw bytes: a job whose JSON did
+   not change since the last reply (compared first with the job in the same place last time,
+   then by a lookup of its masked bytes, below) is reused (only a running job's time_used_s moves on,
    through parse.job_seen_at), so a refresh where 5% of the queue changed parses 5% of it. A
    job whose JSON changed only where the parser does not look (a pending job's
    `last_sched_evaluation`, rewritten at every scheduling pass) is reused too: the raw bytes
