@@ -86,8 +86,22 @@ class SourcePane(Vertical, can_focus=False):
         for source in self.sources:
             self.query_one(f"#summary-{source}", Static).display = False
 
+    def _widgets(self) -> dict[str, Any]:
+        """The pane's tables, titles and lines, found once: what compose yields never changes,
+        and querying the DOM on every snapshot was most of an idle screen's CPU."""
+        found = getattr(self, "_found", None)
+        if found is None:
+            found = {"tables": list(self.query(SourceTable)),
+                     "titles": {source: [t for t in self.query(".section-title") if (t.id or "").startswith(f"title-{source}-")]
+                                for source in self.sources},
+                     "status": {source: self.query_one(f"#status-{source}", Static) for source in self.sources},
+                     "summary": {source: self.query_one(f"#summary-{source}", Static) for source in self.sources}}
+            if found["tables"] or all(source in self.unconfigured for source in self.sources):
+                self._found = found  # cached only once composed (tables present)
+        return found
+
     def tables(self) -> list[SourceTable]:
-        return list(self.query(SourceTable))
+        return list(self._widgets()["tables"])
 
     def table(self, source: str, section: str | None = None) -> SourceTable:
         suffix = f"-{section}" if section else ""
@@ -110,17 +124,17 @@ class SourcePane(Vertical, can_focus=False):
         # may wrap, and is laid out).
         view_now = getattr(self.app, "view_now", None)  # the cockpit's clock; replay's recorded one
         now = view_now() if callable(view_now) else None
-        self._set(self.query_one(f"#status-{snap.source}", Static), status_text(snap, table, now),
+        self._set(self._widgets()["status"][snap.source], status_text(snap, table, now),
                   layout=self.has_class("collapsed"))
 
     def show(self, snap: Snapshot) -> None:
         tables = self.tables_of(snap.source)
         main = tables[0] if tables else None
-        summary = self.query_one(f"#summary-{snap.source}", Static)
+        widgets = self._widgets()
+        summary = widgets["summary"][snap.source]
         unconfigured = snap.status is Status.UNCONFIGURED
-        for title in self.query(".section-title"):
-            if title.id and title.id.startswith(f"title-{snap.source}-"):
-                title.display = not unconfigured
+        for title in widgets["titles"][snap.source]:
+            title.display = not unconfigured
         # Rows kept from before an outage are dimmed; the status line says since when.
         stale = snap.status is Status.ERROR and bool(snap.stale)
         for table in tables:

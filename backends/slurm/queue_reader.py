@@ -4,12 +4,16 @@ queues of 10,000 jobs refreshed every few seconds (issue 19).
 Three steps, each cheaper than decoding the whole reply into Python objects:
 1. `decode_jobs_reply` decodes only the envelope (`meta`, `errors`, `warnings`) and leaves every
    job as its raw JSON bytes (msgspec.Raw): one pass over the text that builds no job objects.
-2. `JobsReader` keeps the jobs it built last time keyed by those raw bytes: a job whose JSON did
-   not change since the last reply is reused (only a running job's time_used_s moves on,
+2. `JobsReader` keeps the jobs it built last time with their raw bytes: a job whose JSON did
+   not change since the last reply (compared first with the job in the same place last time,
+   then by a lookup of its masked bytes, below) is reused (only a running job's time_used_s moves on,
    through parse.job_seen_at), so a refresh where 5% of the queue changed parses 5% of it. A
    job whose JSON changed only where the parser does not look (a pending job's
-   `last_sched_evaluation`, rewritten at every scheduling pass) is reused too, by the fields
-   of step 3.
+   `last_sched_evaluation`, rewritten at every scheduling pass) is reused too: the raw bytes
+   are compared with that one value masked out (`scheduling_masked`, a regular expression
+   over the bytes, about as cheap as copying them), so the thousands of pending jobs of a big
+   queue are not decoded at every refresh. Any other change the parser does not read is caught
+   by comparing the fields of step 3.
 3. A new or changed job is decoded with `JobFields`, a schema of only the fields
    parse.parse_job reads: msgspec skips the rest (job_resources' per-core allocation, the
    dozens of fields the cockpit does not show) without building them. The result is a plain
@@ -21,6 +25,7 @@ parsed the same way, so an unknown Slurm release costs time, never a job.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, Mapping, TypedDict, Union
 
@@ -91,6 +96,16 @@ class JobsReply(TypedDict, total=False):
     jobs: list[msgspec.Raw]
 
 
+# The value of a job's `last_sched_evaluation`: a plain number (v0.0.38-v0.0.40) or a number struct
+# ({"set", "infinite", "number"}, v0.0.41+), never read by parse_job. The value's pattern stops at
+# the first brace, comma or space, so a mask never reaches past that value into another field;
+# a value of another shape is masked in part or not at all (then the fields comparison applies).
+# The key's quotes cannot belong to a string value: a quote inside a JSON string is escaped,
+# and `"last_sched_evaluation"` ends in an unescaped one. (A look-behind for a backslash before
+# the opening quote would make the search eight times slower, for keys no Slurm sends.)
+_SCHEDULING = re.compile(rb'"last_sched_evaluation"\s*:\s*(?:\{[^{}]*\}|[^,{}\[\]\s]+)')
+_MASK = b'"last_sched_evaluation":0'
+
 _REPLY = msgspec.json.Decoder(JobsReply)
 _JOB = msgspec.json.Decoder(JobFields)
 _KEY = msgspec.json.Encoder().encode  # a job's fields, as compact bytes to compare
@@ -109,24 +124,35 @@ def decode_jobs_reply(data: bytes | str, what: str) -> JobsReply:
         raise MalformedReply(f"{what} returned malformed JSON ({exc}): {snippet!r}") from None
 
 
-def job_fields(raw: bytes) -> Mapping[str, Any]:
+def job_fields(raw: bytes | msgspec.Raw) -> Mapping[str, Any]:
     """The fields parse_job reads from one raw job record; the whole record when its shape is
     not the one JobFields expects."""
     try:
         return _JOB.decode(raw)
     except msgspec.ValidationError:
-        return orjson.loads(raw)
+        return orjson.loads(memoryview(raw))
+
+
+def scheduling_masked(raw: bytes | msgspec.Raw) -> bytes:
+    """A job's raw JSON (bytes, or msgspec.Raw without copying it first) with its
+    `last_sched_evaluation` value replaced by 0: equal for two replies of a job that differ
+    only in when slurmctld last evaluated it."""
+    return bytes(_SCHEDULING.sub(_MASK, memoryview(raw), 1))
 
 
 class JobsReader:
     """Jobs replies -> Job items, reusing the items of jobs that did not change since the
-    previous reply: first by their raw JSON; then, for a job whose JSON changed, by the fields
-    parse_job reads (Slurm rewrites a pending job's `last_sched_evaluation` at every scheduling
-    pass: its JSON changes, its item does not). One per source: it remembers the raw bytes of the
-    previous reply's jobs (about the size of its job records) and, in `read`, their items."""
+    previous reply: first by their raw JSON with `last_sched_evaluation` masked (Slurm rewrites
+    a pending job's at every scheduling pass: its JSON changes, its item does not); then, for a
+    job whose JSON changed elsewhere, by the fields parse_job reads. One per source: it remembers
+    the previous reply's raw jobs and their masked copies (about twice the size of its job
+    records) and, in `read`, their items."""
 
     def __init__(self) -> None:
-        # Of the previous reply: raw job -> (its position, its fields' key), fields' key -> position.
+        # Of the previous reply: its raw jobs in order, and each one's (masked bytes, fields' key);
+        # masked raw job -> (its position, its fields' key); fields' key -> position.
+        self._raws: list[Any] = []
+        self._seen: list[tuple[bytes, bytes]] = []
         self._index: dict[bytes, tuple[int, bytes]] = {}
         self._by_fields: dict[bytes, int] = {}
         self._jobs: list[Job] = []
@@ -134,26 +160,38 @@ class JobsReader:
 
     def changes(self, reply: Any, now: datetime) -> list[Job | int]:
         """One entry per job of the reply: a new Job, or the position in the previous reply of
-        a job with the same raw JSON or the same fields (`reuse` turns these into items)."""
+        a job with the same raw JSON (but for `last_sched_evaluation`) or the same fields
+        (`reuse` turns these into items). A job whose raw JSON is the one at the same position
+        last time (Slurm lists a queue in the same order from one reply to the next) is known
+        for the cost of comparing the bytes, without masking or copying them."""
         raws = require_list(reply, "jobs", "jobs reply")
+        previous_raws, previous_seen = self._raws, self._seen
+        same_place = min(len(raws), len(previous_raws))
         index, by_fields = self._index, self._by_fields
         current: dict[bytes, tuple[int, bytes]] = {}
         current_fields: dict[bytes, int] = {}
+        seen: list[tuple[bytes, bytes]] = []
         entries: list[Job | int] = []
         for position, raw in enumerate(raws):
-            data = bytes(raw)
-            known = index.get(data)
-            if known is not None:
-                before, key = known
-                entries.append(before)
+            if position < same_place and raw == previous_raws[position]:
+                masked, key = previous_seen[position]
+                entries.append(position)
             else:
-                fields = job_fields(data)
-                key = _KEY(fields)
-                found = by_fields.get(key)
-                entries.append(parse_job(fields, now) if found is None else found)
-            current[data] = (position, key)
+                masked = scheduling_masked(raw)
+                known = index.get(masked)
+                if known is not None:
+                    before, key = known
+                    entries.append(before)
+                else:
+                    fields = job_fields(raw)
+                    key = _KEY(fields)
+                    found = by_fields.get(key)
+                    entries.append(parse_job(fields, now) if found is None else found)
+            current[masked] = (position, key)
             current_fields[key] = position
+            seen.append((masked, key))
         # Only once every job parsed: a bad reply leaves the memory of the last good one.
+        self._raws, self._seen = raws, seen
         self._index, self._by_fields = current, current_fields
         self.reused = sum(isinstance(e, int) for e in entries)
         return entries

@@ -71,6 +71,17 @@ async def settle(pilot, times: int = 4) -> None:
         await pilot.pause(0.05)
 
 
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    """Wait for what a worker thread builds (the GPU map, screens/gpu_use.py): on a loaded
+    machine it can take longer than a few frames."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the screen"
+        await pilot.pause(0.05)
+
+
 async def test_m_on_a_vm_then_jump_to_its_job_then_back_to_the_gpu(tmp_path, host_snapshots) -> None:  # noqa: F811
     loaded, snapshots = _world(host_snapshots)
     gmap = build_gpu_map(snapshots, vm_places(loaded.config))
@@ -139,13 +150,12 @@ async def test_gpu_table_flags_allocated_but_idle_gpus(tmp_path, host_snapshots)
     runtime = CockpitRuntime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(tmp_path / "a.jsonl"))
     app = CockpitApp(runtime)
     async with app.run_test(size=(200, 55)) as pilot:
-        await settle(pilot)
+        await until(pilot, lambda: GPU in app.idle_clock.durations(app.view_now().timestamp()))
         later = app.view_now() + timedelta(minutes=11)  # the default flag needs 10 minutes
         app.view_now = lambda: later  # type: ignore[method-assign]
         app._recheck_idle()
-        await settle(pilot)
         table = app.dashboard.pane("vms").table("gpus")
-        assert "IDLE" in table.titles
+        await until(pilot, lambda: "IDLE" in table.titles)
         column = list(table.titles).index("IDLE")
         assert table.cells[GPU][column] == "idle 11m"  # held by job 4, at 3%, for 11 minutes
         assert table.cells[busy][column] == "-"  # held by job 4, at 60%
@@ -169,13 +179,12 @@ async def test_an_idle_gpu_is_flagged_only_after_idle_for_min(tmp_path, host_sna
     runtime = CockpitRuntime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(tmp_path / "a.jsonl"))
     app = CockpitApp(runtime)
     async with app.run_test(size=(200, 55)) as pilot:
-        await settle(pilot)
+        await until(pilot, lambda: GPU in app.idle_clock.durations(app.view_now().timestamp()))
         table = app.dashboard.pane("vms").table("gpus")
         assert "IDLE" not in table.titles
         assert list(app.idle_clock.durations(app.view_now().timestamp())) == [GPU]
         later = app.view_now() + timedelta(minutes=10, seconds=5)
         app.view_now = lambda: later  # type: ignore[method-assign]
         app._recheck_idle()
-        await settle(pilot)
-        assert "IDLE" in table.titles
+        await until(pilot, lambda: "IDLE" in table.titles)
         assert table.cells[GPU][list(table.titles).index("IDLE")] == "idle 10m"

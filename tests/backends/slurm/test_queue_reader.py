@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from backends.slurm import parse
-from backends.slurm.queue_reader import JobFields, JobsReader, decode_jobs_reply, job_fields
+from backends.slurm import parse, queue_reader
+from backends.slurm.queue_reader import JobFields, JobsReader, decode_jobs_reply, job_fields, scheduling_masked
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slurm"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
@@ -166,3 +166,64 @@ def test_a_real_refresh_where_slurm_rewrote_only_last_sched_evaluation_reuses_ev
     jobs = reader.read(decode_jobs_reply(later, "squeue"), NOW + timedelta(seconds=31))
     assert reader.reused == len(jobs) == 41
     assert jobs == parse.parse_jobs(json.loads(later), NOW + timedelta(seconds=31))
+
+
+@pytest.mark.parametrize("raw, masked", [
+    (b'{"job_id": 7, "last_sched_evaluation": 1795977662, "licenses": ""}',
+     b'{"job_id": 7, "last_sched_evaluation":0, "licenses": ""}'),
+    (b'{"last_sched_evaluation": {\n  "set": true,\n  "infinite": false,\n  "number": 1795966221\n},\n"name": "a"}',
+     b'{"last_sched_evaluation":0,\n"name": "a"}'),
+    (b'{"last_sched_evaluation":null}', b'{"last_sched_evaluation":0}'),
+    (b'{"job_id": 7, "name": "no evaluation"}', b'{"job_id": 7, "name": "no evaluation"}'),
+    # A string that only mentions the key is not a key: its quote is escaped.
+    (b'{"name": "x\\"last_sched_evaluation\\": 5", "job_id": 7}', b'{"name": "x\\"last_sched_evaluation\\": 5", "job_id": 7}'),
+    # A value of a shape no Slurm sends is masked at most up to its first brace, never past it.
+    (b'{"last_sched_evaluation": {"a": {"b": 1}}, "job_id": 7}', b'{"last_sched_evaluation": {"a": {"b": 1}}, "job_id": 7}'),
+])
+def test_scheduling_masked_masks_only_the_last_sched_evaluation_value(raw: bytes, masked: bytes):
+    assert scheduling_masked(raw) == masked
+
+
+def test_the_masked_field_is_one_the_parser_never_reads():
+    assert "last_sched_evaluation" not in JobFields.__annotations__
+
+
+def test_a_rescheduled_pending_job_is_reused_without_being_decoded(monkeypatch):
+    """The real 22.05 refresh: the 37 pending jobs differ only in last_sched_evaluation, so the
+    reader must match them on their masked bytes, without decoding any job."""
+    folder = FIXTURES / "refresh" / "22.05"
+    first, later = (folder / "squeue_all.first.json").read_bytes(), (folder / "squeue_all.31s_later.json").read_bytes()
+    reader = JobsReader()
+    reader.read(decode_jobs_reply(first, "squeue"), NOW)
+    decoded: list[bytes] = []
+    real = queue_reader.job_fields
+    monkeypatch.setattr(queue_reader, "job_fields", lambda raw: decoded.append(raw) or real(raw))
+    jobs = reader.read(decode_jobs_reply(later, "squeue"), NOW)
+    assert decoded == [] and reader.reused == len(jobs) == 41
+
+
+def test_a_change_beside_last_sched_evaluation_is_still_seen():
+    doc = json.loads((FIXTURES / "refresh" / "22.05" / "squeue_all.first.json").read_text())
+    reader = JobsReader()
+    reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
+    pending = next(j for j in doc["jobs"] if j["job_state"] == "PENDING")
+    pending["last_sched_evaluation"] += 2
+    pending["priority"] += 1
+    jobs = reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
+    assert reader.reused == len(jobs) - 1
+    assert jobs == parse.parse_jobs(doc, NOW)
+
+
+def test_a_job_unchanged_in_its_place_is_reused_without_masking_and_a_shifted_queue_still_matches(monkeypatch):
+    doc = json.loads((FIXTURES / "recorded" / "24.11" / "squeue_all.json").read_text())
+    reader = JobsReader()
+    reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
+    masked: list[Any] = []
+    real = queue_reader.scheduling_masked
+    monkeypatch.setattr(queue_reader, "scheduling_masked", lambda raw: masked.append(raw) or real(raw))
+    reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
+    assert masked == [] and reader.reused == len(doc["jobs"])
+    del doc["jobs"][0]  # every later job moves up one place: matched by its bytes, not its place
+    jobs = reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
+    assert len(masked) == len(doc["jobs"]) and reader.reused == len(jobs) == len(doc["jobs"]) > 1
+    assert jobs == parse.parse_jobs(doc, NOW)
