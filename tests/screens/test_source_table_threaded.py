@@ -162,3 +162,33 @@ async def test_diff_rows_finds_changed_added_and_gone_keys_either_way() -> None:
             assert diff.rows[keys[3]] is table._rows[keys[3]]  # unchanged: the same row, cells not redone
             assert diff.rows[changed_key].cells[[c.title for c in table.columns_spec].index("NAME")] == "renamed"
         assert list(fast.rows) == list(items)  # the snapshot's order
+
+
+async def test_diff_rows_compares_every_slice_and_keeps_the_new_order(monkeypatch) -> None:
+    """Items are compared COMPARE_SLICE at a time: changes in every slice are found; the rows
+    follow the new snapshot's order, also when only that order changed."""
+    monkeypatch.setattr(source_table, "COMPARE_SLICE", 2)
+    app = Tables()
+    async with app.run_test(size=(220, 30)):
+        snap = queue_snapshot()
+        table = app.query_one(SourceTable)
+        table.apply(snap)
+        make_row = table._row_maker()
+        keys = list(snap.items)
+        assert len(keys) >= 5
+        renamed = {keys[0], keys[3], keys[-1]}  # in the first, second and last slice
+        items = {k: j.model_copy(update={"name": "renamed"} if k in renamed else {}) for k, j in snap.items.items()}
+        diff = diff_rows(table._rows, table._rows_items, items, make_row)
+        assert set(diff.changed) == renamed and diff.gone == []
+        assert list(diff.rows) == keys
+        backwards = {k: snap.items[k].model_copy() for k in reversed(keys)}
+        diff = diff_rows(table._rows, table._rows_items, backwards, make_row)
+        assert diff.changed == [] and list(diff.rows) == list(reversed(keys))
+
+
+async def test_source_items_are_a_dict_of_the_snapshot_items() -> None:
+    """The read-only view a snapshot holds is copied to a plain dict equal to it."""
+    snap = queue_snapshot()
+    items = SourceTable("slurm")._source_items(snap)
+    assert type(items) is dict and items == dict(snap.items)
+    assert all(items[k] is snap.items[k] for k in snap.items)
