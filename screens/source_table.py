@@ -86,7 +86,7 @@ def diff_rows(old: Mapping[str, _Row], old_items: Mapping[str, Any], items: Mapp
             differs = map(ne, map(fields, was), map(fields, now)) if fields else map(ne, was, now)
             changed += compress(part, differs)
         if keys == list(old):  # the same keys in the same order (the usual refresh): a C-level copy
-            rows = old.copy()
+            rows = old.copy() if isinstance(old, dict) else dict(old)
         else:
             rows = cast(dict[str, _Row], dict(zip(keys, map(old.get, keys))))  # None for new keys, until just below
         added = 0
