@@ -30,6 +30,7 @@ from typing import Any, Sequence
 
 import yaml
 
+from workloads.common.cli import add_tracking_args
 from workloads.common.device import WorkloadError
 from workloads.common.tracking import Tracker
 
@@ -164,12 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Oumi config (train: one TrainingConfig; evaluate: one or two EvaluationConfigs)")
     # The tracking options every workload has (workloads/common/cli.py); Oumi's configs decide the rest.
     g = p.add_argument_group("tracking")
-    g.add_argument("--mlflow-uri", default=os.environ.get("MLFLOW_TRACKING_URI"),
-                   help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else MLflow's own default)")
-    g.add_argument("--experiment", default=os.environ.get("MLFLOW_EXPERIMENT_NAME"),
-                   help="MLflow experiment (default: $MLFLOW_EXPERIMENT_NAME, else cockpit-oumi-<verb>)")
-    g.add_argument("--run-name", default=None, help="MLflow run name")
-    g.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+    add_tracking_args(g, experiment_default="cockpit-oumi-<verb>", no_mlflow_note="")
     g.add_argument("--metrics-json", type=Path, default=None, help="also write the figures to this file")
     return p
 

@@ -6,20 +6,26 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from workloads.common.device import WorkloadError
 from workloads.common.tracking import Tracker, default_output_dir
 
 
-def add_common_args(parser: argparse.ArgumentParser, *, device: bool = True) -> None:
-    g = parser.add_argument_group("tracking and outputs")
+def add_tracking_args(g: Any, experiment_default: str = "cockpit-<workload>",
+                      no_mlflow_note: str = " (metrics.json is still written)") -> None:
+    """The MLflow options every workload takes (on a parser or an argument group)."""
     g.add_argument("--mlflow-uri", default=os.environ.get("MLFLOW_TRACKING_URI"),
                    help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else MLflow's own default)")
     g.add_argument("--experiment", default=os.environ.get("MLFLOW_EXPERIMENT_NAME"),
-                   help="MLflow experiment (default: $MLFLOW_EXPERIMENT_NAME, else cockpit-<workload>)")
+                   help=f"MLflow experiment (default: $MLFLOW_EXPERIMENT_NAME, else {experiment_default})")
     g.add_argument("--run-name", default=None, help="MLflow run name")
-    g.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow (metrics.json is still written)")
+    g.add_argument("--no-mlflow", action="store_true", help=f"do not log to MLflow{no_mlflow_note}")
+
+
+def add_common_args(parser: argparse.ArgumentParser, *, device: bool = True) -> None:
+    g = parser.add_argument_group("tracking and outputs")
+    add_tracking_args(g)
     g.add_argument("--output-dir", type=Path, default=None,
                    help="where outputs go (default: $COCKPIT_OUTPUT_DIR, else ./outputs/<workload>[-<SLURM_JOB_ID>])")
     g.add_argument("--metrics-json", type=Path, default=None, help="metrics file (default: <output-dir>/metrics.json)")
