@@ -66,6 +66,15 @@ async def test_chain_through_a_job_and_a_run(host_snapshots) -> None:  # noqa: F
     assert "on no GPU chain" in chain_text_through(gmap, Ref("vms", controller), snapshots)
 
 
+def app_over(loaded, snapshots, tmp_path) -> CockpitApp:
+    """The cockpit over fixed snapshots of vms, gpus, slurm and mlflow (storage, kubernetes off)."""
+    sources = [SnapshotSource(snapshots[name]) for name in ("vms", "gpus", "slurm", "mlflow")]
+    sources += [UnconfiguredSource("storage", "not here"), UnconfiguredSource("kubernetes", "not here")]
+    hub = Hub([Collector(s, Timing(interval=3600, min_interval=0, backoff_base=3600)) for s in sources])
+    runtime = CockpitRuntime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(tmp_path / "a.jsonl"))
+    return CockpitApp(runtime)
+
+
 async def settle(pilot, times: int = 4) -> None:
     for _ in range(times):
         await pilot.pause(0.05)
@@ -87,11 +96,7 @@ async def test_m_on_a_vm_then_jump_to_its_job_then_back_to_the_gpu(tmp_path, hos
     gmap = build_gpu_map(snapshots, vm_places(loaded.config))
     job_key = next(lk.dst.key for lk in gmap.chain(GPU) if lk.relation == "allocated_to")
     vm_key = next(k for k, v in snapshots["vms"].items.items() if v.name == "hpc-node1")
-    sources = [SnapshotSource(snapshots[name]) for name in ("vms", "gpus", "slurm", "mlflow")]
-    sources += [UnconfiguredSource("storage", "not here"), UnconfiguredSource("kubernetes", "not here")]
-    hub = Hub([Collector(s, Timing(interval=3600, min_interval=0, backoff_base=3600)) for s in sources])
-    runtime = CockpitRuntime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(tmp_path / "a.jsonl"))
-    app = CockpitApp(runtime)
+    app = app_over(loaded, snapshots, tmp_path)
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         vms = app.dashboard.pane("vms").table("vms")
@@ -144,11 +149,7 @@ async def test_gpu_table_flags_allocated_but_idle_gpus(tmp_path, host_snapshots)
     for key, pct in ((GPU, 3), (busy, 60)):
         gpus[key] = gpus[key].model_copy(update={"nvml": NvmlReading(utilization_pct=pct, source="guest-nvidia-smi")})
     snapshots = {**snapshots, "gpus": snapshots["gpus"].evolve(items=gpus)}
-    sources = [SnapshotSource(snapshots[name]) for name in ("vms", "gpus", "slurm", "mlflow")]
-    sources += [UnconfiguredSource("storage", "not here"), UnconfiguredSource("kubernetes", "not here")]
-    hub = Hub([Collector(s, Timing(interval=3600, min_interval=0, backoff_base=3600)) for s in sources])
-    runtime = CockpitRuntime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(tmp_path / "a.jsonl"))
-    app = CockpitApp(runtime)
+    app = app_over(loaded, snapshots, tmp_path)
     async with app.run_test(size=(200, 55)) as pilot:
         await until(pilot, lambda: GPU in app.idle_clock.durations(app.view_now().timestamp()))
         later = app.view_now() + timedelta(minutes=11)  # the default flag needs 10 minutes
@@ -173,11 +174,7 @@ async def test_an_idle_gpu_is_flagged_only_after_idle_for_min(tmp_path, host_sna
     gpus = dict(snapshots["gpus"].items)
     gpus[GPU] = gpus[GPU].model_copy(update={"nvml": NvmlReading(utilization_pct=3, source="guest-nvidia-smi")})
     snapshots = {**snapshots, "gpus": snapshots["gpus"].evolve(items=gpus)}
-    sources = [SnapshotSource(snapshots[name]) for name in ("vms", "gpus", "slurm", "mlflow")]
-    sources += [UnconfiguredSource("storage", "not here"), UnconfiguredSource("kubernetes", "not here")]
-    hub = Hub([Collector(s, Timing(interval=3600, min_interval=0, backoff_base=3600)) for s in sources])
-    runtime = CockpitRuntime(loaded=loaded, hub=hub, registry=default_registry(), audit=AuditLog(tmp_path / "a.jsonl"))
-    app = CockpitApp(runtime)
+    app = app_over(loaded, snapshots, tmp_path)
     async with app.run_test(size=(200, 55)) as pilot:
         await until(pilot, lambda: GPU in app.idle_clock.durations(app.view_now().timestamp()))
         table = app.dashboard.pane("vms").table("gpus")
