@@ -453,7 +453,9 @@ def up(spec: LabSpec, progress: Progress = lambda m: None) -> LabInfo:
         if accounting:
             _start_accounting(layout, ports, progress)
         progress("starting slurmctld")
-        _run(["slurmctld", "-f", str(layout.conf)], layout)
+        # -c: a new lab. Jobs an earlier lab in this directory left in its state files were
+        # recovered and allocated, and the nodes never came up idle ("lab up failed").
+        _run(["slurmctld", "-c", "-f", str(layout.conf)], layout)
         progress(f"starting {spec.nodes} slurmd")
         for n in range(1, spec.nodes + 1):
             _run(["slurmd", "-f", str(layout.conf), "-N", f"node{n}"], layout)
