@@ -77,7 +77,7 @@ def diff_rows(old: Mapping[str, _Row], old_items: Mapping[str, Any], items: Mapp
     if len(kinds) == 1 and len(old) == len(old_items):
         values = list(items.values())
         fields = _fields if issubclass(next(iter(kinds)), BaseModel) else None
-        changed = []
+        changed: list[str] = []
         # In slices: a C loop never lets go of the GIL, so the event loop can only run between them.
         for start in range(0, len(keys), COMPARE_SLICE):
             part = keys[start:start + COMPARE_SLICE]
