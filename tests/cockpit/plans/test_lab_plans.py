@@ -27,9 +27,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.needs_root]
 
 
 def run_lab_plan(name: str, slurm_lab, tmp_path: Path, *extra: str, timeout: float = 300,
-                 store: Path | None = None, env: dict[str, str | None] | None = None) -> tuple[RunState, Path, str]:
+                 store: Path | None = None, env: dict[str, str | None] | None = None,
+                 keep: bool = True) -> tuple[RunState, Path, str]:
     """Run one plan with --var profile=lab; returns its state, report dir and stdout. The MLflow
-    store is <store or tmp_path>/mlflow.db; `env` adds variables (None: removes one)."""
+    store is <store or tmp_path>/mlflow.db; `env` adds variables (None: removes one). `keep`:
+    False for a run made to fail on purpose, so CI's artifacts keep the plan's real run."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     report = tmp_path / "report"
     tracking_uri = f"sqlite:///{store or tmp_path}/mlflow.db"
@@ -43,7 +45,7 @@ def run_lab_plan(name: str, slurm_lab, tmp_path: Path, *extra: str, timeout: flo
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
     took = time.monotonic() - started
     artifacts = os.environ.get("COCKPIT_PLAN_ARTIFACTS")
-    if artifacts:
+    if artifacts and keep:
         dest = Path(artifacts) / name
         dest.mkdir(parents=True, exist_ok=True)
         for report_file in ("summary.md", "junit.xml", "events.jsonl"):
@@ -282,7 +284,7 @@ def test_mlops_3_1_without_oumi_reads_not_checked_with_the_reason(slurm_lab, tmp
     """Where `oumi_python` has no Oumi, the probe job fails and says why; every seed check reads
     "not checked: cannot run here", none passed, and no training job is submitted."""
     missing = tmp_path / "no-oumi" / "bin" / "python"
-    state, report, _ = run_lab_plan("mlops-3.1", slurm_lab, tmp_path, "--var", f"oumi_python={missing}")
+    state, report, _ = run_lab_plan("mlops-3.1", slurm_lab, tmp_path, "--var", f"oumi_python={missing}", keep=False)
     assert state.steps["oumi_here"]["status"] == "skipped"
     reason = state.steps["oumi_here"]["reason"]
     assert reason.startswith("cannot run here: ") and f"{missing}: No such file or directory" in reason, reason
