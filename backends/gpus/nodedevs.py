@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from backends.libvirt.domains import pci_address_of
@@ -30,7 +32,11 @@ class PciDevice:
         return self.address.rsplit(".", 1)[0]
 
 
+@lru_cache(maxsize=1024)
 def parse_nodedev_xml(xml: str) -> PciDevice | None:
+    """One node device's XML as a PciDevice (None: not a PCI device). Memoised by the text: the
+    gpus source reads every node device on every refresh, and the XML of a device seldom changes
+    (a PciDevice is frozen, so sharing it is safe)."""
     root = ET.fromstring(xml)
     cap = root.find("capability[@type='pci']")
     if cap is None:
@@ -73,19 +79,37 @@ def read_pci_nodedevs(conn: Any, host_file: str | None = None) -> list[PciDevice
     return out
 
 
+# path -> ((mtime_ns, size, inode), drivers): a host file is read again only when it changed.
+_HOST_FILE_DRIVERS: dict[str, tuple[tuple[int, int, int], dict[str, str]]] = {}
+
+
 def host_file_drivers(path: str) -> dict[str, str]:
-    """PCI address -> `<driver><name>` of each `<device>` in a test-driver host file."""
+    """PCI address -> `<driver><name>` of each `<device>` in a test-driver host file. Parsed once
+    per version of the file (its modification time, size and inode), not on every refresh."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {}
+    version = (st.st_mtime_ns, st.st_size, st.st_ino)
+    known = _HOST_FILE_DRIVERS.get(path)
+    if known is not None and known[0] == version:
+        return dict(known[1])
+    drivers = _read_host_file_drivers(path)
+    _HOST_FILE_DRIVERS[path] = (version, drivers)
+    return dict(drivers)
+
+
+def _read_host_file_drivers(path: str) -> dict[str, str]:
     try:
         root = ET.parse(path).getroot()
     except (OSError, ET.ParseError):
         return {}
     out = {}
     for device in root.iter("device"):
-        xml = ET.tostring(device, encoding="unicode")
         driver = device.findtext("driver/name")
         if not driver:
             continue
-        parsed = parse_nodedev_xml(xml)
+        parsed = parse_nodedev_xml(ET.tostring(device, encoding="unicode"))
         if parsed is not None:
             out[parsed.address] = driver.strip()
     return out
