@@ -16,7 +16,9 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+
+from pydantic import BaseModel
 
 from cockpit.snapshot import FetchResult, Snapshot, Status, utcnow
 from cockpit.source_types import Source, UnconfiguredSource
@@ -48,6 +50,44 @@ class Timing:
         # the exponent is capped so a long outage never overflows the float
         delay = min(self.backoff_cap, self.backoff_base * 2.0 ** min(failures - 1, 62))
         return delay if self.recover_within is None else min(delay, self.recover_within)
+
+
+# Up to this many items and section entries, a polled result is compared with the snapshot before
+# (on the loop: a few microseconds for the embedded default's sources, about 1 ms for 2,000
+# items). Larger results are not: their tables compare rows in a worker thread anyway
+# (screens/source_table.py), and the loop must stay free.
+SHARE_MAX_ENTRIES = 2_000
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, (Mapping, list, tuple, set, frozenset)) else 1
+
+
+def _same_item(a: Any, b: Any) -> bool:
+    # Frozen pydantic items compare by their field values (pydantic's own __eq__ costs more);
+    # the tables judge "this row changed" the same way (screens/source_table.py, diff_rows).
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    return bool(a.__dict__ == b.__dict__) if isinstance(a, BaseModel) else bool(a == b)
+
+
+def same_result(previous: Snapshot, result: FetchResult) -> bool:
+    """Whether a fetch brought exactly the data `previous` shows: the same item keys in the same
+    order, equal items, the same sections with equal values. False (compared no further) for a
+    result over SHARE_MAX_ENTRIES."""
+    items, old_items = result.items, previous.items
+    sections, old_sections = result.sections, previous.sections
+    if len(items) != len(old_items) or list(sections) != list(old_sections):
+        return False
+    if len(items) + sum(_size(v) for v in sections.values()) > SHARE_MAX_ENTRIES:
+        return False
+    try:
+        return (list(items) == list(old_items) and all(map(_same_item, old_items.values(), items.values()))
+                and all(bool(value == old_sections[name]) for name, value in sections.items()))
+    except Exception:  # a value that cannot say whether it is equal: treat it as new data
+        return False
 
 
 def short_error(exc: BaseException) -> str:
@@ -127,15 +167,23 @@ class Collector:
                 log.exception("subscriber of %s failed", self.name)
 
     # -- fetching -----------------------------------------------------------------------------
-    def _accept(self, result: FetchResult) -> None:
+    def _accept(self, result: FetchResult, *, share_unchanged: bool = False) -> None:
+        """Publish a good result. `share_unchanged` (polled fetches): when it holds the same data
+        as the snapshot before, the new snapshot carries that one's items and sections (the
+        same objects), so every viewer tells "nothing new" by identity and skips its work; the
+        fetch time, version and status still move on and every subscriber still hears of it."""
         self.failures = 0
+        items, sections = result.items, result.sections
+        previous = self.snapshot
+        if share_unchanged and previous.fetched_at is not None and same_result(previous, result):
+            items, sections = previous.items, previous.sections
         self._publish(
             Snapshot(
                 source=self.name,
                 status=Status.OK,
                 fetched_at=utcnow(),
-                items=result.items,
-                sections=result.sections,
+                items=items,
+                sections=sections,
             )
         )
 
@@ -175,7 +223,7 @@ class Collector:
             log.debug("fetch %s failed", self.name, exc_info=True)
             self._reject(exc)
         else:
-            self._accept(result)
+            self._accept(result, share_unchanged=True)
         finally:
             self._running_fetch = False
         return self.snapshot

@@ -83,8 +83,13 @@ class Snapshot:
     version: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "items", MappingProxyType(dict(self.items)))
-        object.__setattr__(self, "sections", MappingProxyType(dict(self.sections)))
+        # A read-only view is kept as it is: it is another snapshot's (passed on by evolve(), or by
+        # the hub for a fetch that found the same data), so viewers can tell unchanged data by
+        # identity (`new.items is old.items`) instead of comparing it. Nothing else builds views.
+        if type(self.items) is not MappingProxyType:
+            object.__setattr__(self, "items", MappingProxyType(dict(self.items)))
+        if type(self.sections) is not MappingProxyType:
+            object.__setattr__(self, "sections", MappingProxyType(dict(self.sections)))
 
     @classmethod
     def unconfigured(cls, source: str, hint: str) -> "Snapshot":
@@ -97,6 +102,15 @@ class Snapshot:
 
     def evolve(self, **changes: Any) -> "Snapshot":
         return replace(self, **changes)
+
+    def same_data(self, other: "Snapshot | None") -> bool:
+        """True when `other` shows exactly what this one shows but for the fetch time: the same
+        status, error and staleness, and the very same items and sections (the hub passes the
+        previous snapshot's on when a fetch found nothing new). Cheap: no item is compared."""
+        return (other is not None and other.items is self.items and other.sections is self.sections
+                and other.source == self.source and other.status is self.status and other.error == self.error
+                and other.stale == self.stale and other.hint == self.hint
+                and (other.fetched_at is None) == (self.fetched_at is None))
 
     def age_s(self, now: datetime | None = None) -> float | None:
         if self.fetched_at is None:

@@ -6,8 +6,9 @@ import asyncio
 
 import pytest
 
+from cockpit import hub as hub_module
 from cockpit.hub import Collector, Hub, Timing, UnconfiguredSource
-from cockpit.snapshot import FetchResult, Item, Status
+from cockpit.snapshot import FetchResult, Item, Snapshot, Status
 
 
 class Row(Item):
@@ -218,3 +219,78 @@ async def test_stop_ends_the_loop_even_when_a_finishing_fetch_swallows_the_cance
         guard.cancel()
     assert task.done(), "the collector's loop was still running after stop()"
     assert loop.time() - started < 1.5
+
+
+class ResultsSource:
+    """A source that returns (or raises) the given steps in turn, the last one from then on."""
+
+    name = "results"
+
+    def __init__(self, *steps: FetchResult | BaseException) -> None:
+        self.steps = list(steps)
+
+    async def fetch(self) -> FetchResult:
+        step = self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
+        if isinstance(step, BaseException):
+            raise step
+        return step
+
+
+def _result(value: int, events: list[str]) -> FetchResult:
+    # fresh objects on every call, as a backend builds them on every fetch
+    return FetchResult.of([Row(id="a", value=1), Row(id="b", value=value)], events=list(events), host_errors=[])
+
+
+async def test_a_fetch_with_the_same_data_shares_it_and_is_still_published():
+    source = ResultsSource(_result(2, ["started"]), _result(2, ["started"]), _result(3, ["started"]),
+                           _result(3, ["started", "stopped"]))
+    collector = Collector(source, Timing())
+    heard = []
+    collector.subscribe(heard.append)
+    first = await collector.fetch_once()
+    second = await collector.fetch_once()
+    # Nothing new: the same items and sections objects, so a viewer can skip its work by identity...
+    assert second.items is first.items and second.sections is first.sections
+    assert second.same_data(first)
+    # ...and still a new snapshot: a fresh fetch time and version, heard by every subscriber.
+    assert second.fetched_at >= first.fetched_at and second.version == first.version + 1
+    assert heard == [first, second]
+    third = await collector.fetch_once()  # one item changed
+    assert third.items is not second.items and third.items["b"].value == 3 and not third.same_data(second)
+    fourth = await collector.fetch_once()  # only a section changed
+    assert fourth.items is not third.items and list(fourth.sections["events"]) == ["started", "stopped"]
+    assert not fourth.same_data(third)
+
+
+async def test_data_that_comes_back_after_an_error_is_shown_as_recovered():
+    source = ResultsSource(_result(2, []), RuntimeError("host unreachable"), _result(2, []))
+    collector = Collector(source, Timing(interval=1, min_interval=0))
+    good = await collector.fetch_once()
+    failed = await collector.fetch_once()
+    back = await collector.fetch_once()
+    assert failed.status is Status.ERROR and failed.stale
+    assert back.status is Status.OK and back.error is None and not back.stale
+    # the rows are the same ones, but what the screen shows changed (no longer an error)
+    assert back.items is good.items and not back.same_data(failed) and not failed.same_data(good)
+
+
+async def test_a_result_too_large_to_compare_on_the_loop_is_published_as_new(monkeypatch):
+    monkeypatch.setattr(hub_module, "SHARE_MAX_ENTRIES", 3)  # 2 items + 1 section entry fit; 2 do not
+    small = Collector(ResultsSource(_result(2, ["x"])), Timing())
+    first = await small.fetch_once()
+    assert (await small.fetch_once()).items is first.items
+    large = Collector(ResultsSource(_result(2, ["x", "y"])), Timing())
+    first = await large.fetch_once()
+    second = await large.fetch_once()
+    assert second.items is not first.items and dict(second.items) == dict(first.items)
+
+
+def test_an_evolved_snapshot_shares_its_items():
+    snap = Snapshot(source="s", status=Status.OK, items={"a": Row(id="a", value=1)}, sections={"n": [1]})
+    later = snap.evolve(version=7)
+    assert later.items is snap.items and later.sections is snap.sections
+    # a plain dict given to a snapshot is copied: changing it afterwards changes no snapshot
+    given = {"a": Row(id="a", value=1)}
+    own = Snapshot(source="s", status=Status.OK, items=given)
+    given.clear()
+    assert list(own.items) == ["a"]
