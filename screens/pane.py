@@ -67,6 +67,7 @@ class SourcePane(Vertical, can_focus=False):
         # A pane with no table (every source unconfigured) takes focus itself, so tab, 1..5 and
         # its keys still land somewhere and say what is missing.
         self.can_focus = all(source in self.unconfigured for source in self.sources)
+        self._shown_snapshots: dict[str, Snapshot] = {}  # the last snapshot shown, per source
 
     def compose(self) -> Any:
         for source in self.sources:
@@ -130,6 +131,15 @@ class SourcePane(Vertical, can_focus=False):
     def show(self, snap: Snapshot) -> None:
         tables = self.tables_of(snap.source)
         main = tables[0] if tables else None
+        shown = self._shown_snapshots
+        same, shown[snap.source] = snap.same_data(shown.get(snap.source)), snap
+        if same:
+            # A fetch that found nothing new: tables, titles and summary stay as they are; the
+            # tables take the newer snapshot (cheaply) and the status line its fetch time.
+            for table in tables:
+                table.apply(snap)
+            self._set_status(snap, main)
+            return
         widgets = self._widgets()
         summary = widgets["summary"][snap.source]
         unconfigured = snap.status is Status.UNCONFIGURED

@@ -270,6 +270,11 @@ class SourceTable(VirtualTable):
     def apply(self, snap: Snapshot) -> None:
         """Show a snapshot. Small tables are updated at once; from THREAD_ROWS items the rows are
         compared in a worker thread and the table changes when that is done (see the module)."""
+        if self._shows_already(snap):
+            # A fetch that found the same data (the hub passed the same items and sections on):
+            # the rows, their order and the columns stay; only the snapshot held is the newer one.
+            self.last_snapshot = self.shown_snapshot = snap
+            return
         retired, self.last_snapshot = self.last_snapshot, snap
         release = self._diffing or len(self._rows) >= THREAD_ROWS
         if self._diffing:  # the running update applies the newest snapshot when it is done
@@ -289,6 +294,14 @@ class SourceTable(VirtualTable):
             # (queued after the comparison, which it would otherwise hold up).
             _executor().submit(_release, retired)
         del retired
+
+    def _shows_already(self, snap: Snapshot) -> bool:
+        """The rows shown now are `snap`'s: its items and sections are the very objects they were
+        made from, and no filter or sort change is waiting to be applied."""
+        shown = self.shown_snapshot
+        return (shown is not None and not self._diffing and not self._refilter and self.spec is not None
+                and snap.items is shown.items and snap.sections is shown.sections
+                and self.sort_state() == self._order_sort)
 
     def _start_diff(self, items: dict[str, Any], make_row: Callable[[Any], _Row]) -> "asyncio.Future[_Diff]":
         """Compare in the worker thread from now (not from when the awaiting task first runs)."""

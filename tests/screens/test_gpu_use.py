@@ -99,7 +99,7 @@ async def test_a_gpus_snapshot_is_drawn_at_once_with_the_last_flag(host_snapshot
     host = Host(snapshots)
     use = host.make(loaded, min_gap_s=3600)
     await _run_until_done(use, use.arrived(None))
-    newer = snapshots["gpus"].evolve(version=99)
+    newer = snapshots["gpus"].evolve(version=99, items=dict(snapshots["gpus"].items))  # as a new fetch brings them
     host.snapshots = {**snapshots, "gpus": newer}
     drawn = len(host.drawn)
     start = use.arrived(newer)
@@ -144,4 +144,35 @@ async def test_a_recheck_does_not_wait_out_the_gap(host_snapshots) -> None:  # n
     assert use.arrived(snapshots["slurm"], at_once=True) is True
     await asyncio.wait_for(use.run(), 5)  # would sleep an hour without at_once
     assert use.builds == 2
+    use.close()
+
+
+async def test_a_fetch_with_the_same_data_is_drawn_but_builds_no_map(host_snapshots, monkeypatch) -> None:  # noqa: F811
+    loaded, snapshots = _world(host_snapshots, pct=3)
+    host = Host(snapshots)
+    use = host.make(loaded, min_gap_s=0)
+    await _run_until_done(use, use.arrived(None))
+    assert use.builds == 1
+    # The hub found the same data again: new snapshots (fresh fetch time) with the same items and sections.
+    same = {name: snap.evolve(version=snap.version + 1) for name, snap in snapshots.items()}
+    host.snapshots = same
+    drawn = len(host.drawn)
+    assert [use.arrived(same[name]) for name in ("gpus", "vms", "slurm")] == [False] * 3
+    assert use.builds == 1
+    # the gpus one is still drawn at once, with the flag, as the very same data the table holds
+    assert len(host.drawn) == drawn + 1 and host.drawn[-1].version == same["gpus"].version
+    assert host.drawn[-1].sections[IDLE_SECTION] == frozenset({GPU})
+    assert host.drawn[-1].sections is host.drawn[-2].sections
+    # the timed recheck still builds (time moves idle durations on) ...
+    assert use.arrived(None, at_once=True) is True
+    await asyncio.wait_for(use.run(), 5)
+    assert use.builds == 2
+    # ... and a flag that came out as before is not drawn again
+    assert len(host.drawn) == drawn + 2
+    # new data in any snapshot the map reads builds again
+    _, busy = _world(host_snapshots, pct=60)
+    host.snapshots = {**same, "gpus": busy["gpus"]}
+    assert use.arrived(busy["gpus"]) is True
+    await asyncio.wait_for(use.run(), 5)
+    assert use.builds == 3 and host.drawn[-1].sections[IDLE_SECTION] == frozenset()
     use.close()

@@ -4,7 +4,7 @@ header clicks, state colours, the filter grammar with counts, and columns hidden
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -189,3 +189,74 @@ async def test_pane_status_counts_and_forgets_the_filter() -> None:
         assert table.set_filter("") is None
         await pilot.pause()
         assert "filter" not in str(status.render()) and f"ok, {len(snap.items)} items" in str(status.render())
+
+
+async def test_a_fetch_with_the_same_data_keeps_the_rows_without_comparing_them(monkeypatch) -> None:
+    from screens import source_table
+
+    snap = queue_snapshot()
+    app = TableApp(snap)
+    async with app.run_test(size=(220, 30)) as pilot:
+        table = app.query_one(SourceTable)
+        table.sort_by(column(table, "TIME"))
+        order = list(table.keys)
+        compared: list[int] = []
+        real = source_table.diff_rows
+
+        def counting(old, old_items, items, make_row):
+            compared.append(len(items))
+            return real(old, old_items, items, make_row)
+
+        monkeypatch.setattr(source_table, "diff_rows", counting)
+        # The hub passes the same items and sections on when a fetch found nothing new.
+        again = snap.evolve(fetched_at=NOW + timedelta(seconds=5), version=snap.version + 1)
+        table.apply(again)
+        assert compared == [] and table.last_snapshot is again and table.shown_snapshot is again
+        assert list(table.keys) == order
+        # A pending filter or sort change is still applied to the same data.
+        assert table.set_filter("state:R") is None
+        assert compared == [len(snap.items)] and table.shown_count < len(snap.items)
+        table.sort_by(column(table, "JOBID"))
+        await pilot.pause()
+        assert len(compared) == 2 and table.sort_state() == (column(table, "JOBID"), False)
+        # New objects with the same values (a fetch before sharing) are compared as before.
+        table.apply(Snapshot("slurm", Status.OK, NOW, items=dict(snap.items), sections=dict(snap.sections)))
+        assert len(compared) == 3
+
+
+async def test_pane_shows_a_fetch_with_the_same_data_by_its_status_line_only(monkeypatch) -> None:
+    from textual.widgets import Static
+
+    from cockpit.snapshot import utcnow
+    from screens import pane as pane_module
+    from screens.pane import SourcePane
+
+    snap = queue_snapshot()  # fetched at NOW, days before the clock this test runs on
+
+    class PaneApp(App):
+        def compose(self):
+            yield SourcePane("slurm", "SLURM queue", [("slurm", None)])
+
+        def on_mount(self) -> None:
+            self.query_one(SourcePane).show(snap)
+
+    app = PaneApp()
+    async with app.run_test(size=(200, 30)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(SourcePane)
+        status = pane.query_one("#status-slurm", Static)
+        assert "updated just now" not in str(status.render())
+        looked_up: list[str] = []
+        real = pane_module.render_module
+        monkeypatch.setattr(pane_module, "render_module", lambda source: looked_up.append(source) or real(source))
+        fresh = snap.evolve(fetched_at=utcnow(), version=snap.version + 1)  # the hub: same data, fetched now
+        pane.show(fresh)
+        await pilot.pause()
+        assert "updated just now" in str(status.render()) and pane.table("slurm").shown_snapshot is fresh
+        assert looked_up == []  # no summary, no titles: nothing but the status line was redone
+        # The same rows kept through an outage are not the same view: dimmed, with the error.
+        failing = fresh.evolve(status=Status.ERROR, error="slurmctld unreachable", stale=True, error_since=utcnow())
+        pane.show(failing)
+        await pilot.pause()
+        assert looked_up == ["slurm"] and pane.table("slurm").has_class("stale")
+        assert "slurmctld unreachable" in str(status.render())
