@@ -214,7 +214,10 @@ class Collector:
         self._last_fetch_start = self.clock()
         self.fetch_count += 1
         try:
-            result = await asyncio.wait_for(self.source.fetch(), self.timing.timeout)
+            # asyncio.timeout, not wait_for: no task of its own per fetch (an idle cockpit fetches
+            # every two seconds, and each extra task is extra turns of the loop)
+            async with asyncio.timeout(self.timing.timeout):
+                result = await self.source.fetch()
         except asyncio.CancelledError:
             raise
         except asyncio.TimeoutError:
@@ -256,7 +259,8 @@ class Collector:
                 await self.fetch_once()
             delay = self._delay()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):  # None: until woken
+                    await self._wake.wait()
             # Woken early (poke, new watcher): still respect the minimum interval.
             if self._last_fetch_start is not None:
                 since = self.clock() - self._last_fetch_start
