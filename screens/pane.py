@@ -17,23 +17,30 @@ from screens.source_table import SourceTable as SourceTable  # re-exported: the 
 from screens.status import status_line
 
 
-def status_text(snap: Snapshot, table: SourceTable | None = None, now: datetime | None = None) -> Text:
-    """The source's status line; with a filter it counts the rows shown of the total. `now`: the
-    moment the screen shows (replay: the recorded one), from which the data's age counts."""
+def status_parts(snap: Snapshot, table: SourceTable | None = None,
+                 now: datetime | None = None) -> tuple[tuple[str, str], ...]:
+    """The source's status line as (text, style) parts; with a filter it counts the rows shown of
+    the total. `now`: the moment the screen shows (replay: the recorded one), from which the
+    data's age counts. Plain strings: comparing them with the line on screen is cheap."""
     if snap.status is Status.UNCONFIGURED:
         # One line says both that it is off and how to turn it on: an unconfigured pane
         # collapses to it.
-        return Text.assemble((f"{snap.source}: ", "bold"), ("not configured", "yellow"),
-                             (f" · to configure: {snap.hint or 'see README'}", "dim"))
-    filtered = table is not None and bool(table.filter_text) and snap.status is not Status.UNCONFIGURED
+        return ((f"{snap.source}: ", "bold"), ("not configured", "yellow"),
+                (f" · to configure: {snap.hint or 'see README'}", "dim"))
+    filtered = table is not None and bool(table.filter_text)
     shown = table.shown_count if filtered and table is not None else None
-    line = "not configured" if snap.status is Status.UNCONFIGURED else status_line(snap, now=now, shown=shown)
+    line = status_line(snap, now=now, shown=shown)
     if filtered and table is not None:
         line += f"  [filter: {table.filter_text}]"
-    style = {"ok": "green", "error": "bold red", "unconfigured": "yellow"}[snap.status.value]
+    style = "green" if snap.status is Status.OK else "bold red"
     if snap.status is Status.OK and snap.fetched_at is None:
         style = "dim"
-    return Text.assemble((f"{snap.source}: ", "bold"), (line, style))
+    return ((f"{snap.source}: ", "bold"), (line, style))
+
+
+def status_text(snap: Snapshot, table: SourceTable | None = None, now: datetime | None = None) -> Text:
+    """The source's status line (see status_parts) as rich text."""
+    return Text.assemble(*status_parts(snap, table, now))
 
 
 class SourcePane(Vertical, can_focus=False):
@@ -125,8 +132,12 @@ class SourcePane(Vertical, can_focus=False):
         # may wrap, and is laid out).
         view_now = getattr(self.app, "view_now", None)  # the cockpit's clock; replay's recorded one
         now = view_now() if callable(view_now) else None
-        self._set(self._widgets()["status"][snap.source], status_text(snap, table, now),
-                  layout=self.has_class("collapsed"))
+        widget = self._widgets()["status"][snap.source]
+        parts = status_parts(snap, table, now)
+        if getattr(widget, "_shown_parts", None) == parts:
+            return  # the status tick, every few seconds: the same line costs no rich text
+        widget._shown_parts = parts  # type: ignore[attr-defined]
+        self._set(widget, Text.assemble(*parts), layout=self.has_class("collapsed"))
 
     def show(self, snap: Snapshot) -> None:
         tables = self.tables_of(snap.source)
