@@ -115,20 +115,29 @@ class Dashboard(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.arrange_panes()
+        # Before the first layout (is_mounted is not yet set here): the first frame drawn is
+        # already arranged, and the resize that follows finds nothing to change.
+        self.arrange_panes(mounting=True)
 
     def on_resize(self, event: Any) -> None:
         self.arrange_panes()
 
     # -- layout ---------------------------------------------------------------------------------
-    def arrange_panes(self) -> None:
+    def arrange_panes(self, mounting: bool = False) -> None:
         """Lay the panes out for the current size, zoom and focus."""
-        if not self.is_mounted:
+        if not (self.is_mounted or mounting):
             return
         width, height = self.app.size
         self.mode = layout_mode(width, height, self.zoomed)
         grid = self.query_one("#grid", Grid)
         panes = self.panes()
+        # The same arrangement as last time (a resize within the same layout mode): nothing to
+        # set, and setting the same styles again would lay the whole screen out once more.
+        arrangement = (self.mode, tuple((p.pane_id, p.has_class("collapsed")) for p in panes),
+                       self.current if self.mode != "grid" else None)
+        if arrangement == getattr(self, "_arranged", None):
+            return
+        self._arranged = arrangement
         bar = self.query_one("#pane-bar", Static)
         if self.mode == "grid":
             collapsed = [p for p in panes if p.has_class("collapsed")]
