@@ -45,7 +45,9 @@ class NotMeasured(Exception):
 
 def child(call: str, timeout: float, env: dict[str, str] | None = None) -> dict:
     """Runs `call` (a Python expression returning a JSON-able value) in a fresh interpreter."""
-    code = f"import json, asyncio\n_r = {call}\nprint('\\n' + json.dumps(_r))"
+    # Out at once after printing, as `cockpit` leaves (screens/app.py, run_app): a worker thread
+    # still inside a backend call must not hold the interpreter's exit past the timeout.
+    code = f"import json, asyncio, os, sys\n_r = {call}\nprint('\\n' + json.dumps(_r), flush=True)\nos._exit(0)"
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=subprocess.DEVNULL, text=True, start_new_session=True,
                             env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})})
