@@ -153,3 +153,39 @@ def test_gc_is_paused_while_decoding_and_restored_after():
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+def recorded_queue_jobs() -> list[dict]:
+    """Every job record of every recorded or published queue reply under tests/fixtures/slurm."""
+    jobs = []
+    for path in sorted(FIXTURES.rglob("*.json")):
+        doc = json.loads(path.read_text())
+        if isinstance(doc, dict) and isinstance(doc.get("jobs"), list):
+            jobs += [j for j in doc["jobs"] if isinstance(j, dict) and "job_state" in j]
+    return jobs
+
+
+def test_parse_job_builds_what_model_construct_and_validation_build():
+    """parse_job builds its Job without model_construct (parse.constructed_job): the same
+    fields in the same order, the same fields set, nothing extra or private, and valid."""
+    records = recorded_queue_jobs()
+    assert len(records) > 100
+    assert parse.Job.__pydantic_post_init__ is None and not parse.Job.__private_attributes__
+    for raw in records:
+        job = parse.parse_job(raw, NOW)
+        values = {k: v for k, v in vars(job).items() if k in job.model_fields_set}
+        built = parse.Job.model_construct(**values)
+        assert list(vars(job).items()) == list(vars(built).items())
+        assert job.model_fields_set == built.model_fields_set
+        assert (job.__pydantic_extra__, job.__pydantic_private__) == (built.__pydantic_extra__, built.__pydantic_private__)
+        assert parse.Job.model_validate(vars(job)) == job
+        assert job.model_dump() == built.model_dump()
+
+
+def test_a_parsed_job_copies_and_updates_as_a_constructed_one():
+    """The source sets priority ranks with model_copy(update=...): each job its own fields set."""
+    first, second = (parse.parse_job(raw, NOW) for raw in recorded_queue_jobs()[:2])
+    ranked = first.model_copy(update={"priority_rank": 1, "priority_rank_of": 3})
+    assert (ranked.priority_rank, ranked.priority_rank_of) == (1, 3)
+    assert "priority_rank" in ranked.model_fields_set
+    assert "priority_rank" not in first.model_fields_set | second.model_fields_set
