@@ -260,23 +260,30 @@ def time_used_s(state: str, start: datetime | None, end: datetime | None, now: d
     if start and end:
         return int((end - start).total_seconds())
     if start and state in ("RUNNING", "SUSPENDED"):
-        return max(0, int((now - start).total_seconds()))
+        return seconds_running(start, now)
     return 0 if state == "PENDING" else None
+
+
+def seconds_running(start: datetime, now: datetime) -> int:
+    """Whole seconds from start to now, 0 before start: max(0, int(total_seconds())) in integers,
+    at half its cost (for the thousands of running jobs of a big queue every refresh)."""
+    ran = now - start
+    return max(0, ran.days * 86400 + ran.seconds)
 
 
 def job_seen_at(job: Job, now: datetime) -> Job:
     """The job parse_job would give for the same raw record at `now`: a running job's
     time_used_s moves on, everything else stays (a queue reader reuses unchanged jobs so)."""
-    if job.state not in ("RUNNING", "SUSPENDED") or job.start_time is None or job.end_time is not None:
+    start = job.start_time
+    if start is None or job.end_time is not None or job.state not in ("RUNNING", "SUSPENDED"):
         return job  # time_used_s does not depend on `now` for it
-    used = time_used_s(job.state, job.start_time, job.end_time, now)
+    used = seconds_running(start, now)
     if used == job.time_used_s:
         return job
-    # model_copy(update=...) without its bookkeeping (time_used_s is always set): a third of
-    # the cost, for the thousands of running jobs of a big queue every refresh.
-    seen = job.__copy__()
-    seen.__dict__["time_used_s"] = used
-    return seen
+    # model_copy(update=...) without its bookkeeping: a third of the cost.
+    values = job.__dict__.copy()
+    values["time_used_s"] = used
+    return constructed_job(values, job.model_fields_set)
 
 
 def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
@@ -335,14 +342,15 @@ def parse_job(raw: Mapping[str, Any], now: datetime | None = None) -> Job:
 _PARSED_JOB_FIELDS = frozenset(Job.model_fields) - {"priority_rank", "priority_rank_of"}
 
 
-def constructed_job(values: dict[str, Any]) -> Job:
+def constructed_job(values: dict[str, Any], fields_set: Iterable[str] = _PARSED_JOB_FIELDS) -> Job:
     """What Job.model_construct(**values) gives when values holds every field in the model's order
-    (the two parse_job leaves unset at their default None), built without walking the model's
-    fields for aliases and defaults: two fifths of parse_job's time. Jobs have no extra fields,
-    private attributes or post-init (tests/backends/slurm/test_parse.py compares the two)."""
+    (by default the fields set are those parse_job sets: all but the two it leaves at None), built
+    without walking the model's fields for aliases and defaults: two fifths of parse_job's time.
+    Jobs have no extra fields, private attributes or post-init (tests/backends/slurm/test_parse.py
+    compares the two)."""
     job = Job.__new__(Job)
     object.__setattr__(job, "__dict__", values)
-    object.__setattr__(job, "__pydantic_fields_set__", set(_PARSED_JOB_FIELDS))
+    object.__setattr__(job, "__pydantic_fields_set__", set(fields_set))
     object.__setattr__(job, "__pydantic_extra__", None)
     object.__setattr__(job, "__pydantic_private__", None)
     return job

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -189,3 +189,28 @@ def test_a_parsed_job_copies_and_updates_as_a_constructed_one():
     assert (ranked.priority_rank, ranked.priority_rank_of) == (1, 3)
     assert "priority_rank" in ranked.model_fields_set
     assert "priority_rank" not in first.model_fields_set | second.model_fields_set
+
+
+@pytest.mark.parametrize("ran", [timedelta(0), timedelta(microseconds=999_999), timedelta(days=3, seconds=17, microseconds=500_000),
+                                 timedelta(microseconds=-1), timedelta(seconds=-1, microseconds=-500_000), timedelta(days=-2),
+                                 timedelta(days=20_000, seconds=86_399, microseconds=999_999)])
+def test_seconds_running_is_the_whole_seconds_of_the_timedelta(ran: timedelta):
+    assert parse.seconds_running(NOW - ran, NOW) == max(0, int(ran.total_seconds()))
+
+
+def test_a_running_job_seen_later_is_its_model_copy_with_time_used_moved_on():
+    raw = next(j for j in recorded_queue_jobs() if parse.parse_job(j, NOW).state == "RUNNING")
+    now = parse.parse_job(raw, NOW).start_time + timedelta(hours=1)
+    job = parse.parse_job(raw, now)
+    ranked = job.model_copy(update={"priority_rank": 2, "priority_rank_of": 5})  # as the source may hand it back
+    for earlier in (job, ranked):
+        later = now + timedelta(seconds=90, microseconds=700_000)
+        seen = parse.job_seen_at(earlier, later)
+        expected = earlier.model_copy(update={"time_used_s": 3600 + 90})
+        assert list(vars(seen).items()) == list(vars(expected).items())
+        assert seen.model_fields_set == expected.model_fields_set and seen.model_fields_set is not earlier.model_fields_set
+        ranks = {k: getattr(earlier, k) for k in ("priority_rank", "priority_rank_of")}
+        assert seen == parse.parse_job(raw, later).model_copy(update=ranks)
+        assert parse.job_seen_at(earlier, now) is earlier
+    pending = next(parse.parse_job(j, NOW) for j in recorded_queue_jobs() if parse.parse_job(j, NOW).state == "PENDING")
+    assert parse.job_seen_at(pending, NOW + timedelta(hours=1)) is pending
