@@ -54,15 +54,19 @@ T0 = time.perf_counter()
 C0 = time.process_time()
 from cockpit import gc_pause
 gc_pause.pause_for_startup()  # what `cockpit` does on its way to the TUI (cockpit/cli.py, cmd_default)
-from cockpit.config import load_config
-from cockpit.runtime import build_runtime
 from screens.app import CockpitApp
+def make_runtime():  # as cmd_default's: the config is read and the sources built after the first frame
+    from cockpit.config import load_config
+    from cockpit.runtime import build_runtime
+    return build_runtime(load_config())
 IDLE = float(sys.argv[1])
 class Probe(CockpitApp):
     marks = {}
     def on_mount(self):
-        super().on_mount()
+        # Asked before the app's own after-refresh work (reading the config, building the
+        # sources): the first frame is on screen when the first of these callbacks runs.
         self.call_after_refresh(self.first_frame)
+        super().on_mount()
         self.checker = self.set_interval(0.02, self.check)
     def first_frame(self):
         self.marks.setdefault("first_frame_s", time.perf_counter() - T0)
@@ -87,7 +91,7 @@ class Probe(CockpitApp):
         fetches = {n: c.fetch_count for n, c in self.runtime.hub.collectors.items()}
         print(json.dumps({**self.marks, "idle_cpu_percent": 100 * cpu / wall, "idle_wall_s": wall, "fetches": fetches}))
         self.exit()
-app = Probe(build_runtime(load_config()))
+app = Probe(make_runtime=make_runtime)
 app.run(headless=True, size=(160, 48))
 '''
 

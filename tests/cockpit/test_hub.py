@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 from cockpit.hub import Collector, Hub, Timing, UnconfiguredSource
-from cockpit.snapshot import FetchResult, Item, Status
+from cockpit.items import Item
+from cockpit.snapshot import FetchResult, Status
 
 
 class Row(Item):
