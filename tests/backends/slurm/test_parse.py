@@ -183,12 +183,18 @@ def test_parse_job_builds_what_model_construct_and_validation_build():
 
 
 def test_a_parsed_job_copies_and_updates_as_a_constructed_one():
-    """The source sets priority ranks with model_copy(update=...): each job its own fields set."""
+    """The source sets priority ranks with model_copy(update=...): parsed jobs share one fields
+    set, which that must leave alone (so must a running job's copy, seen later)."""
     first, second = (parse.parse_job(raw, NOW) for raw in recorded_queue_jobs()[:2])
     ranked = first.model_copy(update={"priority_rank": 1, "priority_rank_of": 3})
     assert (ranked.priority_rank, ranked.priority_rank_of) == (1, 3)
     assert "priority_rank" in ranked.model_fields_set
     assert "priority_rank" not in first.model_fields_set | second.model_fields_set
+    seen = parse.job_seen_at(ranked.model_copy(update={"state": "RUNNING", "start_time": NOW, "end_time": None}),
+                             NOW + timedelta(seconds=5))
+    assert seen.time_used_s == 5 and seen.model_copy(update={"nodes": "n9"}).model_fields_set >= {"priority_rank", "nodes"}
+    assert "priority_rank" not in parse.parse_job(recorded_queue_jobs()[0], NOW).model_fields_set
+    assert "nodes" in first.model_fields_set and first.model_fields_set == second.model_fields_set
 
 
 @pytest.mark.parametrize("ran", [timedelta(0), timedelta(microseconds=999_999), timedelta(days=3, seconds=17, microseconds=500_000),
@@ -208,7 +214,7 @@ def test_a_running_job_seen_later_is_its_model_copy_with_time_used_moved_on():
         seen = parse.job_seen_at(earlier, later)
         expected = earlier.model_copy(update={"time_used_s": 3600 + 90})
         assert list(vars(seen).items()) == list(vars(expected).items())
-        assert seen.model_fields_set == expected.model_fields_set and seen.model_fields_set is not earlier.model_fields_set
+        assert seen.model_fields_set == expected.model_fields_set
         ranks = {k: getattr(earlier, k) for k in ("priority_rank", "priority_rank_of")}
         assert seen == parse.parse_job(raw, later).model_copy(update=ranks)
         assert parse.job_seen_at(earlier, now) is earlier
