@@ -60,6 +60,8 @@ JOB_BASE_STATES = frozenset({"PENDING", "RUNNING", "SUSPENDED", *FINISHED_STATES
 # -- scalar helpers -------------------------------------------------------------------------------
 def num(value: Any) -> int | None:
     """An int from any of Slurm's number spellings; None when unset or infinite."""
+    if value.__class__ is int:  # the common case first: parse_job reads a dozen numbers a job
+        return value
     if isinstance(value, dict):
         if value.get("infinite") or value.get("set") is False:
             return None
@@ -87,6 +89,9 @@ def timestamp(value: Any) -> datetime | None:
         return None
 
 
+_NOTHING = frozenset({"", "None", "(null)", "N/A", "n/a", "None assigned"})
+
+
 def text(value: Any) -> str | None:
     """Strings as Slurm sends them, with its many spellings of 'nothing' made None."""
     if value is None:
@@ -94,7 +99,7 @@ def text(value: Any) -> str | None:
     if isinstance(value, list):
         value = ",".join(str(v) for v in value)
     value = str(value).strip()
-    return None if value in ("", "None", "(null)", "N/A", "n/a", "None assigned") else value
+    return None if value in _NOTHING else value
 
 
 def states(value: Any) -> list[str]:
