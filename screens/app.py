@@ -243,7 +243,7 @@ class CockpitApp(App[int]):
             self.run_worker(self.start_recording(self._record_to), name="record", group="record")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if not self._connected and action not in ("quit", "help"):
+        if not self._connected and action != "quit":
             return False  # the first frame is up, the config and sources not yet (a moment)
         if action in ("command_line", "filter"):
             # Only on the dashboard, and never while an input has focus (it takes : and / as text).
