@@ -16,17 +16,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Iterator, Mapping, TypeVar
 
-from pydantic import BaseModel, ValidationError
-
 from cockpit.audit import AuditLog, AuditUnavailable
 from cockpit.redact import redact, register_secrets_in
 from cockpit.errors import format_validation_error
 from cockpit.params import ParamError, prepare_raw
 
+if TYPE_CHECKING:  # pydantic is imported where params are validated: the screen's first frame needs none
+    from pydantic import BaseModel
+
 if TYPE_CHECKING:
     from cockpit.runtime import Runtime
 
-P = TypeVar("P", bound=BaseModel)
+P = TypeVar("P", bound="BaseModel")
 
 
 class Danger(str, enum.Enum):
@@ -217,6 +218,8 @@ class Dispatcher:
         self.read_only = read_only
 
     def prepare(self, name: str, params: Mapping[str, Any] | BaseModel | None = None) -> Prepared:
+        from pydantic import BaseModel, ValidationError
+
         action = self.registry.get(name)
         register_secrets_in(params.model_dump() if isinstance(params, BaseModel) else params)
         if isinstance(params, action.params):

@@ -216,8 +216,15 @@ def cmd_default(args: argparse.Namespace) -> int:
     gc_pause.pause_for_startup()  # until the first frame (the app resumes it): see cockpit/gc_pause.py
     from screens.app import run_app
 
-    loaded = load(args)
-    return run_app(loaded, read_only=args.read_only, record_to=record_to)
+    def make_runtime() -> Any:
+        # Called by the screen once its first frame is drawn (screens/app.py): the config is
+        # validated then, its warnings shown on screen, an error printed when the screen is gone.
+        from cockpit.config import load_config
+        from cockpit.runtime import build_runtime
+
+        return build_runtime(load_config(args.config), read_only=True if args.read_only else None)
+
+    return run_app(make_runtime, record_to=record_to)
 
 
 def add_global_options(parser: argparse.ArgumentParser, default: Any = None) -> None:

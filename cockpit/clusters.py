@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Literal
 
-from cockpit.config import CloudCluster, CockpitConfig, HpcCluster, NodeSpec, PcieDevice
+if TYPE_CHECKING:  # annotations only: the GPU map reaches this module from the screen's first frame
+    from cockpit.config import CloudCluster, CockpitConfig, HpcCluster, NodeSpec, PcieDevice
 
 Kind = Literal["hpc", "cloud"]
 

@@ -269,9 +269,9 @@ def _source_settings_fields() -> dict[str, Any]:
     with defaults, or None when absent (the source is then not configured)."""
     fields: dict[str, Any] = {}
     for spec in SPECS:
-        if spec.settings_key is None or spec.settings is None or spec.settings_key in fields:
+        model = spec.settings_model()
+        if spec.settings_key is None or model is None or spec.settings_key in fields:
             continue
-        model = spec.settings
         fields[spec.settings_key] = ((model, Field(default_factory=model)) if spec.settings_default
                                      else (model | None, None))
     return fields

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from pydantic import ValidationError
+if TYPE_CHECKING:  # only formats pydantic's errors: the screen's first frame imports this, not pydantic
+    from pydantic import ValidationError
 
 
 def format_loc(loc: Sequence[Any]) -> str:

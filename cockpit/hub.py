@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
-from pydantic import BaseModel
-
 from cockpit.snapshot import FetchResult, Snapshot, Status, utcnow
 from cockpit.source_types import Source, UnconfiguredSource
 
@@ -68,9 +66,11 @@ def _same_item(a: Any, b: Any) -> bool:
     # the tables judge "this row changed" the same way (screens/source_table.py, diff_rows).
     if a is b:
         return True
-    if type(a) is not type(b):
+    kind = type(a)
+    if kind is not type(b):
         return False
-    return bool(a.__dict__ == b.__dict__) if isinstance(a, BaseModel) else bool(a == b)
+    # a pydantic model, known without importing pydantic (see cockpit/items.py)
+    return bool(a.__dict__ == b.__dict__) if hasattr(kind, "__pydantic_fields__") else bool(a == b)
 
 
 def same_result(previous: Snapshot, result: FetchResult) -> bool:

@@ -15,9 +15,10 @@ import re
 import types
 import typing
 from pathlib import PurePath
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # imported where a model is inspected: the screen's first frame needs no pydantic
+    from pydantic import BaseModel
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_INT_DIGITS = 19
@@ -48,6 +49,8 @@ def _members(annotation: Any) -> list[Any]:
 
 def _kind(annotation: Any) -> str:
     """text | int | json | other (left to the model: bool, float, Any)."""
+    from pydantic import BaseModel
+
     members = _members(annotation)
     if not members or any(m is Any for m in members):
         return "other"

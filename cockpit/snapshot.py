@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from pydantic import BaseModel, ConfigDict
 
 class Status(str, enum.Enum):
     OK = "ok"
@@ -21,23 +20,16 @@ class Status(str, enum.Enum):
     UNCONFIGURED = "unconfigured"
 
 
-class Item(BaseModel):
-    """Base for every snapshot item: frozen, so equality is a cheap 'did this row change'."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    def key(self) -> str:  # pragma: no cover - every item type overrides it
-        raise NotImplementedError
-
-
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
 def to_jsonable(value: Any) -> Any:
-    """Items may be pydantic models or plain JSON-ready data; sections may nest them."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
+    """Items may be pydantic models or plain JSON-ready data; sections may nest them. (A model
+    is known by its model_dump: this module does not import pydantic, see cockpit/items.py.)"""
+    dump = getattr(value, "model_dump", None)
+    if dump is not None and not isinstance(value, type):
+        return dump(mode="json")
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -5,7 +5,8 @@ panes, the plans' source names and shorthands, the action modules).
 Adding a source is one backend package (settings.py, models.py, source.py), one spec here and
 their tests: the README's "Adding a source" recipe. Builders and action modules are named as
 "module:function" / "module" strings and imported lazily, so an unused backend costs nothing at
-start-up; settings models are small pydantic modules imported with the config.
+start-up; settings models too ("module:Class", imported by the config when it is validated), so
+the screen's first frame, which lists the panes from here, imports no pydantic.
 """
 
 from __future__ import annotations
@@ -15,16 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from backends.beegfs.settings import BeegfsSettings
-from backends.gpus.settings import GpuSettings
-from backends.kube.settings import KubeSettings
-from backends.libvirt.settings import LibvirtSettings
-from backends.mlflow.settings import MlflowSettings
-from backends.slurm.settings import SlurmSettings
-from cockpit.source_types import NotConfigured, Settings, Source, UnconfiguredSource, env_value
-
 if TYPE_CHECKING:
     from cockpit.config import LoadedConfig
+    from cockpit.source_types import Settings, Source
 
 
 @dataclass(frozen=True)
@@ -39,7 +33,7 @@ class SourceSpec:
     interval: float = 2.0  # refresh defaults (`cockpit.refresh.<name>` overrides them)
     min_interval: float = 0.5
     settings_key: str | None = None  # `cockpit.<settings_key>` in the config ...
-    settings: type[Settings] | None = None  # ... validated by this model (beside the backend)
+    settings: str | None = None  # ... validated by this model ("module:Class", beside the backend)
     settings_default: bool = False  # present with defaults when absent (else None: not configured)
     actions: str | None = None  # the module whose register(registry) adds this source's actions
     pane: str | None = None  # the dashboard pane showing it (the screens resolve the pane spec by this name)
@@ -51,8 +45,18 @@ class SourceSpec:
         """This source's settings from a loaded config (None when absent)."""
         return getattr(loaded.config.cockpit, self.settings_key) if self.settings_key else None
 
+    def settings_model(self) -> "type[Settings] | None":
+        """The settings model, imported now (the config imports it when it is validated)."""
+        if self.settings is None:
+            return None
+        module_name, _, attr = self.settings.partition(":")
+        model: type[Settings] = getattr(importlib.import_module(module_name), attr)
+        return model
+
 
 def _any_env(loaded: "LoadedConfig", *names: str) -> bool:
+    from cockpit.source_types import env_value
+
     return any(env_value(loaded, n) for n in names)
 
 
@@ -65,14 +69,14 @@ SPECS: tuple[SourceSpec, ...] = (
         name="vms", title="VMs and GPU assignment", builder="backends.libvirt.source:build_source",
         hint="set cockpit.libvirt.hosts (or LIBVIRT_DEFAULT_URI) to a libvirt URI such as qemu:///system",
         configured=_libvirt_configured, interval=2.0, min_interval=0.5,
-        settings_key="libvirt", settings=LibvirtSettings, settings_default=True,
+        settings_key="libvirt", settings="backends.libvirt.settings:LibvirtSettings", settings_default=True,
         actions="cockpit.ops.vms", pane="vms", pane_label="VMs and GPUs", plan_shorthands=("vm",),
     ),
     SourceSpec(
         name="gpus", title="GPUs", builder="backends.gpus.source:build_source",
         hint="GPUs come from sysfs, libvirt node devices and NVML; set cockpit.libvirt.hosts",
         configured=_libvirt_configured, interval=2.0, min_interval=0.5,
-        settings_key="gpus", settings=GpuSettings, settings_default=True,
+        settings_key="gpus", settings="backends.gpus.settings:GpuSettings", settings_default=True,
         actions="cockpit.ops.gpus", pane="vms",
     ),
     SourceSpec(
@@ -80,14 +84,14 @@ SPECS: tuple[SourceSpec, ...] = (
         hint="set cockpit.slurm (transport cli/rest/ssh), or SLURM_CONF / SLURMRESTD_URL; try `cockpit lab up`",
         configured=lambda loaded: (loaded.config.cockpit.slurm is not None
                                    or _any_env(loaded, "SLURM_CONF", "SLURMRESTD_URL")),
-        interval=5.0, min_interval=2.0, settings_key="slurm", settings=SlurmSettings,
+        interval=5.0, min_interval=2.0, settings_key="slurm", settings="backends.slurm.settings:SlurmSettings",
         actions="cockpit.ops.slurm", pane="slurm", pane_label="SLURM queue", pane_sections=("nodes",), plan_shorthands=("job",),
     ),
     SourceSpec(
         name="storage", title="BeeGFS / storage health", builder="backends.beegfs.source:build_source",
         hint="set cockpit.beegfs.management_host (reached over SSH, ~/.ssh/config honored)",
         configured=lambda loaded: loaded.config.cockpit.beegfs is not None,
-        interval=30.0, min_interval=10.0, settings_key="beegfs", settings=BeegfsSettings,
+        interval=30.0, min_interval=10.0, settings_key="beegfs", settings="backends.beegfs.settings:BeegfsSettings",
         actions="cockpit.ops.storage", pane="storage", pane_label="Storage",
     ),
     SourceSpec(
@@ -95,7 +99,7 @@ SPECS: tuple[SourceSpec, ...] = (
         hint="set cockpit.kubernetes (kubeconfig, context) or KUBECONFIG",
         configured=lambda loaded: (loaded.config.cockpit.kubernetes is not None or _any_env(loaded, "KUBECONFIG")
                                    or (Path.home() / ".kube" / "config").exists()),
-        interval=10.0, min_interval=2.0, settings_key="kubernetes", settings=KubeSettings,
+        interval=10.0, min_interval=2.0, settings_key="kubernetes", settings="backends.kube.settings:KubeSettings",
         actions="cockpit.ops.kube", pane="kubernetes", pane_label="Kubernetes", pane_sections=("training_jobs",),
         plan_shorthands=("pod", "inference_service"),
     ),
@@ -103,7 +107,7 @@ SPECS: tuple[SourceSpec, ...] = (
         name="mlflow", title="MLflow runs", builder="backends.mlflow.source:build_source",
         hint="set cockpit.mlflow.tracking_uri or MLFLOW_TRACKING_URI",
         configured=lambda loaded: loaded.config.cockpit.mlflow is not None or _any_env(loaded, "MLFLOW_TRACKING_URI"),
-        interval=10.0, min_interval=3.0, settings_key="mlflow", settings=MlflowSettings,
+        interval=10.0, min_interval=3.0, settings_key="mlflow", settings="backends.mlflow.settings:MlflowSettings",
         actions="cockpit.ops.mlflow", pane="mlflow", pane_label="MLflow", plan_shorthands=("metric",),
     ),
 )
@@ -150,9 +154,9 @@ def pane_labels() -> list[tuple[str, str]]:
     return [(pane_id, labels.get(pane_id, title)) for pane_id, title, _ in panes()]
 
 
-def resolve_factory(spec: str) -> Callable[["LoadedConfig"], Source]:
+def resolve_factory(spec: str) -> Callable[["LoadedConfig"], "Source"]:
     module_name, _, attr = spec.partition(":")
-    factory: Callable[["LoadedConfig"], Source] = getattr(importlib.import_module(module_name), attr)
+    factory: Callable[["LoadedConfig"], "Source"] = getattr(importlib.import_module(module_name), attr)
     return factory
 
 
@@ -167,7 +171,9 @@ class BrokenSource:
         raise RuntimeError(self.error)
 
 
-def build_source(name: str, loaded: "LoadedConfig") -> Source:
+def build_source(name: str, loaded: "LoadedConfig") -> "Source":
+    from cockpit.source_types import NotConfigured, UnconfiguredSource
+
     spec = spec_for(name)
     if not spec.configured(loaded):
         return UnconfiguredSource(name, spec.hint)

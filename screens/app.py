@@ -26,6 +26,7 @@ from cockpit.actions import Actor, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
 from cockpit.gpu_map import USE_SOURCES
 from cockpit.idle_clock import IdleClock
+from cockpit.errors import ConfigError
 from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status, utcnow
 from screens import interaction
@@ -118,39 +119,51 @@ class CockpitApp(App[int]):
         for c in COMMAND_REGISTRY if c.id != "palette"
     ]
 
-    def __init__(self, runtime: "Runtime", *, actor: Actor | None = None, low_bandwidth: bool = False,
-                 owns_hub: bool = True, driver_class: Any = None, record_to: str | Path | None = None) -> None:
+    def __init__(self, runtime: "Runtime | None" = None, *, actor: Actor | None = None, low_bandwidth: bool = False,
+                 owns_hub: bool = True, driver_class: Any = None, record_to: str | Path | None = None,
+                 make_runtime: "Callable[[], Runtime] | None" = None) -> None:
+        """`runtime`, or `make_runtime` to build it once the first frame is on screen: `cockpit`
+        draws its dashboard before it imports pydantic, validates the config and builds the
+        sources (about half of its start-up), so the user sees the screen at once; a config error
+        then ends the app with exit code 2 and the error (run_app prints it)."""
         super().__init__(driver_class=driver_class)
+        if runtime is None and make_runtime is None:
+            raise TypeError("CockpitApp needs a runtime or make_runtime")
         if low_bandwidth:
             self.animation_level = "none"
-        self.runtime = runtime
+        self._runtime = runtime
+        self._make_runtime = make_runtime
+        self.startup_error: Exception | None = None  # what ended the app before its runtime was up
         self.actor = actor or local_actor("tui")
         self.low_bandwidth = low_bandwidth
         self.owns_hub = owns_hub
+        self._connected = False
         self._unsubscribe: Callable[[], None] | None = None
         self._unwatch: list[Callable[[], None]] = []
-        self.dashboard = Dashboard(frozenset(name for name, c in runtime.hub.collectors.items() if not c.configured))
-        read_only = runtime.read_only or self.actor.role == "viewer"
-        self._base_sub_title = f"{runtime.loaded.config.metadata.name}{'  [read-only]' if read_only else ''}"
-        self.sub_title = self._base_sub_title
+        unconfigured = (frozenset(name for name, c in runtime.hub.collectors.items() if not c.configured)
+                        if runtime is not None else None)
+        self.dashboard = Dashboard(unconfigured)
+        self._base_sub_title = ""
         # `:record FILE` / `--record FILE`: the screen's snapshots into a recording (see cockpit.screen_recording)
         self.recorder: Any = None
         self._record_to = record_to
         # Since when each allocated GPU has been idle: the GPU table flags it after idle_for_min.
         self.idle_clock = IdleClock()
-        self._gpu_use = GpuUse(runtime.hub.snapshots, lambda: runtime.config, self._show, self._say_gpu_map,
-                               clock=self.idle_clock, now=lambda: self.view_now().timestamp())
+        self._gpu_use = GpuUse(lambda: self.runtime.hub.snapshots(), lambda: self.runtime.config, self._show,
+                               self._say_gpu_map, clock=self.idle_clock, now=lambda: self.view_now().timestamp())
+
+    @property
+    def runtime(self) -> "Runtime":
+        """The runtime; built now if the screen asks for it before its start-up built it."""
+        if self._runtime is None:
+            assert self._make_runtime is not None
+            self._runtime = self._make_runtime()
+        return self._runtime
 
     def view_now(self) -> datetime:
         """The moment the screen shows: now (replay shows a recorded moment instead); the status
         lines' "updated 10s ago" count from it."""
         return utcnow()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("command_line", "filter"):
-            # Only on the dashboard, and never while an input has focus (it takes : and / as text).
-            return self.screen is self.dashboard and not isinstance(self.focused, Input)
-        return True
 
     # -- lifecycle ------------------------------------------------------------------------------
     def get_default_screen(self) -> Dashboard:
@@ -162,7 +175,39 @@ class CockpitApp(App[int]):
         if self.owns_hub:
             # Quitting must not wait for a backend call that hangs in a worker thread.
             asyncio.get_running_loop().set_default_executor(NoWaitExecutor(thread_name_prefix="cockpit-io"))
-        cfg = self.runtime.loaded.config.cockpit
+        # Ages are shown in 5 s buckets: a 2.5 s tick keeps them right without busy redraws.
+        self.set_interval(5.0 if self.low_bandwidth else 2.5, self._tick_status)
+        if self._runtime is not None:
+            self._connect()
+        else:
+            # The dashboard's first frame first; then the config, the sources and the rest.
+            self.call_after_refresh(self._build_and_connect)
+
+    def _build_and_connect(self) -> None:
+        try:
+            self._runtime = self.runtime  # built here, on the loop, right after the first frame
+        except Exception as exc:  # a bad config (ConfigError) or a source that cannot be set up
+            self.startup_error = exc
+            gc_pause.resume()
+            self.exit(return_code=2 if isinstance(exc, ConfigError) else 1)
+            return
+        self._connect()
+
+    def _connect(self) -> None:
+        """Attach the screen to the runtime: config settings, the sources' panes, subscriptions."""
+        if self._connected:
+            return
+        self._connected = True
+        runtime = self.runtime
+        for warning in runtime.loaded.warnings:
+            self.notify(warning, title="config", severity="warning", timeout=15)
+        read_only = runtime.read_only or self.actor.role == "viewer"
+        self._base_sub_title = f"{runtime.loaded.config.metadata.name}{'  [read-only]' if read_only else ''}"
+        self.sub_title = self._base_sub_title
+        if self.dashboard.unconfigured is None:
+            self.dashboard.set_unconfigured(frozenset(name for name, c in runtime.hub.collectors.items()
+                                                      if not c.configured))
+        cfg = runtime.loaded.config.cockpit
         keymap = dict(cfg.keymap)
         if keymap:
             bad = unknown_keymap_entries(keymap)
@@ -173,10 +218,10 @@ class CockpitApp(App[int]):
             self.theme = cfg.theme
         except Exception:
             self.notify(f"unknown theme {cfg.theme!r}; using the default", severity="warning")
-        if self.runtime.audit_problem:
-            self.notify(f"{self.runtime.audit_problem}: actions are refused until it can be written; "
+        if runtime.audit_problem:
+            self.notify(f"{runtime.audit_problem}: actions are refused until it can be written; "
                         "monitoring goes on", title="audit log", severity="error", timeout=30)
-        hub = self.runtime.hub
+        hub = runtime.hub
         # Ansible runs are not on the first frame: attach their source once the screen is up.
         self.set_timer(1.0, self._attach_provisioning)
         # The collector, paused by the command line for start-up, comes back once the screen is
@@ -196,8 +241,14 @@ class CockpitApp(App[int]):
         gc_pause.tune_for_latency()
         if self._record_to is not None:
             self.run_worker(self.start_recording(self._record_to), name="record", group="record")
-        # Ages are shown in 5 s buckets: a 2.5 s tick keeps them right without busy redraws.
-        self.set_interval(5.0 if self.low_bandwidth else 2.5, self._tick_status)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self._connected and action != "quit":
+            return False  # the first frame is up, the config and sources not yet (a moment)
+        if action in ("command_line", "filter"):
+            # Only on the dashboard, and never while an input has focus (it takes : and / as text).
+            return self.screen is self.dashboard and not isinstance(self.focused, Input)
+        return True
 
     def _start_hub(self) -> None:
         if not self.runtime.hub.started:
@@ -239,6 +290,8 @@ class CockpitApp(App[int]):
         self.action_focus_pane(self._pane_ids()[0])
 
     async def on_unmount(self) -> None:
+        if self._runtime is None:
+            return  # it ended before it was built (a config error): nothing to close
         if self._unsubscribe:
             self._unsubscribe()
         if self.recorder is not None and self.recorder.active:
@@ -287,7 +340,7 @@ class CockpitApp(App[int]):
                 self.say(f"{snap.source}: cannot draw: {exc}", "error")
 
     def _tick_status(self) -> None:
-        if not self.dashboard.is_mounted:
+        if not self.dashboard.is_mounted or not self._connected:
             return
         self._check_recording()
         for name, collector in self.runtime.hub.collectors.items():
@@ -777,11 +830,10 @@ class CockpitApp(App[int]):
         self.run_command(text)
 
 
-def run_app(loaded: Any, read_only: bool = False, record_to: str | Path | None = None) -> int:
-    from cockpit.runtime import build_runtime
-
-    runtime = build_runtime(loaded, read_only=True if read_only else None)
-    app = CockpitApp(runtime, record_to=record_to)
+def run_app(make_runtime: "Callable[[], Runtime]", record_to: str | Path | None = None) -> int:
+    """The screen, its runtime built by `make_runtime` once the first frame is drawn. Returns
+    the exit code: 2 with the error printed when the config is invalid."""
+    app = CockpitApp(make_runtime=make_runtime, record_to=record_to)
 
     def hangup(*_: Any) -> None:
         # The terminal went away: leave cleanly instead of dying mid-write.
@@ -792,8 +844,14 @@ def run_app(loaded: Any, read_only: bool = False, record_to: str | Path | None =
     except (ValueError, AttributeError):
         pass
     result = app.run()  # the app closes the runtime (collectors, connections) on unmount
+    error = app.startup_error
+    if error is not None:
+        print(error.render() if isinstance(error, ConfigError) else f"cockpit: {error}", file=sys.stderr)
+        result = app.return_code or 1
+    else:
+        result = result or app.return_code or 0
     # The terminal is restored and every audit record is fsync'd: leave now rather than wait at
     # interpreter exit for worker threads still inside a slow or hung backend call.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(result or 0)
+    os._exit(result)

@@ -67,7 +67,9 @@ class Dashboard(Screen[None]):
     Dashboard #prompt.visible { display: block; }
     """
 
-    def __init__(self, unconfigured: frozenset[str] = frozenset()) -> None:
+    def __init__(self, unconfigured: frozenset[str] | None = frozenset()) -> None:
+        """`unconfigured`: the sources with nothing to talk to; None while not yet known (the
+        first frame is drawn before the config is read: set_unconfigured follows)."""
         super().__init__()
         self.unconfigured = unconfigured
         self.zoomed = False
@@ -76,7 +78,26 @@ class Dashboard(Screen[None]):
 
     def collapsed_ids(self) -> list[str]:
         """Panes whose every source is unconfigured: they show only their one-line hints."""
-        return [pane_id for pane_id, _, views in PANES if all(s in self.unconfigured for s, _ in views)]
+        unconfigured = self.unconfigured or frozenset()
+        return [pane_id for pane_id, _, views in PANES if all(s in unconfigured for s, _ in views)]
+
+    def set_unconfigured(self, unconfigured: frozenset[str]) -> None:
+        """The sources found unconfigured once the config is read: their tables go, and a pane
+        with nothing configured collapses to its hint line (first in the grid, as compose does)."""
+        self.unconfigured = unconfigured
+        if not self.is_mounted:
+            return
+        collapsed = set(self.collapsed_ids())
+        grid = self.query_one("#grid", Grid)
+        panes = self.panes()
+        for pane in panes:
+            pane.set_unconfigured(unconfigured)
+            pane.set_class(pane.pane_id in collapsed, "collapsed")
+        for pane in reversed([p for p in panes if p.pane_id in collapsed]):
+            children = list(grid.children)
+            if children and children[0] is not pane:
+                grid.move_child(pane, before=children[0])
+        self.arrange_panes()
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -86,7 +107,7 @@ class Dashboard(Screen[None]):
         ordered = [p for p in PANES if p[0] in collapsed] + [p for p in PANES if p[0] not in collapsed]
         with Grid(id="grid"):
             for pane_id, title, views in ordered:
-                pane = SourcePane(pane_id, title, views, self.unconfigured)
+                pane = SourcePane(pane_id, title, views, self.unconfigured or ())
                 pane.set_class(pane_id in collapsed, "collapsed")
                 yield pane
         yield MessageArea(id="message")
@@ -94,20 +115,29 @@ class Dashboard(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.arrange_panes()
+        # Before the first layout (is_mounted is not yet set here): the first frame drawn is
+        # already arranged, and the resize that follows finds nothing to change.
+        self.arrange_panes(mounting=True)
 
     def on_resize(self, event: Any) -> None:
         self.arrange_panes()
 
     # -- layout ---------------------------------------------------------------------------------
-    def arrange_panes(self) -> None:
+    def arrange_panes(self, mounting: bool = False) -> None:
         """Lay the panes out for the current size, zoom and focus."""
-        if not self.is_mounted:
+        if not (self.is_mounted or mounting):
             return
         width, height = self.app.size
         self.mode = layout_mode(width, height, self.zoomed)
         grid = self.query_one("#grid", Grid)
         panes = self.panes()
+        # The same arrangement as last time (a resize within the same layout mode): nothing to
+        # set, and setting the same styles again would lay the whole screen out once more.
+        arrangement = (self.mode, tuple((p.pane_id, p.has_class("collapsed")) for p in panes),
+                       self.current if self.mode != "grid" else None)
+        if arrangement == getattr(self, "_arranged", None):
+            return
+        self._arranged = arrangement
         bar = self.query_one("#pane-bar", Static)
         if self.mode == "grid":
             collapsed = [p for p in panes if p.has_class("collapsed")]

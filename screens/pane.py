@@ -78,7 +78,8 @@ class SourcePane(Vertical, can_focus=False):
 
     def compose(self) -> Any:
         for source in self.sources:
-            yield Static("", classes="status", id=f"status-{source}")
+            yield Static(Text.assemble((f"{source}: ", "bold"), ("starting", "dim")), classes="status",
+                         id=f"status-{source}")
             yield Static("", classes="summary", id=f"summary-{source}")
             for view_source, section in self.views:
                 if view_source != source or source in self.unconfigured:
@@ -93,6 +94,20 @@ class SourcePane(Vertical, can_focus=False):
     def on_mount(self) -> None:
         for source in self.sources:
             self.query_one(f"#summary-{source}", Static).display = False
+
+    def set_unconfigured(self, unconfigured: frozenset[str]) -> None:
+        """Known once the config is read (the first frame is drawn before): the tables of this
+        pane's unconfigured sources go, and with none left the pane takes focus itself."""
+        gone = [s for s in self.sources if s in unconfigured and s not in self.unconfigured]
+        self.unconfigured = frozenset(self.unconfigured | unconfigured)
+        self.can_focus = all(source in self.unconfigured for source in self.sources)
+        if not gone or not self.is_mounted:
+            return
+        for widget in [*self.query(SourceTable), *self.query(".section-title")]:
+            source = widget.source if isinstance(widget, SourceTable) else (widget.id or "").split("-")[1]
+            if source in gone:
+                widget.remove()
+        self.__dict__.pop("_found", None)  # the widgets changed: find them again
 
     def _widgets(self) -> dict[str, Any]:
         """The pane's tables, titles and lines, found once: what compose yields never changes,

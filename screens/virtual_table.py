@@ -88,6 +88,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._narrowed: dict[int, int] = {}
         self._layout: tuple = ()
+        # What _fit_columns makes of no columns and no rows: set now, the first resize of an
+        # empty table (every table on the first frame) changes nothing and lays nothing out again.
+        self.set_reactive(VirtualTable.virtual_size, Size(1, 1))
 
     # -- data -----------------------------------------------------------------------------------
     @property

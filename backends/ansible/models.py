@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cockpit.snapshot import Item
+from cockpit.items import Item
 
 # Cell states of the hosts x tasks grid, in the order a recap counts them.
 STATES = ("running", "ok", "changed", "failed", "ignored", "skipped", "unreachable")

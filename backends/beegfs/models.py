@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from cockpit.snapshot import Item
+from cockpit.items import Item
 from cockpit.storage_health import Reason, Verdict  # noqa: F401 - re-exported; the verdict is decided in cockpit
 
 NodeType = Literal["management", "meta", "storage", "client"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from cockpit import kube_status as ks
-from cockpit.snapshot import Item
+from cockpit.items import Item
 
 
 class KueueAdmission(Item):

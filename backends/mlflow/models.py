@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cockpit.snapshot import Item
+from cockpit.items import Item
 
 
 class RunItem(Item):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cockpit.snapshot import Item
+from cockpit.items import Item
 
 # Job states that end a job; anything else is still in the queue.
 FINISHED_STATES = frozenset({"COMPLETED", "CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",

@@ -4,20 +4,20 @@ queues of 10,000 jobs refreshed every few seconds (issue 19).
 Three steps, each cheaper than decoding the whole reply into Python objects:
 1. `decode_jobs_reply` decodes only the envelope (`meta`, `errors`, `warnings`) and leaves every
    job as its raw JSON bytes (msgspec.Raw): one pass over the text that builds no job objects.
-2. `JobsReader` keeps the jobs it built last time with their raw bytes: a job whose JSON did
-   not change since the last reply (compared first with the job in the same place last time,
-   then by a lookup of its masked bytes, below) is reused (only a running job's time_used_s moves on,
-   through parse.job_seen_at), so a refresh where 5% of the queue changed parses 5% of it. A
-   job whose JSON changed only where the parser does not look (a pending job's
-   `last_sched_evaluation`, rewritten at every scheduling pass) is reused too: the raw bytes
-   are compared with that one value masked out (`scheduling_masked`, a regular expression
-   over the bytes, about as cheap as copying them), so the thousands of pending jobs of a big
-   queue are not decoded at every refresh. Any other change the parser does not read is caught
-   by comparing the fields of step 3.
-3. A new or changed job is decoded with `JobFields`, a schema of only the fields
+2. `JobsReader` keeps the previous reply's raw jobs and their ids. Slurm lists a queue in the
+   same order from one reply to the next, so each job is compared with the one in its place
+   last time (one memcmp); a job whose bytes differ only in `last_sched_evaluation` (which
+   slurmctld rewrites in every pending job at every scheduling pass, never read by the parser)
+   is recognised by `rescheduled_only`: one regular expression search for that value, and the
+   bytes before and after it compared with the previous record's. Such jobs are reused
+   without being decoded (only a running job's time_used_s moves on, through
+   parse.job_seen_at), so a refresh where 5% of the queue changed decodes 5% of it.
+3. A job that differs otherwise is decoded with `JobFields`, a schema of only the fields
    parse.parse_job reads: msgspec skips the rest (job_resources' per-core allocation, the
-   dozens of fields the cockpit does not show) without building them. The result is a plain
-   dict, parsed by the one parser every other path uses (parse.parse_job).
+   dozens of fields the cockpit does not show) without building them. The job of the same id
+   last time (in the same place, or found by id when jobs moved: a purged job shifts every
+   later one) is reused when its fields are the same; otherwise the plain dict of fields is
+   parsed by the one parser every other path uses (parse.parse_job).
 
 A job whose fields come in a shape the schema does not expect is decoded whole (orjson) and
 parsed the same way, so an unknown Slurm release costs time, never a job.
@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Mapping, TypedDict, Union
+from typing import Any, TypedDict, Union
 
 import msgspec
 import orjson
 
 from backends.slurm.models import Job
-from backends.slurm.parse import MalformedReply, job_seen_at, parse_job, require_list
+from backends.slurm.parse import MalformedReply, job_seen_at, num, parse_job, require_list
 
 
 class JobResourceNodes(TypedDict, total=False):
@@ -98,17 +98,16 @@ class JobsReply(TypedDict, total=False):
 
 # The value of a job's `last_sched_evaluation`: a plain number (v0.0.38-v0.0.40) or a number struct
 # ({"set", "infinite", "number"}, v0.0.41+), never read by parse_job. The value's pattern stops at
-# the first brace, comma or space, so a mask never reaches past that value into another field;
-# a value of another shape is masked in part or not at all (then the fields comparison applies).
+# the first brace, comma or space, so a match never reaches past that value into another field;
+# a value of another shape is matched in part or not at all (then the fields comparison applies).
 # The key's quotes cannot belong to a string value: a quote inside a JSON string is escaped,
 # and `"last_sched_evaluation"` ends in an unescaped one. (A look-behind for a backslash before
 # the opening quote would make the search eight times slower, for keys no Slurm sends.)
+_SCHEDULING_KEY = b'"last_sched_evaluation"'
 _SCHEDULING = re.compile(rb'"last_sched_evaluation"\s*:\s*(?:\{[^{}]*\}|[^,{}\[\]\s]+)')
-_MASK = b'"last_sched_evaluation":0'
 
 _REPLY = msgspec.json.Decoder(JobsReply)
 _JOB = msgspec.json.Decoder(JobFields)
-_KEY = msgspec.json.Encoder().encode  # a job's fields, as compact bytes to compare
 
 
 def decode_jobs_reply(data: bytes | str, what: str) -> JobsReply:
@@ -124,76 +123,99 @@ def decode_jobs_reply(data: bytes | str, what: str) -> JobsReply:
         raise MalformedReply(f"{what} returned malformed JSON ({exc}): {snippet!r}") from None
 
 
-def job_fields(raw: bytes | msgspec.Raw) -> Mapping[str, Any]:
+def job_fields(raw: bytes | msgspec.Raw) -> Any:
     """The fields parse_job reads from one raw job record; the whole record when its shape is
-    not the one JobFields expects."""
+    not the one JobFields expects (then maybe not even an object: parse_job says so)."""
     try:
         return _JOB.decode(raw)
     except msgspec.ValidationError:
         return orjson.loads(memoryview(raw))
 
 
-def scheduling_masked(raw: bytes | msgspec.Raw) -> bytes:
-    """A job's raw JSON (bytes, or msgspec.Raw without copying it first) with its
-    `last_sched_evaluation` value replaced by 0: equal for two replies of a job that differ
-    only in when slurmctld last evaluated it."""
-    return bytes(_SCHEDULING.sub(_MASK, memoryview(raw), 1))
+def rescheduled_only(raw: bytes | msgspec.Raw, previous: bytes | msgspec.Raw) -> bool:
+    """Whether two raw job records are the same bytes but for the value of their
+    `last_sched_evaluation`: the first such key in `raw` and a value of a shape the pattern
+    takes, the same at the same place in `previous`, and the bytes before and after them
+    equal. Neither record is hashed or masked."""
+    mine = bytes(raw)
+    start = mine.find(_SCHEDULING_KEY)  # a plain search is twice as fast as the pattern's
+    if start < 0:
+        return False
+    found, other = _SCHEDULING.match(mine, start), _SCHEDULING.match(previous, start)
+    if found is None or other is None:
+        return False
+    end, after = found.end(), other.end()
+    if len(mine) - end != len(previous) - after:
+        return False
+    theirs = memoryview(previous)
+    # bytes.startswith compares with memcmp, also against a memoryview (memoryview == memoryview
+    # compares item by item: ten times slower on a 3 KB record).
+    return mine.startswith(theirs[:start]) and mine.startswith(theirs[after:], end)
 
 
 class JobsReader:
     """Jobs replies -> Job items, reusing the items of jobs that did not change since the
-    previous reply: first by their raw JSON with `last_sched_evaluation` masked (Slurm rewrites
-    a pending job's at every scheduling pass: its JSON changes, its item does not); then, for a
-    job whose JSON changed elsewhere, by the fields parse_job reads. One per source: it remembers
-    the previous reply's raw jobs and their masked copies (about twice the size of its job
-    records) and, in `read`, their items."""
+    previous reply. One per source: it remembers the previous reply's raw jobs (msgspec.Raw,
+    views of that reply's bytes) and their job ids, and, in `read`, their items."""
 
     def __init__(self) -> None:
-        # Of the previous reply: its raw jobs in order, and each one's (masked bytes, fields' key);
-        # masked raw job -> (its position, its fields' key); fields' key -> position.
-        self._raws: list[Any] = []
-        self._seen: list[tuple[bytes, bytes]] = []
-        self._index: dict[bytes, tuple[int, bytes]] = {}
-        self._by_fields: dict[bytes, int] = {}
+        self._raws: list[Any] = []  # the previous reply's raw jobs, in order
+        self._ids: list[int] = []  # and their job ids
         self._jobs: list[Job] = []
         self.reused = 0  # jobs reused in the last read (for benchmarks and tests)
 
     def changes(self, reply: Any, now: datetime) -> list[Job | int]:
         """One entry per job of the reply: a new Job, or the position in the previous reply of
-        a job with the same raw JSON (but for `last_sched_evaluation`) or the same fields
-        (`reuse` turns these into items). A job whose raw JSON is the one at the same position
-        last time (Slurm lists a queue in the same order from one reply to the next) is known
-        for the cost of comparing the bytes, without masking or copying them."""
+        the same job unchanged for parse_job (`reuse` turns these into items).
+
+        Slurm lists a queue in the same order from one reply to the next, so a job is first
+        compared with the one at its place last time (shifted by as many places as the jobs
+        before it moved): the same bytes, or the same bytes but for `last_sched_evaluation`,
+        and it is known without being decoded. Otherwise its fields are decoded, the job of the
+        same id found (at its place, else by id: then the jobs after it are compared with the
+        ones after that), and reused when it is the same bytes or the same fields."""
         raws = require_list(reply, "jobs", "jobs reply")
-        previous_raws, previous_seen = self._raws, self._seen
-        same_place = min(len(raws), len(previous_raws))
-        index, by_fields = self._index, self._by_fields
-        current: dict[bytes, tuple[int, bytes]] = {}
-        current_fields: dict[bytes, int] = {}
-        seen: list[tuple[bytes, bytes]] = []
+        previous, previous_ids = self._raws, self._ids
+        count = len(previous)
+        places: dict[int, int] | None = None  # job id -> position last time, built when a job moved
+        shift = 0  # position last time - position now, of the last job found by its id
+        ids: list[int] = []
         entries: list[Job | int] = []
+        reused = 0
         for position, raw in enumerate(raws):
-            if position < same_place and raw == previous_raws[position]:
-                masked, key = previous_seen[position]
-                entries.append(position)
-            else:
-                masked = scheduling_masked(raw)
-                known = index.get(masked)
-                if known is not None:
-                    before, key = known
-                    entries.append(before)
-                else:
-                    fields = job_fields(raw)
-                    key = _KEY(fields)
-                    found = by_fields.get(key)
-                    entries.append(parse_job(fields, now) if found is None else found)
-            current[masked] = (position, key)
-            current_fields[key] = position
-            seen.append((masked, key))
+            guess = position + shift
+            if guess < count and (raw == previous[guess] or rescheduled_only(raw, previous[guess])):
+                ids.append(previous_ids[guess])
+                entries.append(guess)
+                reused += 1
+                continue
+            fields = job_fields(raw)
+            job_id = num(fields.get("job_id")) if isinstance(fields, dict) else None
+            before: int | None = None
+            if job_id is None:
+                pass  # parse_job says what is wrong with it
+            elif guess < count and previous_ids[guess] == job_id:  # the same job, changed in its place
+                before = guess if fields == job_fields(previous[guess]) else None
+            else:  # a job that moved, or a new one
+                if places is None:
+                    places = {known: place for place, known in enumerate(previous_ids)}
+                before = places.get(job_id)
+                if before is not None:
+                    shift = before - position
+                    earlier = previous[before]
+                    if not (raw == earlier or rescheduled_only(raw, earlier) or fields == job_fields(earlier)):
+                        before = None
+            if before is not None:
+                ids.append(previous_ids[before])
+                entries.append(before)
+                reused += 1
+                continue
+            job = parse_job(fields, now)
+            ids.append(job.job_id)
+            entries.append(job)
         # Only once every job parsed: a bad reply leaves the memory of the last good one.
-        self._raws, self._seen = raws, seen
-        self._index, self._by_fields = current, current_fields
-        self.reused = sum(isinstance(e, int) for e in entries)
+        self._raws, self._ids = raws, ids
+        self.reused = reused
         return entries
 
     def read(self, reply: Any, now: datetime) -> list[Job]:

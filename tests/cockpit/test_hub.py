@@ -8,7 +8,8 @@ import pytest
 
 from cockpit import hub as hub_module
 from cockpit.hub import Collector, Hub, Timing, UnconfiguredSource
-from cockpit.snapshot import FetchResult, Item, Snapshot, Status
+from cockpit.items import Item
+from cockpit.snapshot import FetchResult, Snapshot, Status
 
 
 class Row(Item):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -153,3 +153,70 @@ def test_gc_is_paused_while_decoding_and_restored_after():
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+def recorded_queue_jobs() -> list[dict]:
+    """Every job record of every recorded or published queue reply under tests/fixtures/slurm."""
+    jobs = []
+    for path in sorted(FIXTURES.rglob("*.json")):
+        doc = json.loads(path.read_text())
+        if isinstance(doc, dict) and isinstance(doc.get("jobs"), list):
+            jobs += [j for j in doc["jobs"] if isinstance(j, dict) and "job_state" in j]
+    return jobs
+
+
+def test_parse_job_builds_what_model_construct_and_validation_build():
+    """parse_job builds its Job without model_construct (parse.constructed_job): the same
+    fields in the same order, the same fields set, nothing extra or private, and valid."""
+    records = recorded_queue_jobs()
+    assert len(records) > 100
+    assert parse.Job.__pydantic_post_init__ is None and not parse.Job.__private_attributes__
+    for raw in records:
+        job = parse.parse_job(raw, NOW)
+        values = {k: v for k, v in vars(job).items() if k in job.model_fields_set}
+        built = parse.Job.model_construct(**values)
+        assert list(vars(job).items()) == list(vars(built).items())
+        assert job.model_fields_set == built.model_fields_set
+        assert (job.__pydantic_extra__, job.__pydantic_private__) == (built.__pydantic_extra__, built.__pydantic_private__)
+        assert parse.Job.model_validate(vars(job)) == job
+        assert job.model_dump() == built.model_dump()
+
+
+def test_a_parsed_job_copies_and_updates_as_a_constructed_one():
+    """The source sets priority ranks with model_copy(update=...): parsed jobs share one fields
+    set, which that must leave alone (so must a running job's copy, seen later)."""
+    first, second = (parse.parse_job(raw, NOW) for raw in recorded_queue_jobs()[:2])
+    ranked = first.model_copy(update={"priority_rank": 1, "priority_rank_of": 3})
+    assert (ranked.priority_rank, ranked.priority_rank_of) == (1, 3)
+    assert "priority_rank" in ranked.model_fields_set
+    assert "priority_rank" not in first.model_fields_set | second.model_fields_set
+    seen = parse.job_seen_at(ranked.model_copy(update={"state": "RUNNING", "start_time": NOW, "end_time": None}),
+                             NOW + timedelta(seconds=5))
+    assert seen.time_used_s == 5 and seen.model_copy(update={"nodes": "n9"}).model_fields_set >= {"priority_rank", "nodes"}
+    assert "priority_rank" not in parse.parse_job(recorded_queue_jobs()[0], NOW).model_fields_set
+    assert "nodes" in first.model_fields_set and first.model_fields_set == second.model_fields_set
+
+
+@pytest.mark.parametrize("ran", [timedelta(0), timedelta(microseconds=999_999), timedelta(days=3, seconds=17, microseconds=500_000),
+                                 timedelta(microseconds=-1), timedelta(seconds=-1, microseconds=-500_000), timedelta(days=-2),
+                                 timedelta(days=20_000, seconds=86_399, microseconds=999_999)])
+def test_seconds_running_is_the_whole_seconds_of_the_timedelta(ran: timedelta):
+    assert parse.seconds_running(NOW - ran, NOW) == max(0, int(ran.total_seconds()))
+
+
+def test_a_running_job_seen_later_is_its_model_copy_with_time_used_moved_on():
+    raw = next(j for j in recorded_queue_jobs() if parse.parse_job(j, NOW).state == "RUNNING")
+    now = parse.parse_job(raw, NOW).start_time + timedelta(hours=1)
+    job = parse.parse_job(raw, now)
+    ranked = job.model_copy(update={"priority_rank": 2, "priority_rank_of": 5})  # as the source may hand it back
+    for earlier in (job, ranked):
+        later = now + timedelta(seconds=90, microseconds=700_000)
+        seen = parse.job_seen_at(earlier, later)
+        expected = earlier.model_copy(update={"time_used_s": 3600 + 90})
+        assert list(vars(seen).items()) == list(vars(expected).items())
+        assert seen.model_fields_set == expected.model_fields_set
+        ranks = {k: getattr(earlier, k) for k in ("priority_rank", "priority_rank_of")}
+        assert seen == parse.parse_job(raw, later).model_copy(update=ranks)
+        assert parse.job_seen_at(earlier, now) is earlier
+    pending = next(parse.parse_job(j, NOW) for j in recorded_queue_jobs() if parse.parse_job(j, NOW).state == "PENDING")
+    assert parse.job_seen_at(pending, NOW + timedelta(hours=1)) is pending

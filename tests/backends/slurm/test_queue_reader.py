@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from backends.slurm import parse, queue_reader
-from backends.slurm.queue_reader import JobFields, JobsReader, decode_jobs_reply, job_fields, scheduling_masked
+from backends.slurm.queue_reader import JobFields, JobsReader, decode_jobs_reply, job_fields, rescheduled_only
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "slurm"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
@@ -168,23 +168,41 @@ def test_a_real_refresh_where_slurm_rewrote_only_last_sched_evaluation_reuses_ev
     assert jobs == parse.parse_jobs(json.loads(later), NOW + timedelta(seconds=31))
 
 
-@pytest.mark.parametrize("raw, masked", [
+@pytest.mark.parametrize("previous, raw", [
     (b'{"job_id": 7, "last_sched_evaluation": 1795977662, "licenses": ""}',
-     b'{"job_id": 7, "last_sched_evaluation":0, "licenses": ""}'),
+     b'{"job_id": 7, "last_sched_evaluation": 1795977664, "licenses": ""}'),
     (b'{"last_sched_evaluation": {\n  "set": true,\n  "infinite": false,\n  "number": 1795966221\n},\n"name": "a"}',
-     b'{"last_sched_evaluation":0,\n"name": "a"}'),
-    (b'{"last_sched_evaluation":null}', b'{"last_sched_evaluation":0}'),
-    (b'{"job_id": 7, "name": "no evaluation"}', b'{"job_id": 7, "name": "no evaluation"}'),
-    # A string that only mentions the key is not a key: its quote is escaped.
-    (b'{"name": "x\\"last_sched_evaluation\\": 5", "job_id": 7}', b'{"name": "x\\"last_sched_evaluation\\": 5", "job_id": 7}'),
-    # A value of a shape no Slurm sends is masked at most up to its first brace, never past it.
-    (b'{"last_sched_evaluation": {"a": {"b": 1}}, "job_id": 7}', b'{"last_sched_evaluation": {"a": {"b": 1}}, "job_id": 7}'),
+     b'{"last_sched_evaluation": {\n  "set": true,\n  "infinite": false,\n  "number": 1795966223\n},\n"name": "a"}'),
+    (b'{"last_sched_evaluation":null}', b'{"last_sched_evaluation":1795977662}'),
+    (b'{"last_sched_evaluation": 999, "job_id": 7}', b'{"last_sched_evaluation": 1000, "job_id": 7}'),
 ])
-def test_scheduling_masked_masks_only_the_last_sched_evaluation_value(raw: bytes, masked: bytes):
-    assert scheduling_masked(raw) == masked
+def test_records_that_differ_only_in_last_sched_evaluation_are_rescheduled_only(previous: bytes, raw: bytes):
+    assert rescheduled_only(raw, previous)
+    assert rescheduled_only(raw, raw)
 
 
-def test_the_masked_field_is_one_the_parser_never_reads():
+@pytest.mark.parametrize("previous, raw", [
+    # A change before or after the value, beside a rescheduling.
+    (b'{"priority": 1, "last_sched_evaluation": 5, "job_id": 7}', b'{"priority": 2, "last_sched_evaluation": 6, "job_id": 7}'),
+    (b'{"last_sched_evaluation": 5, "job_id": 7}', b'{"last_sched_evaluation": 6, "job_id": 8}'),
+    (b'{"last_sched_evaluation": 5, "job_id": 7}', b'{"last_sched_evaluation": 5,"job_id": 7}'),
+    # The key elsewhere in the record: the bytes before it differ.
+    (b'{"a": 1, "last_sched_evaluation": 5}', b'{"a": 12, "last_sched_evaluation": 5}'),
+    (b'{"job_id": 7, "name": "no evaluation"}', b'{"job_id": 7, "name": "no evaluation!"}'),
+    (b'{"job_id": 7}', b'{"job_id": 7}'),  # no key at all: callers compare the bytes first
+    # A string that only mentions the key is not a key: its quote is escaped.
+    (b'{"name": "x\\"last_sched_evaluation\\": 5", "job_id": 7}', b'{"name": "x\\"last_sched_evaluation\\": 6", "job_id": 7}'),
+    # A value of a shape no Slurm sends is never matched past its first brace.
+    (b'{"last_sched_evaluation": {"a": {"b": 1}}, "job_id": 7}', b'{"last_sched_evaluation": {"a": {"b": 2}}, "job_id": 7}'),
+    # A flat object's match stops at its brace: what follows it still counts.
+    (b'{"last_sched_evaluation": {"number": 5}, "job_id": 7}', b'{"last_sched_evaluation": {"number": 5}, "job_id": 8}'),
+])
+def test_records_that_differ_elsewhere_are_not_rescheduled_only(previous: bytes, raw: bytes):
+    assert not rescheduled_only(raw, previous)
+    assert not rescheduled_only(previous, raw)
+
+
+def test_the_rescheduled_field_is_one_the_parser_never_reads():
     assert "last_sched_evaluation" not in JobFields.__annotations__
 
 
@@ -214,16 +232,125 @@ def test_a_change_beside_last_sched_evaluation_is_still_seen():
     assert jobs == parse.parse_jobs(doc, NOW)
 
 
-def test_a_job_unchanged_in_its_place_is_reused_without_masking_and_a_shifted_queue_still_matches(monkeypatch):
+def encoded(doc: dict) -> bytes:
+    return json.dumps(doc).encode()
+
+
+def counting_decodes(monkeypatch) -> list[bytes]:
+    """The raw jobs queue_reader decodes from now on, in order."""
+    decoded: list[bytes] = []
+    real = queue_reader.job_fields
+    monkeypatch.setattr(queue_reader, "job_fields", lambda raw: decoded.append(bytes(raw)) or real(raw))
+    return decoded
+
+
+def test_a_job_unchanged_in_its_place_is_reused_without_being_decoded(monkeypatch):
     doc = json.loads((FIXTURES / "recorded" / "24.11" / "squeue_all.json").read_text())
     reader = JobsReader()
-    reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
-    masked: list[Any] = []
-    real = queue_reader.scheduling_masked
-    monkeypatch.setattr(queue_reader, "scheduling_masked", lambda raw: masked.append(raw) or real(raw))
-    reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
-    assert masked == [] and reader.reused == len(doc["jobs"])
-    del doc["jobs"][0]  # every later job moves up one place: matched by its bytes, not its place
-    jobs = reader.read(decode_jobs_reply(json.dumps(doc).encode(), "squeue"), NOW)
-    assert len(masked) == len(doc["jobs"]) and reader.reused == len(jobs) == len(doc["jobs"]) > 1
+    reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    decoded = counting_decodes(monkeypatch)
+    jobs = reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    assert decoded == [] and reader.reused == len(jobs) == len(doc["jobs"])
+
+
+def test_a_queue_shifted_by_a_removed_job_is_matched_with_one_decode(monkeypatch):
+    """slurmctld purges a finished job: every later job moves up one place."""
+    doc = json.loads((FIXTURES / "recorded" / "24.11" / "squeue_all.json").read_text())
+    reader = JobsReader()
+    reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    del doc["jobs"][0]
+    decoded = counting_decodes(monkeypatch)
+    jobs = reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    assert reader.reused == len(jobs) == len(doc["jobs"]) > 1
+    assert [json.loads(d)["job_id"] for d in decoded] == [doc["jobs"][0]["job_id"]]
     assert jobs == parse.parse_jobs(doc, NOW)
+
+
+def test_a_job_inserted_midway_is_parsed_and_the_jobs_after_it_found_again(monkeypatch):
+    doc = json.loads((FIXTURES / "recorded" / "24.11" / "squeue_all.json").read_text())
+    reader = JobsReader()
+    reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    new = json.loads(json.dumps(doc["jobs"][3]))
+    new["job_id"] = 4242
+    doc["jobs"].insert(4, new)
+    decoded = counting_decodes(monkeypatch)
+    jobs = reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    assert reader.reused == len(jobs) - 1 and jobs[4].job_id == 4242
+    assert len(decoded) == 2  # the new job, and the one after it (found by its id, one place down)
+    assert jobs == parse.parse_jobs(doc, NOW)
+
+
+def test_a_job_whose_state_changed_in_its_place_is_not_reused():
+    doc = json.loads((FIXTURES / "refresh" / "22.05" / "squeue_all.first.json").read_text())
+    reader = JobsReader()
+    reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    place, pending = next((i, j) for i, j in enumerate(doc["jobs"]) if j["job_state"] == "PENDING")
+    pending["last_sched_evaluation"] += 2
+    pending["job_state"], pending["state_reason"] = "RUNNING", "None"
+    jobs = reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    assert reader.reused == len(jobs) - 1
+    assert jobs[place].state == "RUNNING" and jobs == parse.parse_jobs(doc, NOW)
+
+
+def test_a_job_whose_unread_fields_alone_changed_is_reused_after_comparing_its_fields(monkeypatch):
+    doc = json.loads((FIXTURES / "recorded" / "22.05" / "squeue_all.json").read_text())
+    reader = JobsReader()
+    before = reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    assert "comment" in doc["jobs"][1] and "comment" not in JobFields.__annotations__
+    doc["jobs"][1]["comment"] = "seen by the cockpit"
+    decoded = counting_decodes(monkeypatch)
+    jobs = reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    assert reader.reused == len(jobs) and len(decoded) == 2  # this job now, and as it was
+    assert jobs[1] is before[1] or before[1].state == "RUNNING"
+    assert jobs == parse.parse_jobs(doc, NOW)
+
+
+def test_a_job_that_moved_and_changed_is_parsed_again():
+    doc = json.loads((FIXTURES / "recorded" / "24.11" / "squeue_all.json").read_text())
+    reader = JobsReader()
+    reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    moved = doc["jobs"].pop(0)
+    moved["job_state"] = ["CANCELLED"]
+    doc["jobs"].append(moved)
+    jobs = reader.read(decode_jobs_reply(encoded(doc), "squeue"), NOW)
+    assert reader.reused == len(jobs) - 1 and jobs[-1].state == "CANCELLED"
+    assert jobs == parse.parse_jobs(doc, NOW)
+
+
+@pytest.mark.parametrize("path", [FIXTURES / "recorded" / r / "squeue_all.json" for r in ("22.05", "24.11", "26.05")],
+                         ids=lambda p: p.parent.name)
+def test_random_refreshes_give_what_parse_jobs_gives(path: Path):
+    """Queues reshuffled, purged, grown, rescheduled and changed at random, reply after reply:
+    the reader must agree with parsing every job afresh, whatever it reused."""
+    import random
+
+    rng = random.Random(19)
+    seeds = json.loads(path.read_text())
+    doc = json.loads(json.dumps(seeds))
+    reader = JobsReader()
+    next_id = 90_000
+    for step in range(40):
+        jobs = doc["jobs"]
+        for job in jobs:
+            value = job.get("last_sched_evaluation")
+            if rng.random() < 0.5 and isinstance(value, int):
+                job["last_sched_evaluation"] = value + 2
+            elif rng.random() < 0.5 and isinstance(value, dict):
+                job["last_sched_evaluation"] = {**value, "number": (value.get("number") or 0) + 2}
+        action = rng.choice(["remove", "insert", "swap", "state", "name", "none"])
+        if action == "remove" and len(jobs) > 1:
+            jobs.pop(rng.randrange(len(jobs)))
+        elif action == "insert":
+            new = json.loads(json.dumps(rng.choice(seeds["jobs"])))
+            new["job_id"] = next_id = next_id + 1
+            jobs.insert(rng.randrange(len(jobs) + 1), new)
+        elif action == "swap" and len(jobs) > 1:
+            i, j = rng.sample(range(len(jobs)), 2)
+            jobs[i], jobs[j] = jobs[j], jobs[i]
+        elif action == "state":
+            rng.choice(jobs)["job_state"] = rng.choice(["COMPLETED", ["CANCELLED"], "RUNNING"])
+        elif action == "name":
+            rng.choice(jobs)["name"] = f"renamed-{step}"
+        now = NOW + timedelta(seconds=31 * step)
+        got = reader.read(decode_jobs_reply(encoded(doc), "squeue"), now)
+        assert got == parse.parse_jobs(json.loads(encoded(doc)), now), (step, action)
