@@ -151,7 +151,7 @@ class SourcePane(Vertical, can_focus=False):
         parts = status_parts(snap, table, now)
         if getattr(widget, "_shown_parts", None) == parts:
             return  # the status tick, every few seconds: the same line costs no rich text
-        widget._shown_parts = parts  # type: ignore[attr-defined]
+        widget._shown_parts = parts
         self._set(widget, Text.assemble(*parts), layout=self.has_class("collapsed"))
 
     def show(self, snap: Snapshot) -> None:
