@@ -22,20 +22,19 @@ from textual.message import Message
 from textual.widgets import Input
 
 from cockpit import gc_pause
-from cockpit.actions import Actor, local_actor
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
 from cockpit.gpu_map import USE_SOURCES
 from cockpit.idle_clock import IdleClock
 from cockpit.errors import ConfigError
 from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status, utcnow
-from screens import interaction
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
 from screens.gpu_use import GpuUse
 from screens.messages import say
 from screens.pane import SourceTable, render_module
 
 if TYPE_CHECKING:
+    from cockpit.actions import Actor
     from cockpit.runtime import Runtime
 
 
@@ -134,7 +133,11 @@ class CockpitApp(App[int]):
         self._runtime = runtime
         self._make_runtime = make_runtime
         self.startup_error: Exception | None = None  # what ended the app before its runtime was up
-        self.actor = actor or local_actor("tui")
+        if actor is None:
+            from cockpit.actions import local_actor  # the action layer: not needed for the first frame
+
+            actor = local_actor("tui")
+        self.actor = actor
         self.low_bandwidth = low_bandwidth
         self.owns_hub = owns_hub
         self._connected = False
@@ -750,6 +753,8 @@ class CockpitApp(App[int]):
             self.request_action(head, params, item=item, prefill=row_params)
         else:
             known = command_words() + [a.name for a in self.runtime.registry]
+            from screens import interaction
+
             hint = interaction.suggest(head, known)
             self.say(f"unknown command {head!r}: {hint}try help, or ctrl+p for every command and action", "error")
 
@@ -824,6 +829,8 @@ class CockpitApp(App[int]):
                        prefill: dict[str, Any] | None = None) -> None:
         """Through the one interaction seam: form if parameters are missing, confirmation for
         change/destroy, audited invoke, outcome in the message area."""
+        from screens import interaction
+
         interaction.start(self, name, params, item=item, prefill=prefill)
 
     async def action_run_command_text(self, text: str) -> None:

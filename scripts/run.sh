@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 SETUP_EXTRAS=${SETUP_EXTRAS-} bash scripts/setup.sh >&2
 cockpit=.venv/bin/cockpit
 started_lab=0
+# The SLURM daemons live in /usr/sbin, which a root shell started with a bare PATH (env -i, cron,
+# some su) leaves out: without it the lab below would not start.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
 if [ "${COCKPIT_NO_LAB:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v slurmctld >/dev/null \
    && ! "$cockpit" lab status >/dev/null 2>&1; then
   if "$cockpit" lab up --no-accounting >&2; then

@@ -39,7 +39,8 @@ fi
 stamp=.venv/.cockpit-deps
 extras=${SETUP_EXTRAS-test,workloads}
 sha=$(sha256sum pyproject.toml | cut -d' ' -f1)
-read -r have_sha have_extras < "$stamp" 2>/dev/null || { have_sha=""; have_extras=""; }
+# (the redirection's own error, on a fresh clone without the stamp, is inside the braces' 2>/dev/null)
+{ read -r have_sha have_extras < "$stamp"; } 2>/dev/null || { have_sha=""; have_extras=""; }
 missing_extra=0
 for e in ${extras//,/ }; do case ",$have_extras," in *",$e,"*) ;; *) missing_extra=1 ;; esac; done
 if [ "$have_sha" != "$sha" ] || [ "$missing_extra" = 1 ]; then
