@@ -10,8 +10,10 @@ pod letting go of the GPU restarts its clock.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from cockpit.gpu_map import GpuMap
+if TYPE_CHECKING:  # annotations only: the screen makes its clock before its first frame
+    from cockpit.gpu_map import GpuMap
 
 
 class IdleClock:

@@ -23,18 +23,17 @@ from textual.widgets import Input
 
 from cockpit import gc_pause
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
-from cockpit.gpu_map import USE_SOURCES
 from cockpit.idle_clock import IdleClock
 from cockpit.errors import ConfigError
 from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status, utcnow
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
-from screens.gpu_use import GpuUse
 from screens.messages import say
 from screens.pane import SourceTable, render_module
 
 if TYPE_CHECKING:
     from cockpit.actions import Actor
+    from screens.gpu_use import GpuUse
     from cockpit.runtime import Runtime
 
 
@@ -152,8 +151,8 @@ class CockpitApp(App[int]):
         self._record_to = record_to
         # Since when each allocated GPU has been idle: the GPU table flags it after idle_for_min.
         self.idle_clock = IdleClock()
-        self._gpu_use = GpuUse(lambda: self.runtime.hub.snapshots(), lambda: self.runtime.config, self._show,
-                               self._say_gpu_map, clock=self.idle_clock, now=lambda: self.view_now().timestamp())
+        # The GPU table's idle flag, built from the GPU map once the runtime is up (_connect).
+        self._gpu_use: GpuUse | None = None
 
     @property
     def runtime(self) -> "Runtime":
@@ -225,6 +224,10 @@ class CockpitApp(App[int]):
             self.notify(f"{runtime.audit_problem}: actions are refused until it can be written; "
                         "monitoring goes on", title="audit log", severity="error", timeout=30)
         hub = runtime.hub
+        from screens.gpu_use import GpuUse  # the GPU map and its modules: not needed for the first frame
+
+        self._gpu_use = GpuUse(hub.snapshots, lambda: runtime.config, self._show, self._say_gpu_map,
+                               clock=self.idle_clock, now=lambda: self.view_now().timestamp())
         # Ansible runs are not on the first frame: attach their source once the screen is up.
         self.set_timer(1.0, self._attach_provisioning)
         # The collector, paused by the command line for start-up, comes back once the screen is
@@ -301,7 +304,8 @@ class CockpitApp(App[int]):
             await self.recorder.stop()  # what is queued is written before the hub closes
         for unwatch in self._unwatch:
             unwatch()
-        self._gpu_use.close()
+        if self._gpu_use is not None:
+            self._gpu_use.close()
         if self.owns_hub:
             await self.runtime.close()
 
@@ -309,7 +313,7 @@ class CockpitApp(App[int]):
         snap = message.snapshot
         if snap.source != "gpus":
             self._show(snap)
-        if snap.source in USE_SOURCES:
+        if self._gpu_use is not None and self._gpu_use.reads(snap.source):
             self._show_gpu_use(snap if snap.source == "gpus" else None)
 
     def _show_gpu_use(self, arrived: Snapshot | None = None, at_once: bool = False) -> None:
@@ -317,7 +321,7 @@ class CockpitApp(App[int]):
         pod holds comes from the other sources' snapshots), built in a worker thread
         (screens/gpu_use.py); `arrived`: a gpus snapshot just in; `at_once`: without waiting out
         the minimum gap between builds."""
-        if self._gpu_use.arrived(arrived, at_once=at_once):
+        if self._gpu_use is not None and self._gpu_use.arrived(arrived, at_once=at_once):
             self.run_worker(self._gpu_use.run(), group="gpu-use", exclusive=False)
 
     def _say_gpu_map(self, text: str) -> None:

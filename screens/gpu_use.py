@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Mapping
 
-from cockpit.gpu_map import IDLE_SECTION, gpus_with_idle
+from cockpit.gpu_map import IDLE_SECTION, USE_SOURCES, gpus_with_idle
 from cockpit.snapshot import Snapshot
 
 _NO_IDLE: Mapping[str, float] = {}  # the flag without GPUs (one object: drawn again, it is unchanged data)
@@ -54,6 +54,11 @@ class GpuUse:
         self._running = False
         self._last_start = float("-inf")
         self._executor: ThreadPoolExecutor | None = None
+
+    @staticmethod
+    def reads(source: str) -> bool:
+        """Whether a snapshot of `source` may move the flag (the GPU map reads it)."""
+        return source in USE_SOURCES
 
     def arrived(self, snap: Snapshot | None = None, at_once: bool = False) -> bool:
         """A snapshot that may move the flag arrived (None: draw what the hub holds now). True
