@@ -90,8 +90,10 @@ def table(quick: bool) -> list[Row]:
     f = m["10000"]
     return [Row("10,000-row table, 1% of rows change, until the frame", f"{ms(f['update_frame_ms'])} "
                 f"(median of 15, to the frame the driver gets; CPU {ms(f['update_cpu_ms'])}, longest event-loop "
-                f"stall {ms(f['loop_stall_ms'])})", "< 20 ms", f["update_frame_ms"] < 20,
-                f"first fill {ms(f['first_fill_ms'])}, page down {ms(f['page_down_ms'])}")]
+                f"stall {ms(f['loop_stall_ms'])}; the unchanged 99% the same Job objects, as the SLURM queue "
+                f"reader hands a refresh)", "< 20 ms", f["update_frame_ms"] < 20,
+                f"every item a new object (all 10,000 compared by value): {ms(f['update_frame_fresh_ms'])}, CPU "
+                f"{ms(f['update_cpu_fresh_ms'])}; first fill {ms(f['first_fill_ms'])}, page down {ms(f['page_down_ms'])}")]
 
 
 def slurm(quick: bool) -> list[Row]:

@@ -260,3 +260,44 @@ async def test_pane_shows_a_fetch_with_the_same_data_by_its_status_line_only(mon
         await pilot.pause()
         assert looked_up == ["slurm"] and pane.table("slurm").has_class("stale")
         assert "slurmctld unreachable" in str(status.render())
+
+
+class _Counted:
+    """An item that counts how often it is compared by value."""
+
+    compared = 0
+
+    def __init__(self, key: str, value: int) -> None:
+        self.k, self.value = key, value
+
+    def key(self) -> str:
+        return self.k
+
+    def __eq__(self, other: object) -> bool:
+        _Counted.compared += 1
+        return isinstance(other, _Counted) and (self.k, self.value) == (other.k, other.value)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_diff_rows_knows_the_same_object_unchanged_without_comparing_it() -> None:
+    from screens.source_table import _Row, diff_rows
+
+    old_items = {str(i): _Counted(str(i), i) for i in range(5000)}
+    old_rows = {k: _Row(v, (str(v.value),), None) for k, v in old_items.items()}
+    # As the SLURM queue reader hands a refresh: unchanged items are the very objects, 1% are new.
+    new_items = {k: (_Counted(k, v.value + 1) if int(k) % 100 == 0 else v) for k, v in old_items.items()}
+    new_items["5000"] = _Counted("5000", 5000)
+    _Counted.compared = 0
+    diff = diff_rows(old_rows, old_items, new_items, lambda item: _Row(item, (str(item.value),), None))
+    assert sorted(diff.changed, key=int) == [str(i) for i in range(0, 5000, 100)] + ["5000"]
+    assert _Counted.compared <= 51  # only the new objects were compared by value, not all 5,001
+    assert all(diff.rows[k] is old_rows[k] for k in old_items if int(k) % 100)
+    # Fresh but equal objects are still compared by value and kept.
+    fresh = {k: _Counted(k, v.value) for k, v in old_items.items()}
+    _Counted.compared = 0
+    again = diff_rows(old_rows, old_items, fresh, lambda item: _Row(item, (str(item.value),), None))
+    assert again.changed == [] and _Counted.compared == 5000
