@@ -50,6 +50,20 @@ def column(table: SourceTable, title: str) -> int:
     return [c.title for c in table.columns_spec].index(title)
 
 
+def pane_app(snap: Snapshot) -> App:
+    """An app of one SLURM pane showing `snap`."""
+    from screens.pane import SourcePane
+
+    class PaneApp(App):
+        def compose(self):
+            yield SourcePane("slurm", "SLURM queue", [("slurm", None)])
+
+        def on_mount(self) -> None:
+            self.query_one(SourcePane).show(snap)
+
+    return PaneApp()
+
+
 async def test_queue_sorts_by_value_with_an_arrow_and_header_clicks() -> None:
     app = TableApp(queue_snapshot())
     async with app.run_test(size=(220, 30)) as pilot:
@@ -168,14 +182,7 @@ async def test_pane_status_counts_and_forgets_the_filter() -> None:
 
     snap = queue_snapshot()
 
-    class PaneApp(App):
-        def compose(self):
-            yield SourcePane("slurm", "SLURM queue", [("slurm", None)])
-
-        def on_mount(self) -> None:
-            self.query_one(SourcePane).show(snap)
-
-    app = PaneApp()
+    app = pane_app(snap)
     async with app.run_test(size=(200, 30)) as pilot:
         await pilot.pause()
         pane = app.query_one(SourcePane)
@@ -233,14 +240,7 @@ async def test_pane_shows_a_fetch_with_the_same_data_by_its_status_line_only(mon
 
     snap = queue_snapshot()  # fetched at NOW, days before the clock this test runs on
 
-    class PaneApp(App):
-        def compose(self):
-            yield SourcePane("slurm", "SLURM queue", [("slurm", None)])
-
-        def on_mount(self) -> None:
-            self.query_one(SourcePane).show(snap)
-
-    app = PaneApp()
+    app = pane_app(snap)
     async with app.run_test(size=(200, 30)) as pilot:
         await pilot.pause()
         pane = app.query_one(SourcePane)
