@@ -253,14 +253,19 @@ class Collector:
         return self.timing.interval
 
     async def _loop(self) -> None:
+        slowed_due = False  # an unwatched source's slowed refresh (idle_factor > 0) is due
         while True:
-            if self._watchers > 0 or self.always or self._wake.is_set():
+            if self._watchers > 0 or self.always or self._wake.is_set() or slowed_due:
                 self._wake.clear()
                 await self.fetch_once()
             delay = self._delay()
-            with contextlib.suppress(asyncio.TimeoutError):
+            slowed_due = False
+            try:
                 async with asyncio.timeout(delay):  # None: until woken
                     await self._wake.wait()
+            except asyncio.TimeoutError:
+                slowed_due = (self._watchers == 0 and not self.always and not self.failures
+                              and self.timing.idle_factor > 0)
             # Woken early (poke, new watcher): still respect the minimum interval.
             if self._last_fetch_start is not None:
                 since = self.clock() - self._last_fetch_start

@@ -112,6 +112,15 @@ async def test_unwatched_source_pauses_and_resumes_when_watched():
     assert source.calls == paused_at
 
 
+async def test_unwatched_source_with_an_idle_factor_refreshes_more_slowly():
+    source = ScriptedSource([1])
+    collector = Collector(source, Timing(interval=0.02, min_interval=0, idle_factor=5))
+    collector.start()
+    await asyncio.sleep(0.35)  # unwatched: every 0.1 s instead of every 0.02 s
+    await collector.stop()
+    assert 2 <= source.calls <= 4
+
+
 async def test_min_interval_coalesces_refresh_requests_from_many_viewers():
     source = ScriptedSource([1])
     collector = Collector(source, Timing(interval=100, min_interval=0.2), always=True)
