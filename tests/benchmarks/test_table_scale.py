@@ -17,10 +17,20 @@ async def test_figures_for_an_inline_and_a_threaded_table(monkeypatch) -> None:
     figures = await table_scale.measure((200, 300), echo=False)
     for n in (200, 300):
         f = figures[n]
+        # The 1% update twice: as the SLURM reader hands it (unchanged jobs kept), and every item new.
         assert set(f) == {"first_fill_ms", "changed_ms", "page_down_ms", "update_frame_ms", "update_cpu_ms",
-                          "loop_stall_ms"}
+                          "loop_stall_ms", "update_frame_fresh_ms", "update_cpu_fresh_ms", "loop_stall_fresh_ms"}
         assert all(v > 0 for v in f.values())
-        assert f["loop_stall_ms"] <= f["update_frame_ms"] + 5  # a stall inside the measured interval
+        for suffix in ("", "_fresh"):  # a stall inside the measured interval
+            assert f[f"loop_stall{suffix}_ms"] <= f[f"update_frame{suffix}_ms"] + 5
+
+
+def test_kept_hands_on_the_jobs_that_did_not_change() -> None:
+    before = table_scale.jobs(300)
+    after = table_scale.kept(before, table_scale.jobs(300, 1))
+    same = [key for key in after if after[key] is before[key]]
+    assert len(same) == 300 - 6  # jobs 100, 200, 300 and 99, 199, 299 changed state
+    assert all(after[k].__dict__ != before[k].__dict__ for k in after if after[k] is not before[k])
 
 
 async def test_no_frame_is_counted_for_a_change_nobody_sees() -> None:
