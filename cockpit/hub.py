@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 
-from cockpit.snapshot import FetchResult, Snapshot, Status, utcnow
+from cockpit.snapshot import FetchResult, Snapshot, Status, is_model, utcnow
 from cockpit.source_types import Source, UnconfiguredSource
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,7 @@ def _same_item(a: Any, b: Any) -> bool:
     kind = type(a)
     if kind is not type(b):
         return False
-    # a pydantic model, known without importing pydantic (see cockpit/items.py)
-    return bool(a.__dict__ == b.__dict__) if hasattr(kind, "__pydantic_fields__") else bool(a == b)
+    return bool(a.__dict__ == b.__dict__) if is_model(kind) else bool(a == b)
 
 
 def same_result(previous: Snapshot, result: FetchResult) -> bool:

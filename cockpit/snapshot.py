@@ -24,6 +24,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def is_model(kind: type) -> bool:
+    """A pydantic model class, known without importing pydantic (see cockpit/items.py). Frozen
+    items of one are compared by their fields (`__dict__`): pydantic's own __eq__ costs more."""
+    return hasattr(kind, "__pydantic_fields__")
+
+
 def to_jsonable(value: Any) -> Any:
     """Items may be pydantic models or plain JSON-ready data; sections may nest them. (A model
     is known by its model_dump: this module does not import pydantic, see cockpit/items.py.)"""

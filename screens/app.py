@@ -23,8 +23,8 @@ from textual.widgets import Input
 
 from cockpit import gc_pause
 from cockpit.commands import COMMANDS as COMMAND_REGISTRY, command_words, effective_keys, unknown_keymap_entries
-from cockpit.idle_clock import IdleClock
 from cockpit.errors import ConfigError
+from cockpit.idle_clock import IdleClock
 from cockpit.params import TextParams
 from cockpit.snapshot import Snapshot, Status, utcnow
 from screens.dashboard import PANE_OF_SOURCE, PANES, SHORT_TITLES, Dashboard
@@ -33,8 +33,8 @@ from screens.pane import SourceTable, render_module
 
 if TYPE_CHECKING:
     from cockpit.actions import Actor
-    from screens.gpu_use import GpuUse
     from cockpit.runtime import Runtime
+    from screens.gpu_use import GpuUse
 
 
 class NoWaitExecutor(ThreadPoolExecutor):
@@ -102,6 +102,11 @@ PROMPT_COMMANDS = ("command", "filter")
 IDLE_RECHECK_S = 5.0
 
 
+def _unconfigured(runtime: "Runtime") -> frozenset[str]:
+    """The sources with nothing to talk to: their panes collapse to a hint line."""
+    return frozenset(name for name, c in runtime.hub.collectors.items() if not c.configured)
+
+
 class CockpitApp(App[int]):
     TITLE = "AI-HOW Cockpit"
     CSS_PATH = Path(__file__).with_name("cockpit.tcss")  # absolute: subclasses live elsewhere
@@ -142,9 +147,7 @@ class CockpitApp(App[int]):
         self._connected = False
         self._unsubscribe: Callable[[], None] | None = None
         self._unwatch: list[Callable[[], None]] = []
-        unconfigured = (frozenset(name for name, c in runtime.hub.collectors.items() if not c.configured)
-                        if runtime is not None else None)
-        self.dashboard = Dashboard(unconfigured)
+        self.dashboard = Dashboard(_unconfigured(runtime) if runtime is not None else None)
         self._base_sub_title = ""
         # `:record FILE` / `--record FILE`: the screen's snapshots into a recording (see cockpit.screen_recording)
         self.recorder: Any = None
@@ -187,7 +190,7 @@ class CockpitApp(App[int]):
 
     def _build_and_connect(self) -> None:
         try:
-            self._runtime = self.runtime  # built here, on the loop, right after the first frame
+            self._runtime = self.runtime  # built here (the property), on the loop, right after the first frame
         except Exception as exc:  # a bad config (ConfigError) or a source that cannot be set up
             self.startup_error = exc
             gc_pause.resume()
@@ -207,8 +210,7 @@ class CockpitApp(App[int]):
         self._base_sub_title = f"{runtime.loaded.config.metadata.name}{'  [read-only]' if read_only else ''}"
         self.sub_title = self._base_sub_title
         if self.dashboard.unconfigured is None:
-            self.dashboard.set_unconfigured(frozenset(name for name, c in runtime.hub.collectors.items()
-                                                      if not c.configured))
+            self.dashboard.set_unconfigured(_unconfigured(runtime))
         cfg = runtime.loaded.config.cockpit
         keymap = dict(cfg.keymap)
         if keymap:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, cast
 from textual.message import Message
 
 from cockpit.filtering import FilterError, Query, compile_filter
-from cockpit.snapshot import Snapshot
+from cockpit.snapshot import Snapshot, is_model
 from cockpit.values import MISSING
 from screens.render import Column, TableSpec, render_module, section_items, table_spec
 from screens.virtual_table import VirtualTable
@@ -60,11 +60,6 @@ _ABSENT = _Absent()
 _fields = attrgetter("__dict__")
 
 
-def _is_model(kind: type) -> bool:
-    """A pydantic model class (known without importing pydantic, which the first frame does not)."""
-    return hasattr(kind, "__pydantic_fields__")
-
-
 def diff_rows(old: Mapping[str, _Row], old_items: Mapping[str, Any], items: Mapping[str, Any],
               make_row: Callable[[Any], _Row]) -> _Diff:
     """The rows for `items`, reusing `old` ones (made from `old_items`) whose item did not change.
@@ -80,7 +75,7 @@ def diff_rows(old: Mapping[str, _Row], old_items: Mapping[str, Any], items: Mapp
     kinds = set(map(type, items.values())) | set(map(type, old_items.values()))
     if len(kinds) == 1 and len(old) == len(old_items):
         values = list(items.values())
-        fields = _fields if _is_model(next(iter(kinds))) else None
+        fields = _fields if is_model(next(iter(kinds))) else None
         changed: list[str] = []
         # In slices: a C loop never lets go of the GIL, so the event loop can only run between them.
         for start in range(0, len(keys), COMPARE_SLICE):
@@ -113,7 +108,7 @@ def diff_rows(old: Mapping[str, _Row], old_items: Mapping[str, Any], items: Mapp
             else:
                 was_item = row.item
                 if was_item is item or (type(was_item) is type(item) and (
-                        _fields(was_item) == _fields(item) if _is_model(type(item)) else was_item == item)):
+                        _fields(was_item) == _fields(item) if is_model(type(item)) else was_item == item)):
                     rows[key] = row
                     continue
             rows[key] = make_row(item)
